@@ -1,0 +1,121 @@
+//! Which methods a preflight may request (Fetch §4.8 "CORS-preflight fetch", step 7).
+
+use std::rc::Rc;
+
+use super::error::ConfigErrors;
+use super::token::is_token;
+
+/// Fetch §2.2.1: CORS-safelisted methods. A browser accepts them whatever
+/// `Access-Control-Allow-Methods` says, so a preflight requesting one is never refused for it.
+pub const SAFELISTED: [&str; 3] = ["GET", "HEAD", "POST"];
+
+/// Methods browsers normalize to upper case (Fetch §2.2.1 "normalize a method"). Config
+/// entries matching one of these in any case are stored upper-case; every other method is
+/// compared byte for byte, as browsers send it (`fetch(url, {method: "patch"})` sends `patch`).
+const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+
+/// Fetch §2.2.1 forbidden methods: browsers never send them, and allowing them is a mistake.
+const FORBIDDEN: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
+
+#[derive(Debug)]
+pub struct AllowMethods {
+    methods: Vec<Box<str>>,
+    /// Precomputed `Access-Control-Allow-Methods` value.
+    header_value: Rc<str>,
+}
+
+impl AllowMethods {
+    pub fn build(entries: &[(String, String)], errors: &mut ConfigErrors) -> AllowMethods {
+        let mut methods: Vec<Box<str>> = Vec::new();
+        for (path, m) in entries {
+            if m == "*" {
+                errors.push_str(
+                    path,
+                    m,
+                    "method wildcards are not supported; list each method",
+                );
+                continue;
+            }
+            if !is_token(m) {
+                errors.push_str(path, m, "not a valid method name (RFC 9110 token)");
+                continue;
+            }
+            if FORBIDDEN.iter().any(|f| f.eq_ignore_ascii_case(m)) {
+                errors.push_str(
+                    path,
+                    m,
+                    "forbidden method: browsers never send it cross-origin (Fetch §2.2.1)",
+                );
+                continue;
+            }
+            let normalized = NORMALIZED
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(m))
+                .map_or_else(|| m.clone(), |n| n.to_string());
+            if methods.iter().any(|x| **x == *normalized) {
+                errors.push_str(path, m, "duplicate method");
+                continue;
+            }
+            methods.push(normalized.into());
+        }
+        let header_value: Rc<str> = if methods.is_empty() {
+            SAFELISTED.join(", ").into()
+        } else {
+            methods
+                .iter()
+                .map(|m| &**m)
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into()
+        };
+        AllowMethods {
+            methods,
+            header_value,
+        }
+    }
+
+    /// May a preflight request `method`? Compared case-sensitively, as Fetch does.
+    pub fn allows(&self, method: &str) -> bool {
+        SAFELISTED.contains(&method) || self.methods.iter().any(|m| **m == *method)
+    }
+
+    pub fn header_value(&self) -> &Rc<str> {
+        &self.header_value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(list: &[&str]) -> (AllowMethods, ConfigErrors) {
+        let entries: Vec<_> = list
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("m[{i}]"), m.to_string()))
+            .collect();
+        let mut errors = ConfigErrors::default();
+        (AllowMethods::build(&entries, &mut errors), errors)
+    }
+
+    #[test]
+    fn standard_methods_are_normalized_and_others_compared_exactly() {
+        let (m, e) = build(&["put", "PATCH"]);
+        assert!(e.is_empty());
+        assert!(m.allows("PUT"));
+        assert!(m.allows("PATCH"));
+        assert!(!m.allows("patch"));
+        assert!(m.allows("GET") && m.allows("POST") && m.allows("HEAD"));
+        assert!(!m.allows("DELETE"));
+        assert_eq!(&**m.header_value(), "PUT, PATCH");
+    }
+
+    #[test]
+    fn forbidden_and_malformed_methods_are_refused() {
+        let (_, e) = build(&["CONNECT", "trace", "TRACK", "GET POST", "*", "PUT", "put"]);
+        assert_eq!(e.total, 6, "{e}");
+        assert!(e.has("m[1]", "forbidden"));
+        assert!(e.has("m[3]", "token"));
+        assert!(e.has("m[6]", "duplicate"));
+    }
+}

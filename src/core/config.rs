@@ -1,0 +1,345 @@
+//! Configuration: JSON bytes -> [`RawConfig`] (typed, unknown fields refused) -> [`Config`].
+//!
+//! serde's derived deserializers stop at the first problem and lose the JSON path, so the raw
+//! configuration is read from a `serde_json::Value` by [`Fields`], which records every missing,
+//! mistyped and unknown field with its path and carries on. Compilation then validates the
+//! semantics of each field and records those errors too. Nothing is compiled half-way: any
+//! error means no [`Config`], and the glue makes Envoy refuse the filter.
+
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+
+use super::error::ConfigErrors;
+use super::policy::Policy;
+
+/// Config files larger than this are refused before parsing.
+pub const MAX_CONFIG_BYTES: usize = 16 << 20;
+
+/// Successful preflight status codes (Fetch §4.8 step 7 accepts any ok status; 204 carries no
+/// body and is the default, 200 is for old clients that mishandle 204).
+pub const PREFLIGHT_STATUSES: [u64; 2] = [200, 204];
+
+/// A `(json path, value)` pair for each element of a string list.
+pub type Entries = Vec<(String, String)>;
+
+/// The configuration as written, typed, before semantic validation.
+#[derive(Debug, Default)]
+pub struct RawConfig {
+    pub policies: Vec<RawPolicy>,
+    pub preflight_success_status: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+pub struct RawPolicy {
+    /// JSON path of this policy, e.g. `policies[0]`.
+    pub path: String,
+    pub name: Option<String>,
+    pub match_hosts: Entries,
+    pub match_path_prefixes: Entries,
+    pub allow_origins: Option<Entries>,
+    pub allow_origin_regexes: Entries,
+    pub allow_methods: Entries,
+    pub allow_headers: Entries,
+    pub expose_headers: Entries,
+    pub allow_credentials: bool,
+    pub max_age: Option<Value>,
+    pub allow_private_network_access: bool,
+}
+
+/// The compiled configuration held by the root context and shared by every request.
+#[derive(Debug)]
+pub struct Config {
+    pub policies: Vec<Rc<Policy>>,
+    /// Status of an allowed preflight answer.
+    pub preflight_status: u16,
+    /// Whether policy selection needs `:authority` / `:path` (read only when some policy
+    /// before the first catch-all constrains them).
+    pub(crate) reads_authority: bool,
+    pub(crate) reads_path: bool,
+}
+
+/// Parse and validate a configuration. Every problem is reported, not just the first.
+pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
+    let raw = read_raw(bytes)?;
+    let mut errors = ConfigErrors::default();
+    let preflight_status = match &raw.preflight_success_status {
+        None => 204,
+        Some(v) => match v.as_u64() {
+            Some(n @ (200 | 204)) => n as u16,
+            _ => {
+                errors.push("preflight_success_status", Some(v), "must be 200 or 204");
+                204
+            }
+        },
+    };
+    let mut policies: Vec<Rc<Policy>> = Vec::with_capacity(raw.policies.len());
+    for rp in &raw.policies {
+        let policy = Policy::compile(rp, &mut errors);
+        if policies.iter().any(|p| p.name == policy.name) {
+            let name = Value::String(policy.name.to_string());
+            errors.push(
+                &format!("{}.name", rp.path),
+                Some(&name),
+                "duplicate policy name",
+            );
+        }
+        policies.push(Rc::new(policy));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Requests stop at the first catch-all policy, so only the policies before it decide
+    // whether `:authority` or `:path` must be read at all.
+    let mut reads_authority = false;
+    let mut reads_path = false;
+    for p in &policies {
+        reads_authority |= p.route.constrains_host();
+        reads_path |= p.route.constrains_path();
+        if !p.route.constrains_host() && !p.route.constrains_path() {
+            break;
+        }
+    }
+    Ok(Config {
+        policies,
+        preflight_status,
+        reads_authority,
+        reads_path,
+    })
+}
+
+/// Read the raw, typed configuration, reporting every structural error.
+pub fn read_raw(bytes: &[u8]) -> Result<RawConfig, ConfigErrors> {
+    let mut errors = ConfigErrors::default();
+    if bytes.len() > MAX_CONFIG_BYTES {
+        errors.push(
+            "$",
+            None,
+            format!(
+                "configuration is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+                bytes.len()
+            ),
+        );
+        return Err(errors);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        errors.push(
+            "$",
+            None,
+            "configuration is empty; expected a JSON object with `policies`",
+        );
+        return Err(errors);
+    }
+    let root: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push("$", None, format!("invalid JSON: {e}"));
+            return Err(errors);
+        }
+    };
+    let mut raw = RawConfig::default();
+    if let Some(mut top) = Fields::new(&root, "", &mut errors) {
+        raw.preflight_success_status = top.value("preflight_success_status").cloned();
+        match top.array("policies", true) {
+            Some(list) if list.is_empty() => {
+                top.errors
+                    .push("policies", None, "at least one policy is required")
+            }
+            Some(list) => {
+                for (i, v) in list.iter().enumerate() {
+                    let path = format!("policies[{i}]");
+                    if let Some(rp) = read_policy(v, &path, top.errors) {
+                        raw.policies.push(rp);
+                    }
+                }
+            }
+            None => {}
+        }
+        top.finish();
+    }
+    if errors.is_empty() {
+        Ok(raw)
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPolicy> {
+    let mut f = Fields::new(v, path, errors)?;
+    let mut rp = RawPolicy {
+        path: path.to_string(),
+        ..RawPolicy::default()
+    };
+    rp.name = f.string("name", true);
+    if let Some(m) = f.value("match") {
+        let mpath = f.child("match");
+        if let Some(mut mf) = Fields::new(m, &mpath, f.errors) {
+            rp.match_hosts = mf.strings("hosts").unwrap_or_default();
+            rp.match_path_prefixes = mf.strings("path_prefixes").unwrap_or_default();
+            mf.finish();
+        }
+    }
+    rp.allow_origins = f.strings("allow_origins");
+    rp.allow_origin_regexes = f.strings("allow_origin_regexes").unwrap_or_default();
+    rp.allow_methods = f.strings("allow_methods").unwrap_or_default();
+    rp.allow_headers = f.strings("allow_headers").unwrap_or_default();
+    rp.expose_headers = f.strings("expose_headers").unwrap_or_default();
+    rp.allow_credentials = f.bool("allow_credentials").unwrap_or(false);
+    rp.max_age = f.value("max_age").cloned();
+    rp.allow_private_network_access = f.bool("allow_private_network_access").unwrap_or(false);
+    f.finish();
+    Some(rp)
+}
+
+/// Reads the fields of one JSON object, recording type errors and, at [`Fields::finish`],
+/// every field that was never asked for (unknown fields are errors, never ignored).
+pub struct Fields<'v, 'e> {
+    map: &'v Map<String, Value>,
+    path: String,
+    known: Vec<&'static str>,
+    pub errors: &'e mut ConfigErrors,
+}
+
+impl<'v, 'e> Fields<'v, 'e> {
+    pub fn new(v: &'v Value, path: &str, errors: &'e mut ConfigErrors) -> Option<Fields<'v, 'e>> {
+        match v.as_object() {
+            Some(map) => Some(Fields {
+                map,
+                path: path.to_string(),
+                known: Vec::new(),
+                errors,
+            }),
+            None => {
+                errors.push(
+                    display_path(path),
+                    Some(v),
+                    format!("expected a JSON object, found {}", kind(v)),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn child(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    pub fn value(&mut self, key: &'static str) -> Option<&'v Value> {
+        self.known.push(key);
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    pub fn string(&mut self, key: &'static str, required: bool) -> Option<String> {
+        let path = self.child(key);
+        match self.value(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => {
+                self.errors.push(
+                    &path,
+                    Some(v),
+                    format!("expected a string, found {}", kind(v)),
+                );
+                None
+            }
+            None => {
+                if required {
+                    self.errors.push(&path, None, "required field is missing");
+                }
+                None
+            }
+        }
+    }
+
+    pub fn bool(&mut self, key: &'static str) -> Option<bool> {
+        let path = self.child(key);
+        match self.value(key) {
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                self.errors.push(
+                    &path,
+                    Some(v),
+                    format!("expected true or false, found {}", kind(v)),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn array(&mut self, key: &'static str, required: bool) -> Option<&'v Vec<Value>> {
+        let path = self.child(key);
+        match self.value(key) {
+            Some(Value::Array(a)) => Some(a),
+            Some(v) => {
+                self.errors.push(
+                    &path,
+                    Some(v),
+                    format!("expected a list, found {}", kind(v)),
+                );
+                None
+            }
+            None => {
+                if required {
+                    self.errors.push(&path, None, "required field is missing");
+                }
+                None
+            }
+        }
+    }
+
+    /// A list of strings, each paired with its JSON path; non-strings are errors.
+    pub fn strings(&mut self, key: &'static str) -> Option<Entries> {
+        let path = self.child(key);
+        let list = self.array(key, false)?;
+        let mut out = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            let p = format!("{path}[{i}]");
+            match v {
+                Value::String(s) => out.push((p, s.clone())),
+                other => self.errors.push(
+                    &p,
+                    Some(other),
+                    format!("expected a string, found {}", kind(other)),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    /// Report every field that was not read.
+    pub fn finish(self) {
+        for (k, v) in self.map {
+            if !self.known.contains(&k.as_str()) {
+                let expected = self.known.join(", ");
+                self.errors.push(
+                    &self.child(k),
+                    Some(v),
+                    format!("unknown field; expected one of: {expected}"),
+                );
+            }
+        }
+    }
+}
+
+fn display_path(path: &str) -> &str {
+    if path.is_empty() {
+        "$"
+    } else {
+        path
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}

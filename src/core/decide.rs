@@ -1,0 +1,353 @@
+//! The per-request decision: `decide(&config, &request) -> Decision`.
+//!
+//! Request headers are read through [`RequestHeaders`] in the order the decision needs them,
+//! so a request that is not CORS costs one (absent) header read, and an actual request from an
+//! allowed origin two (Origin, then an absent ACRM): every read costs a host call in Envoy.
+
+use std::rc::Rc;
+
+use super::allow_headers::AcrhRejection;
+use super::config::Config;
+use super::headers::{
+    self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY,
+};
+use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
+use super::policy::Policy;
+use super::token::is_token;
+
+/// Source of request header values (the glue reads them from Envoy; tests from a list).
+/// Names are lower-case; pseudo-headers are `:method`, `:authority`, `:path`.
+pub trait RequestHeaders {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Why a request was refused; used for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    Origin,
+    Method,
+    Headers,
+    Malformed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Origin => "origin",
+            Reason::Method => "method",
+            Reason::Headers => "headers",
+            Reason::Malformed => "malformed",
+        }
+    }
+}
+
+/// What the filter concluded about a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// No policy's `match` fits: the filter stays out of the way.
+    NoPolicy,
+    /// No Origin header: not a CORS request.
+    NotCors,
+    PreflightAllowed,
+    PreflightRejected(Reason),
+    ActualAllowed,
+    ActualRejected(Reason),
+}
+
+/// A response header value: precomputed (`Static`, `Shared`) or taken from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    Static(&'static str),
+    Shared(Rc<str>),
+    Owned(String),
+}
+
+impl HeaderValue {
+    pub fn as_str(&self) -> &str {
+        match self {
+            HeaderValue::Static(s) => s,
+            HeaderValue::Shared(s) => s,
+            HeaderValue::Owned(s) => s,
+        }
+    }
+}
+
+/// How to decorate the response of a forwarded request (or of a later filter's local reply).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResponsePlan {
+    /// Remove every CORS header the upstream set before adding ours.
+    pub strip_cors: bool,
+    /// ACAO: `*`, or the request's Origin echoed.
+    pub allow_origin: Option<HeaderValue>,
+    pub allow_credentials: bool,
+    pub expose_headers: Option<Rc<str>>,
+    /// Appended to `Vary`, never replacing what the upstream put there.
+    pub vary: Option<&'static str>,
+}
+
+/// One change to the response headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderOp<'a> {
+    /// Replace every value of the header with this one.
+    Set(&'static str, &'a str),
+    Remove(&'static str),
+    /// Add one more line of the header (for `Vary`, which is a list).
+    Append(&'static str, &'a str),
+}
+
+impl ResponsePlan {
+    /// The header changes, in order. A header we set replaces the upstream's; the other CORS
+    /// headers are removed; `Vary` is appended.
+    pub fn for_each_op<'a>(&'a self, mut f: impl FnMut(HeaderOp<'a>)) {
+        if self.strip_cors {
+            for name in CORS_RESPONSE_HEADERS {
+                let value = match name {
+                    ACAO => self.allow_origin.as_ref().map(HeaderValue::as_str),
+                    ACAC => self.allow_credentials.then_some("true"),
+                    ACEH => self.expose_headers.as_deref(),
+                    _ => None,
+                };
+                f(match value {
+                    Some(v) => HeaderOp::Set(name, v),
+                    None => HeaderOp::Remove(name),
+                });
+            }
+        }
+        if let Some(v) = self.vary {
+            f(HeaderOp::Append(VARY, v));
+        }
+    }
+
+    pub fn is_noop(&self) -> bool {
+        !self.strip_cors && self.vary.is_none()
+    }
+}
+
+/// A response the filter sends itself (preflights), which never reaches the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalReply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, HeaderValue)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Leave request and response alone.
+    Untouched,
+    /// Let the request through and decorate the response with the plan.
+    Forward(ResponsePlan),
+    /// Answer locally.
+    Reply(LocalReply),
+}
+
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub policy: Option<Rc<Policy>>,
+    pub outcome: Outcome,
+    /// The request's Origin, as received (for logs).
+    pub origin: Option<String>,
+    pub action: Action,
+}
+
+/// Decide what to do with one request.
+pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
+    let Some(policy) = select_policy(config, req) else {
+        return Decision {
+            policy: None,
+            outcome: Outcome::NoPolicy,
+            origin: None,
+            action: Action::Untouched,
+        };
+    };
+    // Fetch §3.2.5: a request without an Origin header (or with an empty one) is not a CORS
+    // request; its response still varies by Origin when the policy's answer does.
+    let origin = match req.get(headers::ORIGIN) {
+        Some(o) if !o.is_empty() => o,
+        _ => {
+            let plan = ResponsePlan {
+                vary: policy.vary_actual,
+                ..ResponsePlan::default()
+            };
+            return Decision {
+                policy: Some(policy),
+                outcome: Outcome::NotCors,
+                origin: None,
+                action: Action::Forward(plan),
+            };
+        }
+    };
+    // Fetch §3.2.2 / §4.8: a CORS-preflight request is an OPTIONS request carrying Origin and
+    // a non-empty ACRM. ACRM is read first: absent (the common case) it is a cheap miss and
+    // the method need not be read at all.
+    if let Some(acrm) = req.get(headers::ACRM).filter(|m| !m.is_empty()) {
+        if req.get(headers::METHOD).as_deref() == Some("OPTIONS") {
+            return preflight(config, policy, origin, &acrm, req);
+        }
+    }
+    actual(policy, origin)
+}
+
+fn select_policy(config: &Config, req: &impl RequestHeaders) -> Option<Rc<Policy>> {
+    let authority = if config.reads_authority {
+        req.get(headers::AUTHORITY)
+    } else {
+        None
+    };
+    let path = if config.reads_path {
+        req.get(headers::PATH)
+    } else {
+        None
+    };
+    config
+        .policies
+        .iter()
+        .find(|p| p.route.matches(authority.as_deref(), path.as_deref()))
+        .cloned()
+}
+
+/// Is the request's Origin trusted by the policy? Errors carry the rejection reason.
+fn check_origin(policy: &Policy, origin: &str) -> Result<(), Reason> {
+    // An any-origin policy answers `*` whoever asks: the response is public, and the answer
+    // being the same for every origin is what lets it go without `Vary: Origin`.
+    if policy.origins.is_any() {
+        return Ok(());
+    }
+    match origin::parse_origin(origin) {
+        Ok(parsed) if policy.origins.matches(origin, &parsed) => Ok(()),
+        Ok(_) | Err(OriginError::Null) => Err(Reason::Origin),
+        Err(_) => Err(Reason::Malformed),
+    }
+}
+
+fn allow_origin_value(policy: &Policy, origin: &str) -> HeaderValue {
+    // Fetch §3.2.3: ACAO is `*` or the exact request origin. `*` only ever for an any-origin
+    // policy, which configuration validation forbids together with credentials.
+    if policy.origins.is_any() && !policy.credentials {
+        HeaderValue::Static("*")
+    } else {
+        HeaderValue::Owned(origin.to_string())
+    }
+}
+
+fn actual(policy: Rc<Policy>, origin: String) -> Decision {
+    let checked = if origin.len() > MAX_ORIGIN_LEN {
+        Err(Reason::Malformed)
+    } else {
+        check_origin(&policy, &origin)
+    };
+    let (outcome, plan) = match checked {
+        Ok(()) => (
+            Outcome::ActualAllowed,
+            ResponsePlan {
+                strip_cors: true,
+                allow_origin: Some(allow_origin_value(&policy, &origin)),
+                allow_credentials: policy.credentials,
+                expose_headers: policy.expose.header_value().cloned(),
+                vary: policy.vary_actual,
+            },
+        ),
+        // Fetch §4.9 "CORS check": without ACAO the browser refuses the response to the page.
+        // The upstream's own CORS headers are removed too, or they would answer for us.
+        Err(reason) => (
+            Outcome::ActualRejected(reason),
+            ResponsePlan {
+                strip_cors: true,
+                vary: policy.vary_actual,
+                ..ResponsePlan::default()
+            },
+        ),
+    };
+    Decision {
+        policy: Some(policy),
+        outcome,
+        origin: Some(origin),
+        action: Action::Forward(plan),
+    }
+}
+
+fn preflight(
+    config: &Config,
+    policy: Rc<Policy>,
+    origin: String,
+    acrm: &str,
+    req: &impl RequestHeaders,
+) -> Decision {
+    match check_preflight(config, &policy, &origin, acrm, req) {
+        Ok(reply) => Decision {
+            policy: Some(policy),
+            outcome: Outcome::PreflightAllowed,
+            origin: Some(origin),
+            action: Action::Reply(reply),
+        },
+        // A refused preflight reveals nothing of the policy: 403, no CORS header at all.
+        Err(reason) => {
+            let reply = LocalReply {
+                status: 403,
+                headers: vec![(VARY, HeaderValue::Static(policy.vary_preflight))],
+            };
+            Decision {
+                policy: Some(policy),
+                outcome: Outcome::PreflightRejected(reason),
+                origin: Some(origin),
+                action: Action::Reply(reply),
+            }
+        }
+    }
+}
+
+/// Fetch §4.8 "CORS-preflight fetch", steps 6-8, from the server's side: the origin, the
+/// requested method and every requested header must be allowed.
+fn check_preflight(
+    config: &Config,
+    policy: &Policy,
+    origin: &str,
+    acrm: &str,
+    req: &impl RequestHeaders,
+) -> Result<LocalReply, Reason> {
+    if origin.len() > MAX_ORIGIN_LEN {
+        return Err(Reason::Malformed);
+    }
+    check_origin(policy, origin)?;
+    if !is_token(acrm) {
+        return Err(Reason::Malformed);
+    }
+    if !policy.methods.allows(acrm) {
+        return Err(Reason::Method);
+    }
+    let mut requested_headers = String::new();
+    if let Some(acrh) = req.get(headers::ACRH) {
+        policy
+            .headers
+            .check_request(&acrh, &mut requested_headers)
+            .map_err(|r| match r {
+                AcrhRejection::Malformed => Reason::Malformed,
+                AcrhRejection::NotAllowed => Reason::Headers,
+            })?;
+    }
+    let mut out: Vec<(&'static str, HeaderValue)> = Vec::with_capacity(8);
+    out.push((ACAO, allow_origin_value(policy, origin)));
+    if policy.credentials {
+        out.push((ACAC, HeaderValue::Static("true")));
+    }
+    out.push((
+        ACAM,
+        HeaderValue::Shared(Rc::clone(policy.methods.header_value())),
+    ));
+    if !requested_headers.is_empty() {
+        // Echo the validated names: never a literal `*`, which credentialed requests would
+        // read as a header named `*` (Fetch §3.2.3).
+        out.push((ACAH, HeaderValue::Owned(requested_headers)));
+    }
+    if let Some(max_age) = policy.max_age.header_value() {
+        out.push((ACMA, HeaderValue::Shared(Rc::clone(max_age))));
+    }
+    // Private Network Access: grant only when enabled and explicitly requested.
+    if policy.private_network && req.get(headers::ACRPN).as_deref() == Some("true") {
+        out.push((ACAPN, HeaderValue::Static("true")));
+    }
+    out.push((VARY, HeaderValue::Static(policy.vary_preflight)));
+    Ok(LocalReply {
+        status: config.preflight_status,
+        headers: out,
+    })
+}

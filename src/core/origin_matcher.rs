@@ -1,0 +1,348 @@
+//! Which request origins a policy trusts.
+//!
+//! Matching never scans the configured list: exact origins are one hash lookup; wildcard
+//! patterns (`https://*.example.com`, `:*` ports) are a hash lookup per label of the request's
+//! host (a tree of domain suffixes, flattened into one map); only the few anchored regexes are
+//! tried in turn.
+
+use std::collections::{HashMap, HashSet};
+
+use regex_lite::{Regex, RegexBuilder};
+use serde_json::Value;
+
+use super::error::ConfigErrors;
+use super::origin::{self, HostPattern, Origin, OriginPattern, PortPattern};
+use super::public_suffix::is_public_suffix;
+
+const MAX_REGEX_LEN: usize = 1000;
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A scheme and port constraint attached to a host key in the wildcard maps.
+#[derive(Debug, Clone)]
+struct SchemePort {
+    scheme: Box<str>,
+    port: PortPattern,
+}
+
+impl SchemePort {
+    fn admits(&self, o: &Origin<'_>) -> bool {
+        *self.scheme == *o.scheme
+            && match self.port {
+                PortPattern::Default => o.port.is_none(),
+                PortPattern::Exact(p) => o.port == Some(p),
+                PortPattern::Any => true,
+            }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct OriginMatcher {
+    any: bool,
+    /// Canonical serialized origins, compared byte for byte with the request's `Origin`.
+    exact: HashSet<Box<str>>,
+    /// Exact host with a `:*` port, keyed by host.
+    host_any_port: HashMap<Box<str>, Vec<SchemePort>>,
+    /// `*.base` patterns, keyed by base domain.
+    subdomains: HashMap<Box<str>, Vec<SchemePort>>,
+    regexes: Vec<Regex>,
+    /// Number of configured entries (origins plus regexes), for summaries.
+    entries: usize,
+}
+
+impl OriginMatcher {
+    /// Build from `allow_origins` and `allow_origin_regexes`, recording every problem.
+    /// `credentials` tightens the rules (no `*`, no plain-http remote origins).
+    pub fn build(
+        origins: &[(String, String)],
+        regexes: &[(String, String)],
+        credentials: bool,
+        errors: &mut ConfigErrors,
+    ) -> OriginMatcher {
+        let mut m = OriginMatcher::default();
+        for (path, entry) in origins {
+            m.add_origin(path, entry, credentials, origins.len(), errors);
+        }
+        for (path, re) in regexes {
+            m.add_regex(path, re, errors);
+        }
+        m.entries = origins.len() + regexes.len();
+        m
+    }
+
+    fn add_origin(
+        &mut self,
+        path: &str,
+        entry: &str,
+        credentials: bool,
+        count: usize,
+        errors: &mut ConfigErrors,
+    ) {
+        if entry == "*" {
+            if count > 1 {
+                errors.push_str(
+                    path,
+                    entry,
+                    "`*` allows every origin and must be the only entry of allow_origins",
+                );
+            }
+            if credentials {
+                // Fetch §3.2.5: `Access-Control-Allow-Origin: *` is never honoured with credentials,
+                // and reflecting any origin with credentials hands every site the user's session.
+                errors.push_str(
+                    path,
+                    entry,
+                    "`*` cannot be combined with allow_credentials: true; list the trusted origins",
+                );
+            }
+            self.any = true;
+            return;
+        }
+        let pattern = match origin::parse_pattern(entry) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push_str(path, entry, format!("not a valid origin: it {e}"));
+                return;
+            }
+        };
+        if let Some(msg) = pattern_problem(&pattern, credentials) {
+            errors.push_str(path, entry, msg);
+            return;
+        }
+        let OriginPattern { scheme, host, port } = pattern;
+        let sp = SchemePort {
+            scheme: scheme.into(),
+            port,
+        };
+        let fresh = match (host, port) {
+            (HostPattern::Exact(_), PortPattern::Default | PortPattern::Exact(_)) => {
+                self.exact.insert(entry.into())
+            }
+            (HostPattern::Exact(h), PortPattern::Any) => {
+                insert_scheme_port(&mut self.host_any_port, h, sp)
+            }
+            (HostPattern::Subdomains(base), _) => {
+                insert_scheme_port(&mut self.subdomains, base, sp)
+            }
+        };
+        if !fresh {
+            errors.push_str(path, entry, "duplicate origin");
+        }
+    }
+
+    fn add_regex(&mut self, path: &str, re: &str, errors: &mut ConfigErrors) {
+        match compile_regex(re) {
+            Ok(r) => self.regexes.push(r),
+            Err(msg) => errors.push(path, Some(&Value::String(re.to_string())), msg),
+        }
+    }
+
+    /// Does the policy trust `origin`? `raw` is the header value `origin` was parsed from.
+    pub fn matches(&self, raw: &str, origin: &Origin<'_>) -> bool {
+        if self.any || self.exact.contains(raw) {
+            return true;
+        }
+        if !self.host_any_port.is_empty() {
+            if let Some(list) = self.host_any_port.get(origin.host) {
+                if list.iter().any(|sp| sp.admits(origin)) {
+                    return true;
+                }
+            }
+        }
+        if !self.subdomains.is_empty() && self.matches_subdomain(origin) {
+            return true;
+        }
+        self.regexes.iter().any(|r| r.is_match(raw))
+    }
+
+    /// Look up each proper suffix of the host that starts after a dot: `a.b.example.com`
+    /// tries `b.example.com`, `example.com`, `com`. Labels are never empty (the origin
+    /// parser refuses `..`), so a hit always has at least one label before the base.
+    fn matches_subdomain(&self, origin: &Origin<'_>) -> bool {
+        let host = origin.host;
+        host.match_indices('.').any(|(i, _)| {
+            host.get(i + 1..)
+                .and_then(|base| self.subdomains.get(base))
+                .is_some_and(|list| list.iter().any(|sp| sp.admits(origin)))
+        })
+    }
+
+    /// `*`: every origin is allowed (and the literal `*` is sent).
+    pub fn is_any(&self) -> bool {
+        self.any
+    }
+
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+}
+
+fn insert_scheme_port(
+    map: &mut HashMap<Box<str>, Vec<SchemePort>>,
+    key: &str,
+    sp: SchemePort,
+) -> bool {
+    let list = map.entry(key.into()).or_default();
+    if list
+        .iter()
+        .any(|x| x.scheme == sp.scheme && x.port == sp.port)
+    {
+        return false;
+    }
+    list.push(sp);
+    true
+}
+
+/// Policy-level problems with a syntactically valid pattern.
+fn pattern_problem(p: &OriginPattern<'_>, credentials: bool) -> Option<String> {
+    if let HostPattern::Subdomains(base) = p.host {
+        if is_public_suffix(base) {
+            return Some(format!(
+                "wildcard directly under the public suffix `{base}` would trust sites anyone can register; use a domain you own"
+            ));
+        }
+        if base
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+            || base.starts_with('[')
+        {
+            return Some(
+                "a subdomain wildcard over an IP address matches nothing meaningful".to_string(),
+            );
+        }
+    }
+    let host = match p.host {
+        HostPattern::Exact(h) | HostPattern::Subdomains(h) => h,
+    };
+    if credentials && p.scheme == "http" && !origin::is_loopback_host(host) {
+        return Some(
+            "plain-http origin with allow_credentials: true lets a network attacker read credentialed responses; use https (http is allowed only for localhost and loopback)".to_string(),
+        );
+    }
+    None
+}
+
+/// Compile an `allow_origin_regexes` entry. The user must anchor it (`^...$`) so intent is
+/// visible in the config; it is compiled as `^(?:...)$` regardless, so a top-level
+/// alternation such as `^a|b$` cannot escape the anchors.
+fn compile_regex(re: &str) -> Result<Regex, String> {
+    if re.len() > MAX_REGEX_LEN {
+        return Err(format!("regex longer than {MAX_REGEX_LEN} bytes"));
+    }
+    if !re.starts_with('^') || !re.ends_with('$') || re.ends_with("\\$") {
+        return Err("regex must be anchored: start with `^` and end with `$`, or it matches look-alike origins such as https://app.example.com.evil.net".to_string());
+    }
+    if let Some(next) = unescaped_dot_before_word(re) {
+        return Err(format!(
+            "unescaped `.` before `{next}` matches any character (https://appxexample.com); write `\\.`"
+        ));
+    }
+    let inner = re.get(1..re.len() - 1).unwrap_or_default();
+    let wrapped = format!("^(?:{inner})$");
+    let compiled = RegexBuilder::new(&wrapped)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(50)
+        .build()
+        .map_err(|e| format!("invalid regex: {}", one_line(&e.to_string())))?;
+    for dangerous in ["null", "*"] {
+        if compiled.is_match(dangerous) {
+            return Err(format!(
+                "regex matches `{dangerous}`, which must never be trusted"
+            ));
+        }
+    }
+    Ok(compiled)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Find a `.` outside a character class, not escaped, directly followed by a letter or digit:
+/// in an origin regex that is almost always a domain dot that should have been `\.`.
+fn unescaped_dot_before_word(re: &str) -> Option<char> {
+    let mut escaped = false;
+    let mut in_class = false;
+    let mut chars = re.chars().peekable();
+    while let Some(c) = chars.next() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '.' if !in_class => {
+                if let Some(&n) = chars.peek() {
+                    if n.is_ascii_alphanumeric() {
+                        return Some(n);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(origins: &[&str], regexes: &[&str]) -> OriginMatcher {
+        let o: Vec<_> = origins
+            .iter()
+            .map(|s| ("o".to_string(), s.to_string()))
+            .collect();
+        let r: Vec<_> = regexes
+            .iter()
+            .map(|s| ("r".to_string(), s.to_string()))
+            .collect();
+        let mut errors = ConfigErrors::default();
+        let m = OriginMatcher::build(&o, &r, false, &mut errors);
+        assert!(errors.is_empty(), "{errors}");
+        m
+    }
+
+    fn allows(m: &OriginMatcher, raw: &str) -> bool {
+        origin::parse_origin(raw).is_ok_and(|o| m.matches(raw, &o))
+    }
+
+    #[test]
+    fn subdomain_wildcards_match_one_or_more_labels_but_never_the_apex() {
+        let m = matcher(&["https://*.example.com"], &[]);
+        assert!(allows(&m, "https://a.example.com"));
+        assert!(allows(&m, "https://a.b.example.com"));
+        assert!(!allows(&m, "https://example.com"));
+        assert!(!allows(&m, "https://evilexample.com"));
+        assert!(!allows(&m, "https://a.example.com.evil.net"));
+        assert!(!allows(&m, "http://a.example.com"));
+        assert!(!allows(&m, "https://a.example.com:8443"));
+    }
+
+    #[test]
+    fn port_wildcards_match_any_port_of_that_host_only() {
+        let m = matcher(&["http://localhost:*"], &[]);
+        assert!(allows(&m, "http://localhost"));
+        assert!(allows(&m, "http://localhost:3000"));
+        assert!(!allows(&m, "https://localhost:3000"));
+        assert!(!allows(&m, "http://localhost.evil.com:3000"));
+    }
+
+    #[test]
+    fn regexes_are_forced_to_match_the_whole_origin() {
+        let m = matcher(&[], &["^https://a\\.com|https://b\\.com$"]);
+        assert!(allows(&m, "https://a.com"));
+        assert!(allows(&m, "https://b.com"));
+        assert!(!allows(&m, "https://a.com.evil.net"));
+        assert!(!allows(&m, "https://evil.b.com"));
+    }
+
+    #[test]
+    fn two_exact_origins_do_not_let_their_concatenation_through() {
+        let m = matcher(&["https://foo.com", "https://bar.com"], &[]);
+        assert!(!allows(&m, "https://barfoo.com"));
+        assert!(!allows(&m, "https://foobar.com"));
+    }
+}
