@@ -28,14 +28,10 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = hostcalls::get_buffer(
-            proxy_wasm::types::BufferType::PluginConfiguration,
-            0,
-            usize::MAX,
-        )
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+        let bytes = hostcalls::get_buffer(proxy_wasm::types::BufferType::PluginConfiguration, 0, usize::MAX)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         match compile(&bytes) {
             Ok(config) => {
                 let summary: Vec<String> = config
@@ -91,10 +87,7 @@ impl RequestHeaders for HostRequest {
             .flatten()?;
         // Invalid UTF-8 becomes U+FFFD, which no origin, method or header name contains:
         // the request is then refused as malformed instead of crashing the VM.
-        Some(
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        )
+        Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 }
 
@@ -113,14 +106,8 @@ impl HttpContext for Stream {
                 HostAction::Continue
             }
             Action::Reply(reply) => {
-                let headers: Vec<(&str, &str)> = reply
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (*n, v.as_str()))
-                    .collect();
-                if let Err(status) =
-                    hostcalls::send_http_response(u32::from(reply.status), headers, None)
-                {
+                let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                if let Err(status) = hostcalls::send_http_response(u32::from(reply.status), headers, None) {
                     log::error!("edge-cors: could not send the preflight reply: {status:?}");
                 }
                 HostAction::Pause
@@ -130,20 +117,14 @@ impl HttpContext for Stream {
 
     /// Runs for upstream responses and for local replies of filters after this one (an RBAC
     /// deny, an ext_authz 401), so the browser can read those too.
-    fn on_http_response_headers(
-        &mut self,
-        _num_headers: usize,
-        _end_of_stream: bool,
-    ) -> HostAction {
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
         if let Some(plan) = &self.plan {
             plan.for_each_op(|op| {
                 let result = match op {
                     HeaderOp::Set(name, value) => {
                         hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
                     }
-                    HeaderOp::Remove(name) => {
-                        hostcalls::remove_map_value(MapType::HttpResponseHeaders, name)
-                    }
+                    HeaderOp::Remove(name) => hostcalls::remove_map_value(MapType::HttpResponseHeaders, name),
                     HeaderOp::Append(name, value) => {
                         hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value)
                     }

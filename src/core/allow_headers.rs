@@ -88,11 +88,7 @@ impl AllowHeaders {
                 continue;
             }
             if !names.insert(lower.into()) {
-                errors.push_str(
-                    path,
-                    h,
-                    "duplicate header name (names compare case-insensitively)",
-                );
+                errors.push_str(path, h, "duplicate header name (names compare case-insensitively)");
             }
         }
         if star {
@@ -175,10 +171,7 @@ mod tests {
     use super::*;
 
     fn build(list: &[&str]) -> AllowHeaders {
-        let entries: Vec<_> = list
-            .iter()
-            .map(|h| ("h".to_string(), h.to_string()))
-            .collect();
+        let entries: Vec<_> = list.iter().map(|h| ("h".to_string(), h.to_string())).collect();
         let mut errors = ConfigErrors::default();
         let a = AllowHeaders::build(&entries, &mut errors);
         assert!(errors.is_empty(), "{errors}");
@@ -221,15 +214,9 @@ mod tests {
             check(&a, &"a,".repeat(MAX_ACRH_NAMES + 1)),
             Err(AcrhRejection::Malformed)
         );
-        assert_eq!(
-            check(&a, &"a".repeat(MAX_ACRH_LEN + 1)),
-            Err(AcrhRejection::Malformed)
-        );
+        assert_eq!(check(&a, &"a".repeat(MAX_ACRH_LEN + 1)), Err(AcrhRejection::Malformed));
         assert_eq!(check(&a, "x a"), Err(AcrhRejection::Malformed));
         assert_eq!(check(&a, "x\u{0}"), Err(AcrhRejection::Malformed));
-        assert_eq!(
-            check(&build(&["x-a"]), "x-b,bad header"),
-            Err(AcrhRejection::Malformed)
-        );
+        assert_eq!(check(&build(&["x-a"]), "x-b,bad header"), Err(AcrhRejection::Malformed));
     }
 }

@@ -29,11 +29,7 @@ impl AllowMethods {
         let mut methods: Vec<Box<str>> = Vec::new();
         for (path, m) in entries {
             if m == "*" {
-                errors.push_str(
-                    path,
-                    m,
-                    "method wildcards are not supported; list each method",
-                );
+                errors.push_str(path, m, "method wildcards are not supported; list each method");
                 continue;
             }
             if !is_token(m) {
@@ -61,17 +57,9 @@ impl AllowMethods {
         let header_value: Rc<str> = if methods.is_empty() {
             SAFELISTED.join(", ").into()
         } else {
-            methods
-                .iter()
-                .map(|m| &**m)
-                .collect::<Vec<_>>()
-                .join(", ")
-                .into()
+            methods.iter().map(|m| &**m).collect::<Vec<_>>().join(", ").into()
         };
-        AllowMethods {
-            methods,
-            header_value,
-        }
+        AllowMethods { methods, header_value }
     }
 
     /// May a preflight request `method`? Compared case-sensitively, as Fetch does.

@@ -61,8 +61,13 @@ pub struct Config {
 
 /// Parse and validate a configuration. Every problem is reported, not just the first.
 pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
-    let raw = read_raw(bytes)?;
-    let mut errors = ConfigErrors::default();
+    // Structural errors do not stop here: whatever could be read is validated too, so one
+    // run reports an unknown field and a bad origin in the same list.
+    let (raw, mut errors) = read_raw(bytes);
+    if raw.is_none() {
+        return Err(errors);
+    }
+    let raw = raw.unwrap_or_default();
     let preflight_status = match &raw.preflight_success_status {
         None => 204,
         Some(v) => match v.as_u64() {
@@ -78,11 +83,7 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
         let policy = Policy::compile(rp, &mut errors);
         if policies.iter().any(|p| p.name == policy.name) {
             let name = Value::String(policy.name.to_string());
-            errors.push(
-                &format!("{}.name", rp.path),
-                Some(&name),
-                "duplicate policy name",
-            );
+            errors.push(&format!("{}.name", rp.path), Some(&name), "duplicate policy name");
         }
         policies.push(Rc::new(policy));
     }
@@ -108,8 +109,10 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     })
 }
 
-/// Read the raw, typed configuration, reporting every structural error.
-pub fn read_raw(bytes: &[u8]) -> Result<RawConfig, ConfigErrors> {
+/// Read the raw, typed configuration and every structural error. The raw configuration is
+/// `None` only when there is nothing to read (not JSON, empty, too large); otherwise it holds
+/// every field that could be read, even when errors were found.
+pub fn read_raw(bytes: &[u8]) -> (Option<RawConfig>, ConfigErrors) {
     let mut errors = ConfigErrors::default();
     if bytes.len() > MAX_CONFIG_BYTES {
         errors.push(
@@ -120,7 +123,7 @@ pub fn read_raw(bytes: &[u8]) -> Result<RawConfig, ConfigErrors> {
                 bytes.len()
             ),
         );
-        return Err(errors);
+        return (None, errors);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         errors.push(
@@ -128,23 +131,20 @@ pub fn read_raw(bytes: &[u8]) -> Result<RawConfig, ConfigErrors> {
             None,
             "configuration is empty; expected a JSON object with `policies`",
         );
-        return Err(errors);
+        return (None, errors);
     }
     let root: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
             errors.push("$", None, format!("invalid JSON: {e}"));
-            return Err(errors);
+            return (None, errors);
         }
     };
     let mut raw = RawConfig::default();
     if let Some(mut top) = Fields::new(&root, "", &mut errors) {
         raw.preflight_success_status = top.value("preflight_success_status").cloned();
         match top.array("policies", true) {
-            Some(list) if list.is_empty() => {
-                top.errors
-                    .push("policies", None, "at least one policy is required")
-            }
+            Some(list) if list.is_empty() => top.errors.push("policies", None, "at least one policy is required"),
             Some(list) => {
                 for (i, v) in list.iter().enumerate() {
                     let path = format!("policies[{i}]");
@@ -157,11 +157,7 @@ pub fn read_raw(bytes: &[u8]) -> Result<RawConfig, ConfigErrors> {
         }
         top.finish();
     }
-    if errors.is_empty() {
-        Ok(raw)
-    } else {
-        Err(errors)
-    }
+    (Some(raw), errors)
 }
 
 fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPolicy> {
@@ -238,11 +234,8 @@ impl<'v, 'e> Fields<'v, 'e> {
         match self.value(key) {
             Some(Value::String(s)) => Some(s.clone()),
             Some(v) => {
-                self.errors.push(
-                    &path,
-                    Some(v),
-                    format!("expected a string, found {}", kind(v)),
-                );
+                self.errors
+                    .push(&path, Some(v), format!("expected a string, found {}", kind(v)));
                 None
             }
             None => {
@@ -259,11 +252,8 @@ impl<'v, 'e> Fields<'v, 'e> {
         match self.value(key) {
             Some(Value::Bool(b)) => Some(*b),
             Some(v) => {
-                self.errors.push(
-                    &path,
-                    Some(v),
-                    format!("expected true or false, found {}", kind(v)),
-                );
+                self.errors
+                    .push(&path, Some(v), format!("expected true or false, found {}", kind(v)));
                 None
             }
             None => None,
@@ -275,11 +265,8 @@ impl<'v, 'e> Fields<'v, 'e> {
         match self.value(key) {
             Some(Value::Array(a)) => Some(a),
             Some(v) => {
-                self.errors.push(
-                    &path,
-                    Some(v),
-                    format!("expected a list, found {}", kind(v)),
-                );
+                self.errors
+                    .push(&path, Some(v), format!("expected a list, found {}", kind(v)));
                 None
             }
             None => {
@@ -300,11 +287,9 @@ impl<'v, 'e> Fields<'v, 'e> {
             let p = format!("{path}[{i}]");
             match v {
                 Value::String(s) => out.push((p, s.clone())),
-                other => self.errors.push(
-                    &p,
-                    Some(other),
-                    format!("expected a string, found {}", kind(other)),
-                ),
+                other => self
+                    .errors
+                    .push(&p, Some(other), format!("expected a string, found {}", kind(other))),
             }
         }
         Some(out)

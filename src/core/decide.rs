@@ -8,9 +8,7 @@ use std::rc::Rc;
 
 use super::allow_headers::AcrhRejection;
 use super::config::Config;
-use super::headers::{
-    self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY,
-};
+use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY};
 use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
 use super::policy::Policy;
 use super::token::is_token;
@@ -265,13 +263,7 @@ fn actual(policy: Rc<Policy>, origin: String) -> Decision {
     }
 }
 
-fn preflight(
-    config: &Config,
-    policy: Rc<Policy>,
-    origin: String,
-    acrm: &str,
-    req: &impl RequestHeaders,
-) -> Decision {
+fn preflight(config: &Config, policy: Rc<Policy>, origin: String, acrm: &str, req: &impl RequestHeaders) -> Decision {
     match check_preflight(config, &policy, &origin, acrm, req) {
         Ok(reply) => Decision {
             policy: Some(policy),
@@ -329,10 +321,7 @@ fn check_preflight(
     if policy.credentials {
         out.push((ACAC, HeaderValue::Static("true")));
     }
-    out.push((
-        ACAM,
-        HeaderValue::Shared(Rc::clone(policy.methods.header_value())),
-    ));
+    out.push((ACAM, HeaderValue::Shared(Rc::clone(policy.methods.header_value()))));
     if !requested_headers.is_empty() {
         // Echo the validated names: never a literal `*`, which credentialed requests would
         // read as a header named `*` (Fetch §3.2.3).

@@ -41,12 +41,7 @@ impl ConfigErrors {
     }
 
     /// Record an error at `path` about `value` (any JSON-serialisable value).
-    pub fn push(
-        &mut self,
-        path: &str,
-        value: Option<&serde_json::Value>,
-        message: impl Into<String>,
-    ) {
+    pub fn push(&mut self, path: &str, value: Option<&serde_json::Value>, message: impl Into<String>) {
         self.total += 1;
         if self.errors.len() < MAX_KEPT {
             self.errors.push(ConfigError {
@@ -65,9 +60,7 @@ impl ConfigErrors {
 
     /// True when a message containing `needle` was recorded at `path` (for tests and tools).
     pub fn has(&self, path: &str, needle: &str) -> bool {
-        self.errors
-            .iter()
-            .any(|e| e.path == path && e.message.contains(needle))
+        self.errors.iter().any(|e| e.path == path && e.message.contains(needle))
     }
 }
 

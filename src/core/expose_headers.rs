@@ -15,20 +15,12 @@ pub struct ExposeHeaders {
 }
 
 impl ExposeHeaders {
-    pub fn build(
-        entries: &[(String, String)],
-        credentials: bool,
-        errors: &mut ConfigErrors,
-    ) -> ExposeHeaders {
+    pub fn build(entries: &[(String, String)], credentials: bool, errors: &mut ConfigErrors) -> ExposeHeaders {
         let mut names: Vec<String> = Vec::new();
         for (path, h) in entries {
             if h == "*" {
                 if entries.len() > 1 {
-                    errors.push_str(
-                        path,
-                        h,
-                        "`*` exposes every header and must be the only entry",
-                    );
+                    errors.push_str(path, h, "`*` exposes every header and must be the only entry");
                 }
                 if credentials {
                     // Fetch §3.2.3: with credentials `*` is the literal header name `*`.
@@ -43,19 +35,11 @@ impl ExposeHeaders {
             }
             let lower = h.to_ascii_lowercase();
             if FORBIDDEN.contains(&lower.as_str()) {
-                errors.push_str(
-                    path,
-                    h,
-                    "browsers never expose Set-Cookie to scripts (Fetch §2.2.6)",
-                );
+                errors.push_str(path, h, "browsers never expose Set-Cookie to scripts (Fetch §2.2.6)");
                 continue;
             }
             if names.contains(&lower) {
-                errors.push_str(
-                    path,
-                    h,
-                    "duplicate header name (names compare case-insensitively)",
-                );
+                errors.push_str(path, h, "duplicate header name (names compare case-insensitively)");
                 continue;
             }
             names.push(lower);

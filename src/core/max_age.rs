@@ -37,11 +37,7 @@ impl MaxAge {
                 MaxAge::default()
             }
             None => {
-                errors.push(
-                    path,
-                    Some(value),
-                    "must be a whole number of seconds from 0 to 86400",
-                );
+                errors.push(path, Some(value), "must be a whole number of seconds from 0 to 86400");
                 MaxAge::default()
             }
         }

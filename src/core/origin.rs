@@ -157,9 +157,7 @@ fn split(s: &str, patterns: bool) -> Result<(&str, HostPattern<'_>, PortPattern)
     if !s.is_ascii() {
         return Err(OriginError::NonAscii);
     }
-    if s.bytes()
-        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
+    if s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
         return Err(OriginError::Whitespace);
     }
     let (scheme, rest) = s.split_once("://").ok_or(OriginError::MissingScheme)?;
@@ -238,11 +236,7 @@ fn split_host_port(rest: &str) -> Result<(&str, Option<&str>), OriginError> {
     })
 }
 
-fn parse_port(
-    scheme: &str,
-    port: Option<&str>,
-    patterns: bool,
-) -> Result<PortPattern, OriginError> {
+fn parse_port(scheme: &str, port: Option<&str>, patterns: bool) -> Result<PortPattern, OriginError> {
     let Some(port) = port else {
         return Ok(PortPattern::Default);
     };
@@ -282,14 +276,10 @@ fn check_host(host: &str) -> Result<(), OriginError> {
         let inner = inner.strip_suffix(']').ok_or(OriginError::BadHost)?;
         let ok = !inner.is_empty()
             && inner.contains(':')
-            && inner.bytes().all(|b| {
-                b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.'
-            });
-        return if ok {
-            Ok(())
-        } else {
-            Err(OriginError::BadHost)
-        };
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.');
+        return if ok { Ok(()) } else { Err(OriginError::BadHost) };
     }
     if host.len() > MAX_HOST_LEN {
         return Err(OriginError::HostTooLong);
@@ -330,10 +320,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 fn is_octet(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 3
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && s.parse::<u16>().is_ok_and(|n| n <= 255)
+    !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u16>().is_ok_and(|n| n <= 255)
 }
 
 #[cfg(test)]
@@ -386,10 +373,7 @@ mod tests {
             ("https://app.example.com:", OriginError::EmptyPort),
             ("https://app.example.com:0", OriginError::BadPort),
             ("https://app.example.com:65536", OriginError::BadPort),
-            (
-                "https://app.example.com:08443",
-                OriginError::PortLeadingZero,
-            ),
+            ("https://app.example.com:08443", OriginError::PortLeadingZero),
             ("https://app.example.com.", OriginError::TrailingDot),
             ("https://foo..example.com", OriginError::EmptyLabel),
             ("https://.example.com", OriginError::EmptyLabel),
@@ -425,29 +409,15 @@ mod tests {
                 port: PortPattern::Any
             })
         );
-        assert_eq!(
-            parse_pattern("https://a.*.example.com"),
-            Err(OriginError::Wildcard)
-        );
+        assert_eq!(parse_pattern("https://a.*.example.com"), Err(OriginError::Wildcard));
     }
 
     #[test]
     fn loopback_hosts_are_recognised_and_look_alikes_are_not() {
-        for h in [
-            "localhost",
-            "app.localhost",
-            "127.0.0.1",
-            "127.1.2.3",
-            "[::1]",
-        ] {
+        for h in ["localhost", "app.localhost", "127.0.0.1", "127.1.2.3", "[::1]"] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in [
-            "localhost.evil.com",
-            "127.0.0.1.evil.com",
-            "128.0.0.1",
-            "127.0.0.256",
-        ] {
+        for h in ["localhost.evil.com", "127.0.0.1.evil.com", "128.0.0.1", "127.0.0.256"] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }

@@ -69,14 +69,7 @@ impl OriginMatcher {
         m
     }
 
-    fn add_origin(
-        &mut self,
-        path: &str,
-        entry: &str,
-        credentials: bool,
-        count: usize,
-        errors: &mut ConfigErrors,
-    ) {
+    fn add_origin(&mut self, path: &str, entry: &str, credentials: bool, count: usize, errors: &mut ConfigErrors) {
         if entry == "*" {
             if count > 1 {
                 errors.push_str(
@@ -114,15 +107,9 @@ impl OriginMatcher {
             port,
         };
         let fresh = match (host, port) {
-            (HostPattern::Exact(_), PortPattern::Default | PortPattern::Exact(_)) => {
-                self.exact.insert(entry.into())
-            }
-            (HostPattern::Exact(h), PortPattern::Any) => {
-                insert_scheme_port(&mut self.host_any_port, h, sp)
-            }
-            (HostPattern::Subdomains(base), _) => {
-                insert_scheme_port(&mut self.subdomains, base, sp)
-            }
+            (HostPattern::Exact(_), PortPattern::Default | PortPattern::Exact(_)) => self.exact.insert(entry.into()),
+            (HostPattern::Exact(h), PortPattern::Any) => insert_scheme_port(&mut self.host_any_port, h, sp),
+            (HostPattern::Subdomains(base), _) => insert_scheme_port(&mut self.subdomains, base, sp),
         };
         if !fresh {
             errors.push_str(path, entry, "duplicate origin");
@@ -176,16 +163,9 @@ impl OriginMatcher {
     }
 }
 
-fn insert_scheme_port(
-    map: &mut HashMap<Box<str>, Vec<SchemePort>>,
-    key: &str,
-    sp: SchemePort,
-) -> bool {
+fn insert_scheme_port(map: &mut HashMap<Box<str>, Vec<SchemePort>>, key: &str, sp: SchemePort) -> bool {
     let list = map.entry(key.into()).or_default();
-    if list
-        .iter()
-        .any(|x| x.scheme == sp.scheme && x.port == sp.port)
-    {
+    if list.iter().any(|x| x.scheme == sp.scheme && x.port == sp.port) {
         return false;
     }
     list.push(sp);
@@ -206,9 +186,7 @@ fn pattern_problem(p: &OriginPattern<'_>, credentials: bool) -> Option<String> {
             .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
             || base.starts_with('[')
         {
-            return Some(
-                "a subdomain wildcard over an IP address matches nothing meaningful".to_string(),
-            );
+            return Some("a subdomain wildcard over an IP address matches nothing meaningful".to_string());
         }
     }
     let host = match p.host {
@@ -246,9 +224,7 @@ fn compile_regex(re: &str) -> Result<Regex, String> {
         .map_err(|e| format!("invalid regex: {}", one_line(&e.to_string())))?;
     for dangerous in ["null", "*"] {
         if compiled.is_match(dangerous) {
-            return Err(format!(
-                "regex matches `{dangerous}`, which must never be trusted"
-            ));
+            return Err(format!("regex matches `{dangerous}`, which must never be trusted"));
         }
     }
     Ok(compiled)
@@ -291,14 +267,8 @@ mod tests {
     use super::*;
 
     fn matcher(origins: &[&str], regexes: &[&str]) -> OriginMatcher {
-        let o: Vec<_> = origins
-            .iter()
-            .map(|s| ("o".to_string(), s.to_string()))
-            .collect();
-        let r: Vec<_> = regexes
-            .iter()
-            .map(|s| ("r".to_string(), s.to_string()))
-            .collect();
+        let o: Vec<_> = origins.iter().map(|s| ("o".to_string(), s.to_string())).collect();
+        let r: Vec<_> = regexes.iter().map(|s| ("r".to_string(), s.to_string())).collect();
         let mut errors = ConfigErrors::default();
         let m = OriginMatcher::build(&o, &r, false, &mut errors);
         assert!(errors.is_empty(), "{errors}");

@@ -16,11 +16,7 @@ pub struct RouteMatch {
 }
 
 impl RouteMatch {
-    pub fn build(
-        hosts: &[(String, String)],
-        prefixes: &[(String, String)],
-        errors: &mut ConfigErrors,
-    ) -> RouteMatch {
+    pub fn build(hosts: &[(String, String)], prefixes: &[(String, String)], errors: &mut ConfigErrors) -> RouteMatch {
         let mut m = RouteMatch::default();
         for (path, h) in hosts {
             let (pattern, name) = match h.strip_prefix("*.") {
@@ -28,7 +24,11 @@ impl RouteMatch {
                 None => (HostMatch::Exact(h.as_str().into()), h.as_str()),
             };
             if !is_host_name(name) {
-                errors.push_str(path, h, "not a lower-case host name (no scheme, port or path; `*.` prefix for subdomains)");
+                errors.push_str(
+                    path,
+                    h,
+                    "not a lower-case host name (no scheme, port or path; `*.` prefix for subdomains)",
+                );
             } else if m.hosts.contains(&pattern) {
                 errors.push_str(path, h, "duplicate host");
             } else {
@@ -85,8 +85,7 @@ fn host_matches(m: &HostMatch, host: &str) -> bool {
         HostMatch::Subdomains(base) => {
             host.len() > base.len() + 1
                 && host.get(host.len() - base.len() - 1..).is_some_and(|tail| {
-                    tail.starts_with('.')
-                        && tail.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(base))
+                    tail.starts_with('.') && tail.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(base))
                 })
         }
     }
@@ -118,14 +117,8 @@ mod tests {
     use super::*;
 
     fn route(hosts: &[&str], prefixes: &[&str]) -> RouteMatch {
-        let h: Vec<_> = hosts
-            .iter()
-            .map(|s| ("h".to_string(), s.to_string()))
-            .collect();
-        let p: Vec<_> = prefixes
-            .iter()
-            .map(|s| ("p".to_string(), s.to_string()))
-            .collect();
+        let h: Vec<_> = hosts.iter().map(|s| ("h".to_string(), s.to_string())).collect();
+        let p: Vec<_> = prefixes.iter().map(|s| ("p".to_string(), s.to_string())).collect();
         let mut e = ConfigErrors::default();
         let r = RouteMatch::build(&h, &p, &mut e);
         assert!(e.is_empty(), "{e}");

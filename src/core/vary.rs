@@ -7,8 +7,7 @@ pub const ORIGIN: &str = "origin";
 
 /// Preflight answers depend on the requested method and headers too.
 pub const PREFLIGHT: &str = "origin, access-control-request-method, access-control-request-headers";
-pub const PREFLIGHT_ANY_ORIGIN: &str =
-    "access-control-request-method, access-control-request-headers";
+pub const PREFLIGHT_ANY_ORIGIN: &str = "access-control-request-method, access-control-request-headers";
 pub const PREFLIGHT_PNA: &str =
     "origin, access-control-request-method, access-control-request-headers, access-control-request-private-network";
 pub const PREFLIGHT_ANY_ORIGIN_PNA: &str =

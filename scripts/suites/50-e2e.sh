@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# End-to-end tests through the real Envoy (.venv/bin/envoy or $ENVOY_BIN) and the real wasm.
+. "$(dirname "$0")/../lib.sh"
+cd "$ROOT"
+ENVOY_BIN="$(envoy_bin)" EDGE_CORS_WASM="$WASM" "$VENV/bin/python" -m pytest -q tests/e2e

@@ -1,0 +1,313 @@
+"""Harness for end-to-end tests: a real Envoy, the real edge_cors.wasm, a loopback upstream.
+
+Every process binds 127.0.0.1 on a free port, readiness is polled on Envoy's admin `/ready`
+(never a fixed sleep), logs are kept for failure reports, and every process is stopped.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVOY_BIN = os.environ.get("ENVOY_BIN") or str(ROOT / ".venv" / "bin" / "envoy")
+WASM = os.environ.get("EDGE_CORS_WASM") or str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
+UPSTREAM_SCRIPT = ROOT / "scripts" / "upstream.py"
+
+# A Lua stand-in for an auth filter placed after edge-cors: 401 on /secure/ without
+# Authorization. RBAC after it denies /api/admin/. Both produce local replies edge-cors decorates.
+AUTH_LUA = """
+function envoy_on_request(handle)
+  local path = handle:headers():get(":path") or ""
+  if string.find(path, "/secure/", 1, true) and handle:headers():get("authorization") == nil then
+    handle:respond({[":status"] = "401", ["www-authenticate"] = "Bearer"}, "unauthorized")
+  end
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def poll(predicate, timeout: float, what: str, interval: float = 0.05):
+    """Poll `predicate` until it returns a truthy value; raise after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Upstream:
+    """scripts/upstream.py: counts requests by method, sets its own wrong CORS headers."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(UPSTREAM_SCRIPT), str(self.port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        poll(self._up, 10, "the upstream to listen")
+
+    def _up(self) -> bool:
+        try:
+            self.counts()
+            return True
+        except OSError:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"upstream exited: {self.proc.stdout.read()}")
+            return False
+
+    def counts(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__counts", timeout=2) as r:
+            return json.loads(r.read())
+
+    def total(self) -> int:
+        return self.counts().get("total", 0)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wasm_filter(config, name: str = "edge-cors", failure_policy: str = "FAIL_CLOSED", wasm: str | None = None) -> dict:
+    """The edge-cors HTTP filter; `config` is a dict (serialized to JSON) or a raw string."""
+    value = config if isinstance(config, str) else json.dumps(config)
+    return {
+        "name": name,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": name,
+                "root_id": name,
+                "failure_policy": failure_policy,
+                "vm_config": {
+                    "vm_id": name,
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": wasm or WASM}},
+                },
+                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": value},
+            },
+        },
+    }
+
+
+def lua_auth_filter() -> dict:
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"inline_string": AUTH_LUA},
+        },
+    }
+
+
+def rbac_deny_filter(prefix: str = "/api/admin/") -> dict:
+    return {
+        "name": "envoy.filters.http.rbac",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "rules": {
+                "action": "DENY",
+                "policies": {"deny": {"permissions": [{"url_path": {"path": {"prefix": prefix}}}], "principals": [{"any": True}]}},
+            },
+        },
+    }
+
+
+ROUTER = {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
+
+
+def get_only_route(cluster: str = "upstream") -> dict:
+    """A route that matches every method but OPTIONS: a preflight reaching it would 404."""
+    return {
+        "match": {"prefix": "/", "headers": [{"name": ":method", "string_match": {"exact": "OPTIONS"}, "invert_match": True}]},
+        "route": {"cluster": cluster},
+    }
+
+
+def bootstrap(listener_port: int, admin_port: int, upstream_port: int, http_filters: list, routes: list | None = None,
+              route_typed_per_filter_config: dict | None = None) -> dict:
+    vhost = {"name": "all", "domains": ["*"], "routes": routes or [get_only_route()]}
+    if route_typed_per_filter_config:
+        vhost["typed_per_filter_config"] = route_typed_per_filter_config
+    return {
+        "node": {"id": "edge-cors-test", "cluster": "edge-cors-test"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "main",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": listener_port}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "main",
+                        "codec_type": "AUTO",
+                        "route_config": {"name": "local", "virtual_hosts": [vhost]},
+                        "http_filters": http_filters,
+                    },
+                }]}],
+            }],
+            "clusters": [{
+                "name": "upstream",
+                "type": "STATIC",
+                "connect_timeout": "1s",
+                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}]}]},
+            }],
+        },
+    }
+
+
+def edge_cors_chain(policy, **kw) -> list:
+    """edge-cors first, then the auth stand-in, RBAC, router."""
+    return [wasm_filter(policy, **kw), lua_auth_filter(), rbac_deny_filter(), ROUTER]
+
+
+class EnvoyExited(RuntimeError):
+    pass
+
+
+class Envoy:
+    """One Envoy process with a generated bootstrap. `start()` polls /ready."""
+
+    def __init__(self, config: dict, workdir: Path | None = None, extra_args: list | None = None):
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="edge-cors-envoy-"))
+        self.config = config
+        self.admin_port = config["admin"]["address"]["socket_address"]["port_value"]
+        listeners = config.get("static_resources", {}).get("listeners", [])
+        self.port = listeners[0]["address"]["socket_address"]["port_value"] if listeners else None
+        self.config_path = self.workdir / "envoy.json"
+        self.config_path.write_text(json.dumps(config, indent=1))
+        self.log_path = self.workdir / "envoy.log"
+        self.extra_args = extra_args or []
+        self.proc = None
+
+    def command(self) -> list:
+        return [ENVOY_BIN, "-c", str(self.config_path), "--concurrency", "1", "--log-level", "info",
+                "--base-id", str(self.admin_port), "--disable-hot-restart", *self.extra_args]
+
+    def start(self, timeout: float = 60) -> "Envoy":
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        poll(self._ready, timeout, "Envoy /ready")
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise EnvoyExited(f"Envoy exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def run_to_exit(self, timeout: float = 60) -> int:
+        """Start Envoy expecting it to refuse the config and exit; return its exit code."""
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.run(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, timeout=timeout)
+        return self.proc.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def admin(self, path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=5) as r:
+            return r.read().decode()
+
+    def stats(self) -> dict:
+        """All counters and gauges from /stats as a dict name -> int (histograms skipped)."""
+        out = {}
+        for line in self.admin("/stats").splitlines():
+            name, _, value = line.partition(": ")
+            if value.strip().lstrip("-").isdigit():
+                out[name] = int(value)
+        return out
+
+    def stop(self):
+        if isinstance(self.proc, subprocess.Popen) and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if hasattr(self, "_log"):
+            self._log.close()
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list = field(default_factory=list)  # [(lower-case name, value)], duplicates kept
+    body: bytes = b""
+
+    def values(self, name: str) -> list:
+        return [v for n, v in self.headers if n == name.lower()]
+
+    def get(self, name: str):
+        v = self.values(name)
+        return ", ".join(v) if v else None
+
+    def cors(self) -> dict:
+        """Every access-control-* header: name -> value (several lines joined)."""
+        out = {}
+        for n, v in self.headers:
+            if n.startswith("access-control-"):
+                out[n] = f"{out[n]}, {v}" if n in out else v
+        return out
+
+
+def request(port: int, method: str, path: str = "/", headers: list | dict | None = None, body: bytes | None = None,
+            host: str = "api.example.com", timeout: float = 10) -> Response:
+    """One HTTP/1.1 request with exactly the given headers (duplicates allowed)."""
+    if isinstance(headers, dict):
+        headers = list(headers.items())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("host", host)
+        for name, value in headers or []:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("content-length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, [(n.lower(), v) for n, v in r.getheaders()], data)
+    finally:
+        conn.close()
+
+
+def raw_request(port: int, raw: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes (for inputs http.client refuses) and return the raw response head."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(raw)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
