@@ -86,7 +86,7 @@ mod tests {
         (AllowMethods::build(&entries, &mut errors), errors)
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn standard_methods_are_normalized_and_others_compared_exactly() {
         let (m, e) = build(&["put", "PATCH"]);
         assert!(e.is_empty());
@@ -98,7 +98,7 @@ mod tests {
         assert_eq!(&**m.header_value(), "PUT, PATCH");
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn forbidden_and_malformed_methods_are_refused() {
         let (_, e) = build(&["CONNECT", "trace", "TRACK", "GET POST", "*", "PUT", "put"]);
         assert_eq!(e.total, 6, "{e}");

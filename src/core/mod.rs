@@ -29,6 +29,7 @@ pub mod origin_matcher;
 pub mod policy;
 pub mod public_suffix;
 pub mod route_match;
+pub mod simulate;
 pub mod token;
 pub mod vary;
 

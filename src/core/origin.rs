@@ -327,7 +327,7 @@ fn is_octet(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn canonical_origins_parse_into_scheme_host_and_port() {
         assert_eq!(
             parse_origin("https://app.example.com"),
@@ -355,7 +355,7 @@ mod tests {
         );
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn non_canonical_origins_are_named_precisely() {
         let cases = [
             ("", OriginError::Empty),
@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(parse_origin(&"a".repeat(2000)), Err(OriginError::TooLong));
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn patterns_accept_subdomain_and_port_wildcards() {
         assert_eq!(
             parse_pattern("https://*.example.com"),
@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(parse_pattern("https://a.*.example.com"), Err(OriginError::Wildcard));
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn loopback_hosts_are_recognised_and_look_alikes_are_not() {
         for h in ["localhost", "app.localhost", "127.0.0.1", "127.1.2.3", "[::1]"] {
             assert!(is_loopback_host(h), "{h}");

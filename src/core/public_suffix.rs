@@ -143,7 +143,7 @@ pub fn is_public_suffix(domain: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn top_level_domains_and_shared_hosting_are_public_suffixes() {
         for d in ["com", "io", "localhost", "co.uk", "github.io", "vercel.app"] {
             assert!(is_public_suffix(d), "{d}");

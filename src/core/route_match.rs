@@ -125,7 +125,7 @@ mod tests {
         r
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn hosts_match_without_port_and_case_insensitively() {
         let r = route(&["api.example.com", "*.example.org"], &[]);
         assert!(r.matches(Some("api.example.com:10000"), None));
@@ -136,7 +136,7 @@ mod tests {
         assert!(!r.matches(None, None));
     }
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn path_prefixes_restrict_the_policy() {
         let r = route(&[], &["/api/"]);
         assert!(r.matches(None, Some("/api/users?x=1")));

@@ -18,7 +18,7 @@ pub fn is_token(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn tokens_are_non_empty_runs_of_tchars() {
         assert!(is_token("GET"));
         assert!(is_token("x-custom_header.v2"));

@@ -1,0 +1,87 @@
+//! What a client would receive, computed without Envoy: a [`Decision`] applied to an upstream
+//! response the way the glue applies it through host calls. Used by the spec, property and
+//! fuzz tests, so they check the same header operations Envoy performs.
+
+use super::decide::{Action, Decision, HeaderOp};
+
+/// The response a client sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedResponse {
+    /// `true` when the request reached the upstream (it was not answered locally).
+    pub forwarded: bool,
+    pub status: u16,
+    /// Header lines in order, lower-case names; several lines of one name are kept apart.
+    pub headers: Vec<(String, String)>,
+}
+
+impl SimulatedResponse {
+    /// Every value of `name`, in order.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The `access-control-*` and `vary` lines, sorted: what CORS spec tests compare.
+    pub fn cors_and_vary(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("access-control-") || n == "vary")
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// Apply `decision` to a request whose upstream would answer `upstream_status` with
+/// `upstream_headers`.
+pub fn respond(decision: &Decision, upstream_status: u16, upstream_headers: &[(&str, &str)]) -> SimulatedResponse {
+    let upstream = || -> Vec<(String, String)> {
+        upstream_headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+            .collect()
+    };
+    match &decision.action {
+        Action::Untouched => SimulatedResponse {
+            forwarded: true,
+            status: upstream_status,
+            headers: upstream(),
+        },
+        Action::Reply(reply) => SimulatedResponse {
+            forwarded: false,
+            status: reply.status,
+            headers: reply
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.as_str().to_string()))
+                .collect(),
+        },
+        Action::Forward(plan) => {
+            let mut headers = upstream();
+            plan.for_each_op(|op| apply_op(&mut headers, op));
+            SimulatedResponse {
+                forwarded: true,
+                status: upstream_status,
+                headers,
+            }
+        }
+    }
+}
+
+/// One header operation with Envoy's semantics: replace drops every line of the name and adds
+/// one; remove drops every line; append adds a line.
+pub fn apply_op(headers: &mut Vec<(String, String)>, op: HeaderOp<'_>) {
+    match op {
+        HeaderOp::Set(name, value) => {
+            headers.retain(|(n, _)| n != name);
+            headers.push((name.to_string(), value.to_string()));
+        }
+        HeaderOp::Remove(name) => headers.retain(|(n, _)| n != name),
+        HeaderOp::Append(name, value) => headers.push((name.to_string(), value.to_string())),
+    }
+}

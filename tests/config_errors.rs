@@ -1,0 +1,272 @@
+//! Every configuration mistake the filter refuses, with the JSON path and message it reports.
+//! Each case lists all the errors expected: a missing one and an extra one both fail.
+
+use edge_cors::core::{compile, ConfigErrors};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Wrap one policy's fields (JSON object body) into a full config.
+fn policy(fields: &str) -> String {
+    format!(r#"{{"policies": [{{"name": "p", {fields}}}]}}"#)
+}
+
+fn errors_of(config: &str) -> ConfigErrors {
+    match compile(config.as_bytes()) {
+        Ok(_) => panic!("config was accepted but must be refused:\n{config}"),
+        Err(e) => e,
+    }
+}
+
+/// `expected`: (path, fragment of the message or rendered value) for every error.
+fn assert_errors(config: &str, expected: &[(&str, &str)]) {
+    let errors = errors_of(config);
+    let rendered = errors.to_string();
+    for (path, needle) in expected {
+        assert!(
+            errors
+                .errors
+                .iter()
+                .any(|e| e.path == *path && e.to_string().contains(needle)),
+            "missing error at {path} containing {needle:?} for\n{config}\ngot:\n{rendered}"
+        );
+    }
+    assert_eq!(
+        errors.total,
+        expected.len(),
+        "wrong number of errors for\n{config}\ngot:\n{rendered}"
+    );
+}
+
+const O: &str = "policies[0].allow_origins";
+
+#[wasm_bindgen_test(unsupported = test)]
+fn unreadable_configurations_are_refused_with_one_clear_error() {
+    assert_errors("{not json", &[("$", "invalid JSON")]);
+    assert_errors("", &[("$", "empty")]);
+    assert_errors("[]", &[("$", "expected a JSON object")]);
+    assert_errors("{}", &[("policies", "required")]);
+    assert_errors(r#"{"policies": []}"#, &[("policies", "at least one policy")]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn unknown_and_mistyped_fields_are_named_with_their_path_and_value() {
+    assert_errors(
+        r#"{"policies": [{"name": "p", "allow_origins": ["https://a.com"], "allow_origin": ["x"], "max_age": "600",
+            "allow_credentials": "yes", "allow_methods": "GET", "match": {"host": "a"}}], "preflight_status": 204}"#,
+        &[
+            ("policies[0].allow_origin", "unknown field"),
+            ("policies[0].max_age", "\"600\""),
+            ("policies[0].allow_credentials", "expected true or false"),
+            ("policies[0].allow_methods", "expected a list"),
+            ("policies[0].match.host", "unknown field"),
+            ("preflight_status", "unknown field"),
+        ],
+    );
+    assert_errors(
+        r#"{"policies": [{"allow_origins": ["https://a.com", 7]}]}"#,
+        &[
+            ("policies[0].name", "required"),
+            ("policies[0].allow_origins[1]", "expected a string"),
+        ],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn dangerous_or_impossible_origins_are_refused() {
+    let cases: &[(&str, &str)] = &[
+        (r#""allow_origins": []"#, "empty"),
+        (
+            r#""allow_origins": ["*"], "allow_credentials": true"#,
+            "cannot be combined with allow_credentials",
+        ),
+        (r#""allow_origins": ["null"]"#, "null"),
+        (r#""allow_origins": ["file://"]"#, "file scheme"),
+        (r#""allow_origins": ["https://a.com/app"]"#, "path"),
+        (r#""allow_origins": ["https://a.com?x=1"]"#, "query"),
+        (r#""allow_origins": ["https://a.com#top"]"#, "fragment"),
+        (r#""allow_origins": ["https://user@a.com"]"#, "userinfo"),
+        (r#""allow_origins": ["https://A.com"]"#, "upper-case"),
+        (r#""allow_origins": ["HTTPS://a.com"]"#, "upper-case"),
+        (r#""allow_origins": ["https://a.com:443"]"#, "default port 443"),
+        (r#""allow_origins": ["http://a.com:80"]"#, "default port 80"),
+        (r#""allow_origins": ["https://a.com/"]"#, "trailing slash"),
+        (r#""allow_origins": ["https://a.com:99999"]"#, "port"),
+        (r#""allow_origins": ["https://a.com:0"]"#, "port"),
+        (r#""allow_origins": ["https://a.com:"]"#, "empty port"),
+        (r#""allow_origins": ["https://a.com:x"]"#, "port"),
+        (r#""allow_origins": ["a.com"]"#, "no scheme"),
+        (r#""allow_origins": ["https://*.com"]"#, "public suffix `com`"),
+        (r#""allow_origins": ["https://*.co.uk"]"#, "public suffix `co.uk`"),
+        (r#""allow_origins": ["https://*.github.io"]"#, "public suffix"),
+        (
+            r#""allow_origins": ["http://app.example.com"], "allow_credentials": true"#,
+            "plain-http",
+        ),
+        (
+            r#""allow_origins": ["http://*.example.com"], "allow_credentials": true"#,
+            "plain-http",
+        ),
+        (r#""allow_origins": ["https://a.com", "https://a.com"]"#, "duplicate"),
+        (r#""allow_origins": ["https://a.*.com"]"#, "`*`"),
+    ];
+    for (fields, needle) in cases {
+        // The error is on the list itself when it is empty, on the repeated entry for a
+        // duplicate, and on the first entry otherwise.
+        let path = match *needle {
+            "empty" => O.to_string(),
+            "duplicate" => format!("{O}[1]"),
+            _ => format!("{O}[0]"),
+        };
+        assert_errors(&policy(fields), &[(&path, needle)]);
+    }
+    // Plain http is fine for loopback development origins, with credentials too.
+    for ok in [
+        "http://localhost:*",
+        "http://127.0.0.1:3000",
+        "http://[::1]:8080",
+        "http://app.localhost",
+    ] {
+        let config = policy(&format!(r#""allow_origins": ["{ok}"], "allow_credentials": true"#));
+        assert!(compile(config.as_bytes()).is_ok(), "{ok} must be accepted");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn origin_regexes_must_be_anchored_valid_and_safe() {
+    let r = "policies[0].allow_origin_regexes[0]";
+    let cases: &[(&str, &str)] = &[
+        (r#"https://a\\.example\\.com"#, "anchored"),
+        (r#"^https://a\\.example\\.com"#, "anchored"),
+        (r#"https://a\\.example\\.com$"#, "anchored"),
+        (r#"^https://app.example\\.com$"#, "unescaped `.`"),
+        (r#"^(https://a\\.com$"#, "invalid regex"),
+        (r#"^.*$"#, "matches `null`"),
+        (r#"^(null|https://a\\.com)$"#, "matches `null`"),
+        (r#"^\\*$"#, "matches `*`"),
+    ];
+    for (re, needle) in cases {
+        assert_errors(&policy(&format!(r#""allow_origin_regexes": ["{re}"]"#)), &[(r, needle)]);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn methods_and_header_names_must_be_tokens_and_not_forbidden() {
+    let m = "policies[0].allow_methods";
+    assert_errors(
+        &policy(
+            r#""allow_origins": ["https://a.com"], "allow_methods": ["CONNECT", "TRACE", "track", "GET POST", "", "*"]"#,
+        ),
+        &[
+            (&format!("{m}[0]"), "forbidden"),
+            (&format!("{m}[1]"), "forbidden"),
+            (&format!("{m}[2]"), "forbidden"),
+            (&format!("{m}[3]"), "token"),
+            (&format!("{m}[4]"), "token"),
+            (&format!("{m}[5]"), "wildcards"),
+        ],
+    );
+    let h = "policies[0].allow_headers";
+    assert_errors(
+        &policy(
+            r#""allow_origins": ["https://a.com"], "allow_headers": ["x a", "content-type", "Content-Type", "cookie", "sec-fetch-mode"]"#,
+        ),
+        &[
+            (&format!("{h}[0]"), "token"),
+            (&format!("{h}[2]"), "duplicate"),
+            (&format!("{h}[3]"), "forbidden"),
+            (&format!("{h}[4]"), "forbidden"),
+        ],
+    );
+    let e = "policies[0].expose_headers";
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "expose_headers": ["x:y", "set-cookie"]"#),
+        &[(&format!("{e}[0]"), "token"), (&format!("{e}[1]"), "Set-Cookie")],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn wildcard_exposure_with_credentials_is_refused() {
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "expose_headers": ["*"], "allow_credentials": true"#),
+        &[("policies[0].expose_headers[0]", "allow_credentials")],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn max_age_must_be_between_zero_and_a_day() {
+    let p = "policies[0].max_age";
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "max_age": -1"#),
+        &[(p, "negative")],
+    );
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "max_age": 86401"#),
+        &[(p, "at most 86400")],
+    );
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "max_age": 1.5"#),
+        &[(p, "whole number")],
+    );
+    assert!(compile(policy(r#""allow_origins": ["https://a.com"], "max_age": 86400"#).as_bytes()).is_ok());
+    assert!(compile(policy(r#""allow_origins": ["https://a.com"], "max_age": 0"#).as_bytes()).is_ok());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn policy_names_are_unique_and_the_preflight_status_is_200_or_204() {
+    assert_errors(
+        r#"{"policies": [{"name": "a", "allow_origins": ["https://a.com"]}, {"name": "a", "allow_origins": ["https://b.com"]}],
+            "preflight_success_status": 201}"#,
+        &[
+            ("policies[1].name", "duplicate policy name"),
+            ("preflight_success_status", "200 or 204"),
+        ],
+    );
+    assert_errors(
+        r#"{"policies": [{"name": "has space", "allow_origins": ["https://a.com"]}]}"#,
+        &[("policies[0].name", "policy names")],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_error_is_reported_at_once() {
+    let config = r#"{"policies": [
+        {"name": "a", "allow_origins": ["*"], "allow_credentials": true, "max_age": 100000, "bogus": 1},
+        {"name": "b", "allow_origins": ["https://*.com", "null"], "allow_methods": ["TRACE"]},
+        {"name": "a", "allow_origin_regexes": ["x"]}
+    ], "preflight_success_status": 500}"#;
+    assert_errors(
+        config,
+        &[
+            ("policies[0].allow_origins[0]", "allow_credentials"),
+            ("policies[0].max_age", "86400"),
+            ("policies[0].bogus", "unknown field"),
+            ("policies[1].allow_origins[0]", "public suffix"),
+            ("policies[1].allow_origins[1]", "null"),
+            ("policies[1].allow_methods[0]", "forbidden"),
+            ("policies[2].allow_origin_regexes[0]", "anchored"),
+            ("policies[2].name", "duplicate"),
+            ("preflight_success_status", "200 or 204"),
+        ],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_documented_example_policy_is_accepted() {
+    let example = r#"{
+      "policies": [{
+          "name": "app",
+          "match": { "hosts": ["api.example.com", "*.example.com"], "path_prefixes": ["/api/"] },
+          "allow_origins": ["https://app.example.com", "https://*.example.com", "http://localhost:*"],
+          "allow_origin_regexes": ["^https://pr-[0-9]+\\.preview\\.example\\.com$"],
+          "allow_methods": ["GET", "POST", "PUT", "DELETE"],
+          "allow_headers": ["authorization", "content-type"],
+          "expose_headers": ["etag", "x-request-id"],
+          "allow_credentials": true,
+          "max_age": 600,
+          "allow_private_network_access": false
+      }],
+      "preflight_success_status": 204
+    }"#;
+    let config = compile(example.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.policies.len(), 1);
+    assert_eq!(config.policies[0].origin_entries(), 4);
+}

@@ -1,0 +1,710 @@
+//! Table-driven spec tests of `decide()`: every case asserts the outcome, whether the request
+//! was forwarded, the status, and the exact set of `access-control-*` and `vary` lines the
+//! client receives (a missing header and an extra one both fail). Run natively and, under
+//! wasm-bindgen-test, as wasm32-unknown-unknown in node.
+
+use edge_cors::core::simulate::{respond, SimulatedResponse};
+use edge_cors::core::{compile, decide, Outcome, Reason, RequestHeaders};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Request headers as a client sent them; several lines of one name arrive comma-joined,
+/// as Envoy presents them to the filter.
+struct Req<'a>(&'a [(&'a str, &'a str)]);
+
+impl RequestHeaders for Req<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self.0.iter().filter(|(n, _)| *n == name).map(|(_, v)| *v).collect();
+        (!values.is_empty()).then(|| values.join(","))
+    }
+}
+
+/// What the upstream answers: its own, wrong CORS headers included.
+const UPSTREAM: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-methods", "*"),
+    ("access-control-max-age", "86400"),
+    ("vary", "accept-encoding"),
+];
+
+const APP: &str = r#"{"policies": [{
+    "name": "app",
+    "allow_origins": ["https://app.example.com", "https://*.example.com", "http://localhost:*", "https://api.partner.io:8443"],
+    "allow_origin_regexes": ["^https://pr-[0-9]+\\.preview\\.example\\.org$"],
+    "allow_methods": ["GET", "POST", "PUT", "DELETE", "PATCH"],
+    "allow_headers": ["authorization", "content-type"],
+    "expose_headers": ["etag", "x-request-id"],
+    "allow_credentials": true,
+    "max_age": 600
+}]}"#;
+
+const PUBLIC: &str = r#"{"policies": [{
+    "name": "public",
+    "allow_origins": ["*"],
+    "allow_headers": ["*"],
+    "expose_headers": ["*"],
+    "allow_private_network_access": true
+}]}"#;
+
+const STAR_HEADERS_WITH_CREDENTIALS: &str = r#"{"policies": [{
+    "name": "star",
+    "allow_origins": ["https://app.example.com"],
+    "allow_methods": ["PUT"],
+    "allow_headers": ["*"],
+    "allow_credentials": true
+}], "preflight_success_status": 200}"#;
+
+const ROUTED: &str = r#"{"policies": [
+    {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefixes": ["/api/"]},
+     "allow_origins": ["https://admin-ui.example.com"]},
+    {"name": "api", "match": {"hosts": ["*.example.com"]},
+     "allow_origins": ["https://app.example.com"]}
+]}"#;
+
+const PREFLIGHT_VARY: &str = "origin, access-control-request-method, access-control-request-headers";
+
+struct Case {
+    name: &'static str,
+    config: &'static str,
+    request: &'static [(&'static str, &'static str)],
+    outcome: Outcome,
+    forwarded: bool,
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+fn run(config: &str, request: &[(&str, &str)], upstream_status: u16) -> (Outcome, SimulatedResponse) {
+    let config = compile(config.as_bytes()).unwrap_or_else(|e| panic!("test config refused:\n{e}"));
+    let decision = decide(&config, &Req(request));
+    let response = respond(&decision, upstream_status, UPSTREAM);
+    (decision.outcome, response)
+}
+
+fn check(cases: &[Case]) {
+    let mut failures = Vec::new();
+    for c in cases {
+        let (outcome, response) = run(c.config, c.request, 200);
+        let mut want: Vec<(String, String)> = c.headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        want.sort();
+        let got = response.cors_and_vary();
+        if outcome != c.outcome || response.forwarded != c.forwarded || response.status != c.status || got != want {
+            failures.push(format!(
+                "{}:\n  outcome   {:?} (want {:?})\n  forwarded {} (want {})\n  status    {} (want {})\n  headers   {:?}\n  want      {:?}",
+                c.name, outcome, c.outcome, response.forwarded, c.forwarded, response.status, c.status, got, want
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+const fn preflight(origin: &'static str, method: &'static str) -> [(&'static str, &'static str); 3] {
+    [
+        (":method", "OPTIONS"),
+        ("origin", origin),
+        ("access-control-request-method", method),
+    ]
+}
+
+// Rule 1: no Origin (or an empty one) is not CORS.
+#[wasm_bindgen_test(unsupported = test)]
+fn requests_without_origin_are_forwarded_untouched_and_vary_by_origin_when_the_answer_does() {
+    const UPSTREAM_CORS: [(&str, &str); 3] = [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", "*"),
+        ("access-control-max-age", "86400"),
+    ];
+    check(&[
+        Case {
+            name: "no origin, origin-dependent policy",
+            config: APP,
+            request: &[(":method", "GET")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                UPSTREAM_CORS[0],
+                UPSTREAM_CORS[1],
+                UPSTREAM_CORS[2],
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "empty origin",
+            config: APP,
+            request: &[(":method", "GET"), ("origin", "")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                UPSTREAM_CORS[0],
+                UPSTREAM_CORS[1],
+                UPSTREAM_CORS[2],
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "no origin, any-origin policy: nothing depends on Origin, no Vary added",
+            config: PUBLIC,
+            request: &[(":method", "GET")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                UPSTREAM_CORS[0],
+                UPSTREAM_CORS[1],
+                UPSTREAM_CORS[2],
+                ("vary", "accept-encoding"),
+            ],
+        },
+        Case {
+            name: "OPTIONS with ACRM but no Origin is not a preflight",
+            config: APP,
+            request: &[(":method", "OPTIONS"), ("access-control-request-method", "PUT")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                UPSTREAM_CORS[0],
+                UPSTREAM_CORS[1],
+                UPSTREAM_CORS[2],
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+    ]);
+}
+
+// Rule 2: preflights are answered locally.
+#[wasm_bindgen_test(unsupported = test)]
+fn allowed_preflights_are_answered_locally_with_exactly_the_policy_headers() {
+    check(&[
+        Case {
+            name: "exact origin, listed method and headers",
+            config: APP,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "content-type,authorization"),
+            ],
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "GET, POST, PUT, DELETE, PATCH"),
+                ("access-control-allow-headers", "content-type,authorization"),
+                ("access-control-max-age", "600"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "subdomain wildcard, no requested headers: no ACAH",
+            config: APP,
+            request: &const { preflight("https://a.b.example.com", "DELETE") },
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "https://a.b.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "GET, POST, PUT, DELETE, PATCH"),
+                ("access-control-max-age", "600"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "localhost any port, regex origin, explicit port",
+            config: APP,
+            request: &const { preflight("http://localhost:5173", "PATCH") },
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "http://localhost:5173"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "GET, POST, PUT, DELETE, PATCH"),
+                ("access-control-max-age", "600"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "regex origin",
+            config: APP,
+            request: &const { preflight("https://pr-17.preview.example.org", "GET") },
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "https://pr-17.preview.example.org"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "GET, POST, PUT, DELETE, PATCH"),
+                ("access-control-max-age", "600"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "any-origin policy: literal *, requested headers echoed, PNA granted when asked",
+            config: PUBLIC,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://whoever.net"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "X-Trace, x-b3"),
+                ("access-control-request-private-network", "true"),
+            ],
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "GET, HEAD, POST"),
+                ("access-control-allow-headers", "x-trace,x-b3"),
+                ("access-control-allow-private-network", "true"),
+                (
+                    "vary",
+                    "access-control-request-method, access-control-request-headers, access-control-request-private-network",
+                ),
+            ],
+        },
+        Case {
+            name: "PNA not granted when the policy does not enable it",
+            config: APP,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "GET"),
+                ("access-control-request-private-network", "true"),
+            ],
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "GET, POST, PUT, DELETE, PATCH"),
+                ("access-control-max-age", "600"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "`*` headers with credentials are echoed, never sent as `*`; status 200 configured",
+            config: STAR_HEADERS_WITH_CREDENTIALS,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "x-a, , x-b,,"),
+            ],
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "PUT"),
+                ("access-control-allow-headers", "x-a,x-b"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "GET, HEAD and POST are always acceptable requested methods",
+            config: STAR_HEADERS_WITH_CREDENTIALS,
+            request: &const { preflight("https://app.example.com", "HEAD") },
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-allow-methods", "PUT"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+    ]);
+}
+
+/// A refused preflight: 403 from the filter, only `Vary`, no `access-control-*` at all.
+fn check_rejected_preflights(config: &str, cases: &[(&str, Vec<(&str, &str)>, Reason)]) {
+    for (name, request, reason) in cases {
+        let (outcome, response) = run(config, request, 200);
+        assert_eq!(outcome, Outcome::PreflightRejected(*reason), "{name}");
+        assert!(!response.forwarded, "{name}: a preflight must never reach the upstream");
+        assert_eq!(response.status, 403, "{name}");
+        assert_eq!(
+            response.cors_and_vary(),
+            vec![("vary".to_string(), PREFLIGHT_VARY.to_string())],
+            "{name}"
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn refused_preflights_get_403_and_reveal_nothing_of_the_policy() {
+    let long_acrh = "x-a,".repeat(600);
+    let many_names = "a,".repeat(65);
+    let cases: Vec<(&str, Vec<(&str, &str)>, Reason)> = vec![
+        (
+            "untrusted origin",
+            preflight("https://evil.com", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "suffix look-alike",
+            preflight("https://evilexample.com", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "prefix look-alike",
+            preflight("https://app.example.com.evil.net", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "apex under a subdomain wildcard",
+            preflight("https://example.com", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "scheme downgrade",
+            preflight("http://app.example.com", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "other port",
+            preflight("https://app.example.com:8443", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "port of another entry",
+            preflight("https://api.partner.io", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        ("null origin", preflight("null", "PUT").to_vec(), Reason::Origin),
+        (
+            "regex look-alike",
+            preflight("https://pr-1.preview.example.org.evil.net", "PUT").to_vec(),
+            Reason::Origin,
+        ),
+        (
+            "upper-case origin",
+            preflight("https://APP.example.com", "PUT").to_vec(),
+            Reason::Malformed,
+        ),
+        (
+            "default port written",
+            preflight("https://app.example.com:443", "PUT").to_vec(),
+            Reason::Malformed,
+        ),
+        (
+            "trailing slash",
+            preflight("https://app.example.com/", "PUT").to_vec(),
+            Reason::Malformed,
+        ),
+        (
+            "comma-joined origins",
+            preflight("https://app.example.com,https://evil.com", "PUT").to_vec(),
+            Reason::Malformed,
+        ),
+        (
+            "method not allowed",
+            preflight("https://app.example.com", "OPTIONS").to_vec(),
+            Reason::Method,
+        ),
+        (
+            "methods compare case-sensitively",
+            preflight("https://app.example.com", "patch").to_vec(),
+            Reason::Method,
+        ),
+        (
+            "non-token method",
+            preflight("https://app.example.com", "PU T").to_vec(),
+            Reason::Malformed,
+        ),
+        (
+            "header not allowed",
+            vec![
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "content-type,x-secret"),
+            ],
+            Reason::Headers,
+        ),
+        (
+            "non-token header name",
+            vec![
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "content-type,x secret"),
+            ],
+            Reason::Malformed,
+        ),
+        (
+            "ACRH past the length bound",
+            vec![
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", long_acrh.as_str()),
+            ],
+            Reason::Malformed,
+        ),
+        (
+            "ACRH past the element bound",
+            vec![
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", many_names.as_str()),
+            ],
+            Reason::Malformed,
+        ),
+    ];
+    check_rejected_preflights(APP, &cases);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_header_wildcard_never_covers_authorization() {
+    let request = [
+        (":method", "OPTIONS"),
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "x-a,authorization"),
+    ];
+    check_rejected_preflights(
+        STAR_HEADERS_WITH_CREDENTIALS,
+        &[("authorization under *", request.to_vec(), Reason::Headers)],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn several_request_header_lines_are_one_list() {
+    let (outcome, response) = run(
+        APP,
+        &[
+            (":method", "OPTIONS"),
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "content-type"),
+            ("access-control-request-headers", "Authorization"),
+        ],
+        200,
+    );
+    assert_eq!(outcome, Outcome::PreflightAllowed);
+    assert_eq!(
+        response.values("access-control-allow-headers"),
+        vec!["content-type,authorization"]
+    );
+}
+
+// Rule 3: actual requests are forwarded; edge-cors owns the CORS headers of the response.
+#[wasm_bindgen_test(unsupported = test)]
+fn actual_requests_get_the_policy_headers_in_place_of_the_upstreams() {
+    check(&[
+        Case {
+            name: "allowed origin with credentials and exposed headers",
+            config: APP,
+            request: &[(":method", "GET"), ("origin", "https://app.example.com")],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-expose-headers", "etag, x-request-id"),
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "rejected origin: the upstream's CORS headers are removed too",
+            config: APP,
+            request: &[(":method", "POST"), ("origin", "https://evil.com")],
+            outcome: Outcome::ActualRejected(Reason::Origin),
+            forwarded: true,
+            status: 200,
+            headers: &[("vary", "accept-encoding"), ("vary", "origin")],
+        },
+        Case {
+            name: "malformed origin on an actual request",
+            config: APP,
+            request: &[(":method", "GET"), ("origin", "https://app.example.com/")],
+            outcome: Outcome::ActualRejected(Reason::Malformed),
+            forwarded: true,
+            status: 200,
+            headers: &[("vary", "accept-encoding"), ("vary", "origin")],
+        },
+        Case {
+            name: "null origin on an actual request",
+            config: APP,
+            request: &[(":method", "GET"), ("origin", "null")],
+            outcome: Outcome::ActualRejected(Reason::Origin),
+            forwarded: true,
+            status: 200,
+            headers: &[("vary", "accept-encoding"), ("vary", "origin")],
+        },
+        Case {
+            name: "OPTIONS with Origin but no ACRM is an actual request",
+            config: APP,
+            request: &[(":method", "OPTIONS"), ("origin", "https://app.example.com")],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-expose-headers", "etag, x-request-id"),
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "an empty ACRM does not make a preflight",
+            config: APP,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", ""),
+            ],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("access-control-expose-headers", "etag, x-request-id"),
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "a PUT with ACRM is an actual request (only OPTIONS preflights)",
+            config: APP,
+            request: &[
+                (":method", "PUT"),
+                ("origin", "https://evil.com"),
+                ("access-control-request-method", "PUT"),
+            ],
+            outcome: Outcome::ActualRejected(Reason::Origin),
+            forwarded: true,
+            status: 200,
+            headers: &[("vary", "accept-encoding"), ("vary", "origin")],
+        },
+        Case {
+            name: "any-origin policy: literal *, expose *, no Vary added",
+            config: PUBLIC,
+            request: &[(":method", "GET"), ("origin", "https://whoever.net")],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-expose-headers", "*"),
+                ("vary", "accept-encoding"),
+            ],
+        },
+    ]);
+}
+
+// Rule 4: the same plan decorates any response status, including later filters' local replies.
+#[wasm_bindgen_test(unsupported = test)]
+fn error_responses_are_decorated_like_any_other() {
+    for status in [401, 403, 404, 500, 503] {
+        let (_, response) = run(
+            APP,
+            &[(":method", "GET"), ("origin", "https://app.example.com")],
+            status,
+        );
+        assert_eq!(response.status, status);
+        assert_eq!(
+            response.values("access-control-allow-origin"),
+            vec!["https://app.example.com"]
+        );
+        assert_eq!(response.values("access-control-allow-credentials"), vec!["true"]);
+    }
+}
+
+// Rule 5: exact comparison against canonical forms.
+#[wasm_bindgen_test(unsupported = test)]
+fn origins_are_compared_exactly_against_their_canonical_form() {
+    let allowed = [
+        "https://app.example.com",
+        "https://x.example.com",
+        "http://localhost",
+        "https://api.partner.io:8443",
+    ];
+    for origin in allowed {
+        let (outcome, response) = run(APP, &[(":method", "GET"), ("origin", origin)], 200);
+        assert_eq!(outcome, Outcome::ActualAllowed, "{origin}");
+        assert_eq!(response.values("access-control-allow-origin"), vec![origin]);
+    }
+    let refused = [
+        "https://app.example.com.",
+        "https://app.example.com:443",
+        "https://App.example.com",
+        "https://app.example.com/",
+        "https://api.partner.io:08443",
+        " https://app.example.com",
+        "null",
+        "NULL",
+    ];
+    for origin in refused {
+        let (outcome, response) = run(APP, &[(":method", "GET"), ("origin", origin)], 200);
+        assert!(matches!(outcome, Outcome::ActualRejected(_)), "{origin}: {outcome:?}");
+        assert!(response.values("access-control-allow-origin").is_empty(), "{origin}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_first_policy_whose_match_fits_applies_and_no_match_leaves_everything_alone() {
+    let get = |authority: &'static str, path: &'static str, origin: &'static str| {
+        let request = [
+            (":method", "GET"),
+            (":authority", authority),
+            (":path", path),
+            ("origin", origin),
+        ];
+        let config = compile(ROUTED.as_bytes()).expect("valid");
+        let decision = decide(&config, &Req(&request));
+        (decision.policy.map(|p| p.name.to_string()), decision.outcome)
+    };
+    assert_eq!(
+        get("admin.example.com", "/api/x", "https://admin-ui.example.com"),
+        (Some("admin".into()), Outcome::ActualAllowed)
+    );
+    assert_eq!(
+        get("admin.example.com:8443", "/api/x", "https://app.example.com"),
+        (Some("admin".into()), Outcome::ActualRejected(Reason::Origin))
+    );
+    assert_eq!(
+        get("admin.example.com", "/other", "https://app.example.com"),
+        (Some("api".into()), Outcome::ActualAllowed)
+    );
+    assert_eq!(
+        get("example.com", "/api/x", "https://app.example.com"),
+        (None, Outcome::NoPolicy)
+    );
+    let (outcome, response) = run(
+        ROUTED,
+        &[
+            (":method", "OPTIONS"),
+            (":authority", "other.org"),
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "PUT"),
+        ],
+        200,
+    );
+    assert_eq!(outcome, Outcome::NoPolicy);
+    assert!(response.forwarded, "a preflight no policy matches goes on untouched");
+    assert_eq!(response.headers.len(), UPSTREAM.len());
+}
