@@ -333,8 +333,11 @@ fn allowed_preflights_are_answered_locally_with_exactly_the_policy_headers() {
     ]);
 }
 
+/// (case name, request headers, expected reason)
+type RejectedCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, Reason);
+
 /// A refused preflight: 403 from the filter, only `Vary`, no `access-control-*` at all.
-fn check_rejected_preflights(config: &str, cases: &[(&str, Vec<(&str, &str)>, Reason)]) {
+fn check_rejected_preflights(config: &str, cases: &[RejectedCase<'_>]) {
     for (name, request, reason) in cases {
         let (outcome, response) = run(config, request, 200);
         assert_eq!(outcome, Outcome::PreflightRejected(*reason), "{name}");
@@ -352,7 +355,7 @@ fn check_rejected_preflights(config: &str, cases: &[(&str, Vec<(&str, &str)>, Re
 fn refused_preflights_get_403_and_reveal_nothing_of_the_policy() {
     let long_acrh = "x-a,".repeat(600);
     let many_names = "a,".repeat(65);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Reason)> = vec![
+    let cases: Vec<RejectedCase<'_>> = vec![
         (
             "untrusted origin",
             preflight("https://evil.com", "PUT").to_vec(),
