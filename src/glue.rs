@@ -32,15 +32,25 @@ impl RootContext for Root {
             .ok()
             .flatten()
             .unwrap_or_default();
+        let started = hostcalls::get_current_time().ok();
         match compile(&bytes) {
             Ok(config) => {
+                // How long parsing and compiling took and how much linear memory the VM holds
+                // afterwards: operators sizing large policies need both (and the benchmark
+                // reads them from this line).
+                // Integer microseconds: formatting an f64 would add ~25 KB of float code.
+                let elapsed_us = started
+                    .zip(hostcalls::get_current_time().ok())
+                    .and_then(|(t0, t1)| t1.duration_since(t0).ok())
+                    .map_or(0, |d| d.as_micros());
+                let memory_pages = core::arch::wasm32::memory_size::<0>();
                 let summary: Vec<String> = config
                     .policies
                     .iter()
                     .map(|p| format!("{} ({} origin entries)", p.name, p.origin_entries()))
                     .collect();
                 log::info!(
-                    "edge-cors: configured {} policies: {}",
+                    "edge-cors: configured {} policies: {} in {elapsed_us} us, wasm memory {memory_pages} pages",
                     config.policies.len(),
                     summary.join(", ")
                 );
