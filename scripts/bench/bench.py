@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""edge-cors benchmark driver (run through scripts/bench.sh, which installs and builds first).
+
+For each Envoy variant (none, native, floor, edge; see configs.py) and policy size it measures
+- instructions per request of the whole Envoy process under `valgrind --tool=callgrind`:
+  `callgrind_control -z` before and `-d` after N keep-alive requests, the dump's total / N;
+- requests/s and p50/p99 latency with `wrk`, Envoy pinned to one core and wrk plus the upstream
+  to the other, variants interleaved over several rounds; medians and ratios;
+- module sizes, Envoy's memory with the largest policy, and on_configure's compile time.
+It writes results.json, results.md (the tables the README shows) and chart.png into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+import configs  # noqa: E402
+from harness import free_port, poll  # noqa: E402
+
+ENVOY_CPU = "0"
+LOAD_CPU = "1"
+
+
+def progress(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Proc:
+    """One Envoy (optionally under callgrind), with a generated config and polled readiness."""
+
+    def __init__(self, name: str, config: dict, workdir: Path, envoy: str, callgrind: bool = False,
+                 cpu: str | None = None):
+        self.name = name
+        self.dir = workdir / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.admin_port = config["admin"]["address"]["socket_address"]["port_value"]
+        self.port = config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
+        cfg = self.dir / "envoy.json"
+        cfg.write_text(json.dumps(config))
+        self.log_path = self.dir / "envoy.log"
+        self.callgrind_out = self.dir / "callgrind.out"
+        cmd = [envoy, "-c", str(cfg), "--concurrency", "1", "--log-level", "info",
+               "--base-id", str(self.admin_port), "--disable-hot-restart"]
+        if callgrind:
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.callgrind_out}", "--dump-line=no",
+                   "--compress-strings=no", "--instr-atstart=no", *cmd]
+        if cpu is not None:
+            cmd = ["taskset", "-c", cpu, *cmd]
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def wait_ready(self, timeout: float) -> "Proc":
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name}: Envoy exited {self.proc.returncode}:\n{self.log_text()[-4000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        poll(ready, timeout, f"{self.name} /ready", interval=0.2)
+        return self
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def rss_kib(self) -> int:
+        """Resident memory of the Envoy process (the child of taskset execs in place)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection sending exactly the workload's headers."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def send(self, method: str, headers: list) -> tuple[int, dict]:
+        self.conn.putrequest(method, "/api/items", skip_host=True, skip_accept_encoding=True)
+        self.conn.putheader("host", "api.example.com")
+        for name, value in headers:
+            self.conn.putheader(name, value)
+        self.conn.endheaders()
+        r = self.conn.getresponse()
+        r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def check_answer(variant: str, workload: str, status: int, headers: dict) -> None:
+    """Each variant must actually do its job on each workload, or the numbers mean nothing."""
+    acao = headers.get("access-control-allow-origin")
+    allowed = workload in ("get_allowed", "get_wildcard", "preflight_allowed")
+    has_origin = workload != "get_no_origin"
+    problems = []
+    if variant in ("none", "floor"):
+        if acao is not None or status != 200:
+            problems.append("expected the upstream's plain 200")
+    elif variant in ("native", "edge"):
+        want_origin = configs.WILDCARD_HIT_ORIGIN if workload == "get_wildcard" else configs.HIT_ORIGIN
+        if allowed and acao != want_origin:
+            problems.append(f"expected ACAO {want_origin}")
+        if (not allowed or not has_origin) and acao is not None:
+            problems.append("expected no ACAO")
+        if variant == "edge" and workload == "preflight_allowed" and status != 204:
+            problems.append("expected 204")
+        if variant == "edge" and workload == "preflight_rejected" and status != 403:
+            problems.append("expected 403")
+        if variant == "edge" and has_origin and "origin" not in headers.get("vary", ""):
+            problems.append("expected Vary: origin")
+    if problems:
+        raise AssertionError(f"{variant}/{workload}: status {status}, headers {headers}: {'; '.join(problems)}")
+
+
+def callgrind_total(path: Path) -> int:
+    """Total instructions (event Ir) of one callgrind dump."""
+    text = path.read_text(errors="replace")
+    m = re.search(r"^(?:totals|summary):\s+(\d+)", text, re.M)
+    if not m:
+        raise RuntimeError(f"no totals in {path}")
+    return int(m.group(1))
+
+
+def measure_callgrind(proc: Proc, variant: str, workloads: list, n: int, warmup: int) -> dict:
+    """Instructions per request for each workload on an Envoy running under callgrind."""
+    out = {}
+    for dump_index, workload in enumerate(workloads, start=1):
+        method, headers = configs.WORKLOADS[workload]
+        client = Client(proc.port)
+        for _ in range(warmup):
+            status, h = client.send(method, headers)
+        check_answer(variant, workload, status, h)
+        before = set(proc.dir.glob("callgrind.out*"))
+        if dump_index == 1:
+            # Started with instrumentation off (--instr-atstart=no): Envoy and V8 start several
+            # times faster; instrumenting from here on costs nothing in the counts.
+            subprocess.run(["callgrind_control", "-i", "on", str(proc.proc.pid)], check=True, capture_output=True)
+            for _ in range(warmup):
+                client.send(method, headers)
+        subprocess.run(["callgrind_control", "-z", str(proc.proc.pid)], check=True, capture_output=True)
+        for _ in range(n):
+            client.send(method, headers)
+        subprocess.run(["callgrind_control", "-d", workload, str(proc.proc.pid)], check=True, capture_output=True)
+        client.close()
+        dump = poll(lambda: sorted(set(proc.dir.glob("callgrind.out*")) - before), 60, "the callgrind dump")
+        out[workload] = callgrind_total(dump[-1]) / n
+        progress(f"  {proc.name:14} {workload:20} {out[workload] / 1000:8.1f}k instructions/request")
+    return out
+
+
+WRK_LUA = """wrk.method = {method}
+wrk.path = "/api/items"
+wrk.headers["Host"] = "api.example.com"
+{headers}
+"""
+
+
+def wrk_script(dirpath: Path, workload: str) -> Path:
+    method, headers = configs.WORKLOADS[workload]
+    lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers)
+    path = dirpath / f"{workload}.lua"
+    path.write_text(WRK_LUA.format(method=json.dumps(method), headers=lines))
+    return path
+
+
+def parse_wrk(text: str) -> dict:
+    units = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        if not m:
+            raise RuntimeError(f"no {pct}% latency in wrk output:\n{text}")
+        return float(m.group(1)) * units[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if not rps:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{text}")
+    if re.search(r"Non-2xx or 3xx responses", text) and "preflight_rejected" not in text:
+        pass
+    return {"rps": float(rps.group(1)), "p50_ms": latency("50"), "p99_ms": latency("99")}
+
+
+def measure_load(procs: dict, cells: list, rounds: int, seconds: float, connections: int, workdir: Path) -> dict:
+    """wrk against every (instance, workload) cell, interleaved: round 1 of every cell, then
+    round 2... so slow drifts of a shared machine hit every variant alike. Medians per cell."""
+    samples: dict = {}
+    for r in range(1, rounds + 1):
+        progress(f"load round {r}/{rounds} ({len(cells)} cells x {seconds:g} s)")
+        for inst, workload in cells:
+            proc = procs[inst]
+            script = wrk_script(workdir, workload)
+            cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+                   "-s", str(script), f"http://127.0.0.1:{proc.port}/api/items"]
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+            if res.returncode != 0:
+                raise RuntimeError(f"wrk failed: {res.stderr}")
+            samples.setdefault((inst, workload), []).append(parse_wrk(res.stdout))
+    out = {}
+    for (inst, workload), runs in samples.items():
+        out.setdefault(inst, {})[workload] = {
+            key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")
+        } | {"rounds": len(runs)}
+    return out
+
+
+def compile_time(envoy: str, edge_wasm: str, floor_wasm: str, workdir: Path, size: str) -> dict:
+    """Start an Envoy with edge-cors and a policy of `size`; read the time on_configure took
+    (logged by the filter itself) and Envoy's memory next to the do-nothing filter's."""
+    up = free_port()
+    name = f"compile-{size}"
+    cfg = configs.variant_config("edge", size, free_port(), free_port(), up, edge_wasm, floor_wasm)
+    t0 = time.monotonic()
+    proc = Proc(name, cfg, workdir, envoy, cpu=ENVOY_CPU)
+    try:
+        proc.wait_ready(300)
+        ready_s = time.monotonic() - t0
+        log = proc.log_text()
+        m = re.search(r"edge-cors: configured .*? in (\d+) us", log)
+        pages = re.search(r"wasm memory (\d+) pages", log)
+        return {
+            "policy": size,
+            "on_configure_ms": int(m.group(1)) / 1000 if m else None,
+            "wasm_memory_kib": int(pages.group(1)) * 64 if pages else None,
+            "envoy_ready_s": round(ready_s, 2),
+            "envoy_rss_kib": proc.rss_kib(),
+            "config_json_bytes": len(json.dumps(configs.edge_cors_policy(size))),
+        }
+    finally:
+        proc.stop()
+
+
+def module_sizes(edge_wasm: str, floor_wasm: str, workdir: Path) -> dict:
+    sizes = {"edge_cors.wasm": os.path.getsize(edge_wasm), "bench_floor.wasm": os.path.getsize(floor_wasm)}
+    if shutil.which("wasm-opt"):
+        for level in ("-Oz", "-O3"):
+            out = workdir / f"edge_cors{level}.wasm"
+            subprocess.run(["wasm-opt", level, "--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
+                            "--enable-mutable-globals", edge_wasm, "-o", str(out)], check=True, capture_output=True)
+            sizes[f"edge_cors.wasm after wasm-opt {level}"] = out.stat().st_size
+    return sizes
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "target" / "bench")
+    ap.add_argument("--quick", action="store_true", help="1-origin policy, few requests, one short load round")
+    ap.add_argument("--envoy", default=os.environ.get("ENVOY_BIN"))
+    ap.add_argument("--edge-wasm", default=str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm"))
+    ap.add_argument("--floor-wasm", default=str(ROOT / "target" / "bench-floor" / "wasm32-wasip1" / "release" / "bench_floor.wasm"))
+    ap.add_argument("--requests", type=int, help="requests per callgrind measurement")
+    ap.add_argument("--rounds", type=int, help="interleaved load rounds")
+    ap.add_argument("--seconds", type=float, help="seconds per load cell per round")
+    ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--only", help="comma-separated instances to run (e.g. floor,edge-1) for quick experiments")
+    args = ap.parse_args()
+
+    quick = args.quick
+    sizes = ["1"] if quick else ["1", "100", "large"]
+    n = args.requests or (100 if quick else 400)
+    warmup = 50 if quick else 200
+    rounds = args.rounds or (1 if quick else 5)
+    seconds = args.seconds or (1.0 if quick else 3.0)
+    args.out.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="edge-cors-bench-"))
+    progress(f"work dir {workdir}, results into {args.out}")
+
+    instances = {"none": ("none", None), "floor": ("floor", None)}
+    for s in sizes:
+        instances[f"native-{s}"] = ("native", s)
+        instances[f"edge-{s}"] = ("edge", s)
+    if args.only:
+        keep = args.only.split(",")
+        instances = {k: v for k, v in instances.items() if k in keep}
+
+    results: dict = {"quick": quick, "requests_per_callgrind_cell": n, "sizes": sizes,
+                     "instances": {k: {"variant": v, "policy": s} for k, (v, s) in instances.items()}}
+    upstream = Proc("upstream", configs.upstream_config(free_port(), free_port()), workdir, args.envoy, cpu=LOAD_CPU)
+    try:
+        upstream.wait_ready(60)
+
+        # 1. Instructions per request (callgrind): each instance in turn, one at a time.
+        callgrind: dict = {}
+        for inst, (variant, size) in instances.items():
+            progress(f"callgrind: starting {inst} under valgrind (slow: V8 starts under instrumentation)")
+            cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
+            proc = Proc(f"cg-{inst}", cfg, workdir, args.envoy, callgrind=True)
+            try:
+                proc.wait_ready(900)
+                callgrind[inst] = measure_callgrind(proc, variant, configs.workloads_for(size), n, warmup)
+            finally:
+                proc.stop()
+        results["callgrind"] = callgrind
+
+        # 2. Throughput and latency (wrk), every instance up at once, interleaved rounds.
+        if not args.skip_load and shutil.which("wrk"):
+            procs = {}
+            try:
+                for inst, (variant, size) in instances.items():
+                    cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
+                    procs[inst] = Proc(f"load-{inst}", cfg, workdir, args.envoy, cpu=ENVOY_CPU)
+                for p in procs.values():
+                    p.wait_ready(300)
+                for inst, p in procs.items():
+                    variant = instances[inst][0]
+                    for workload in configs.workloads_for(instances[inst][1]):
+                        c = Client(p.port)
+                        check_answer(variant, workload, *c.send(*configs.WORKLOADS[workload]))
+                        c.close()
+                cells = [(inst, w) for inst in procs for w in configs.workloads_for(instances[inst][1])]
+                results["load"] = measure_load(procs, cells, rounds, seconds, 8, workdir)
+                results["load_settings"] = {"rounds": rounds, "seconds": seconds, "connections": 8, "threads": 1}
+            finally:
+                for p in procs.values():
+                    p.stop()
+
+        # 3. Module size, compile time, memory.
+        results["module_bytes"] = module_sizes(args.edge_wasm, args.floor_wasm, workdir)
+        compile_sizes = ["1"] if quick else ["1", "large", "100k"]
+        results["compile"] = [compile_time(args.envoy, args.edge_wasm, args.floor_wasm, workdir, s) for s in compile_sizes]
+        floor_cfg = configs.variant_config("floor", None, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
+        floor_proc = Proc("rss-floor", floor_cfg, workdir, args.envoy, cpu=ENVOY_CPU)
+        try:
+            floor_proc.wait_ready(120)
+            results["floor_rss_kib"] = floor_proc.rss_kib()
+        finally:
+            floor_proc.stop()
+    finally:
+        upstream.stop()
+
+    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    import report  # noqa: E402  (matplotlib is only needed here)
+
+    report.write(results, args.out)
+    progress(f"wrote {args.out / 'results.md'} and {args.out / 'chart.png'}")
+    print((args.out / "results.md").read_text())
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Assertions on a quick benchmark run (scripts/suites/90-bench-quick.sh): the run produced
+every figure, and the figures are ordered the way any sound measurement orders them."""
+import json
+import sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+results = json.loads((out / "results.json").read_text())
+cg = results["callgrind"]
+failures = []
+
+
+def check(ok: bool, what: str) -> None:
+    print(f"{'ok  ' if ok else 'FAIL'} {what}")
+    if not ok:
+        failures.append(what)
+
+
+for inst in ("none", "native-1", "floor", "edge-1"):
+    for workload in ("get_allowed", "get_rejected", "get_no_origin", "preflight_allowed", "preflight_rejected"):
+        value = cg.get(inst, {}).get(workload)
+        check(value is not None and 20_000 < value < 5_000_000, f"callgrind {inst}/{workload} measured ({value})")
+# Entering the wasm VM costs something, and edge-cors does more than a filter that does nothing.
+check(cg["floor"]["get_allowed"] > cg["none"]["get_allowed"], "the do-nothing wasm filter costs more than no filter")
+check(cg["edge-1"]["get_allowed"] > cg["floor"]["get_allowed"], "edge-cors costs more than the do-nothing filter")
+load = results.get("load", {})
+check(all(load.get(i, {}).get("get_allowed", {}).get("rps", 0) > 0 for i in ("none", "floor", "edge-1")), "wrk measured requests/s")
+compile_1 = results["compile"][0]
+check(compile_1["on_configure_ms"] is not None, "on_configure time read from edge-cors's log")
+check(compile_1["wasm_memory_kib"] is not None and compile_1["wasm_memory_kib"] > 0, "wasm memory read from edge-cors's log")
+check(results["module_bytes"]["edge_cors.wasm"] > 0, "module size measured")
+md = (out / "results.md").read_text()
+check("| GET, allowed origin | 1 origin |" in md and "| target | measured | met |" in md, "results.md has the tables")
+png = (out / "chart.png").read_bytes()
+check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, "chart.png written")
+if failures:
+    sys.exit(f"{len(failures)} check(s) failed")

@@ -1,0 +1,181 @@
+"""Envoy configurations and policies for the benchmark: the four variants side by side.
+
+(a) `none`     no CORS filter
+(b) `native`   Envoy's envoy.filters.http.cors with the equivalent CorsPolicy
+(c) `floor`    a proxy-wasm filter that does nothing (scripts/bench/floor): the wasm floor
+(d) `edge`     edge-cors
+
+Every variant routes every method to the same upstream (another Envoy answering with a fixed
+`direct_response`), so the only difference between them is the CORS filter.
+"""
+from __future__ import annotations
+
+import json
+
+# The origin every "allowed" workload sends. In the larger policies it sits in the middle of the
+# exact list, so Envoy's native filter (which tries its matchers in order) scans half the list,
+# as it would on average.
+HIT_ORIGIN = "https://app.example.com"
+WILDCARD_HIT_ORIGIN = "https://shop.tenant500.example.org"
+REJECTED_ORIGIN = "https://evil.example"
+
+ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE"]
+ALLOW_HEADERS = ["authorization", "content-type"]
+EXPOSE_HEADERS = ["etag", "x-request-id"]
+MAX_AGE = 600
+
+
+def policy_origins(size: str) -> tuple[list[str], list[str], list[str]]:
+    """(exact origins, wildcard patterns, regexes) of a policy size: `1`, `100`, `large`
+    (10,000 exact + 1,000 wildcards + 10 regexes) or `100k` (100,000 exact, compile time only)."""
+    exact_counts = {"1": 1, "100": 100, "large": 10_000, "100k": 100_000}
+    n = exact_counts[size]
+    others = [f"https://site{i}.example.net" for i in range(n - 1)]
+    half = len(others) // 2
+    exact = others[:half] + [HIT_ORIGIN] + others[half:]
+    wildcards, regexes = [], []
+    if size == "large":
+        wildcards = [f"https://*.tenant{i}.example.org" for i in range(1000)]
+        regexes = [f"^https://pr-[0-9]+\\.preview{i}\\.example\\.com$" for i in range(10)]
+    return exact, wildcards, regexes
+
+
+def edge_cors_policy(size: str) -> dict:
+    """The edge-cors policy: credentials and expose headers, the costliest actual-request answer."""
+    exact, wildcards, regexes = policy_origins(size)
+    policy = {
+        "name": "bench",
+        "allow_origins": exact + wildcards,
+        "allow_methods": ALLOW_METHODS,
+        "allow_headers": ALLOW_HEADERS,
+        "expose_headers": EXPOSE_HEADERS,
+        "allow_credentials": True,
+        "max_age": MAX_AGE,
+    }
+    if regexes:
+        policy["allow_origin_regexes"] = regexes
+    return {"policies": [policy]}
+
+
+def native_cors_policy(size: str) -> dict:
+    """The same policy for envoy.filters.http.cors: one StringMatcher per entry, in order."""
+    exact, wildcards, regexes = policy_origins(size)
+    matchers = [{"exact": o} for o in exact]
+    for w in wildcards:
+        # https://*.tenantN.example.org = one or more labels under tenantN.example.org.
+        suffix = w.removeprefix("https://*").replace(".", "\\.")
+        matchers.append({"safe_regex": {"regex": f"https://[a-z0-9-]+(\\.[a-z0-9-]+)*{suffix}"}})
+    for r in regexes:
+        matchers.append({"safe_regex": {"regex": r.removeprefix("^").removesuffix("$")}})
+    return {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+        "allow_origin_string_match": matchers,
+        "allow_methods": ",".join(ALLOW_METHODS),
+        "allow_headers": ",".join(ALLOW_HEADERS),
+        "expose_headers": ",".join(EXPOSE_HEADERS),
+        "max_age": str(MAX_AGE),
+        "allow_credentials": True,
+    }
+
+
+def wasm_filter(name: str, wasm_path: str, configuration: str) -> dict:
+    return {
+        "name": name,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": name,
+                "root_id": name,
+                "failure_policy": "FAIL_CLOSED",
+                "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": wasm_path}}},
+                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": configuration},
+            },
+        },
+    }
+
+
+ROUTER = {"name": "envoy.filters.http.router",
+          "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
+
+
+def _listener(port: int, filters: list, vhost: dict) -> dict:
+    return {
+        "name": "main",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "bench",
+                "codec_type": "HTTP1",
+                "generate_request_id": False,
+                "route_config": {"name": "local", "virtual_hosts": [vhost]},
+                "http_filters": filters,
+            },
+        }]}],
+    }
+
+
+def _bootstrap(admin_port: int, listener: dict, clusters: list) -> dict:
+    return {
+        "node": {"id": "edge-cors-bench", "cluster": "edge-cors-bench"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "static_resources": {"listeners": [listener], "clusters": clusters},
+    }
+
+
+def upstream_config(port: int, admin_port: int) -> dict:
+    """The upstream: an Envoy answering every request with a small fixed 200 (fast and steady,
+    unlike a Python server, so the load generator measures the Envoy under test)."""
+    vhost = {"name": "all", "domains": ["*"], "routes": [{
+        "match": {"prefix": "/"},
+        "direct_response": {"status": 200, "body": {"inline_string": "{\"ok\":true}"}},
+        "response_headers_to_add": [
+            {"header": {"key": "content-type", "value": "application/json"}},
+            {"header": {"key": "etag", "value": "\"v1\""}},
+            {"header": {"key": "vary", "value": "accept-encoding"}},
+        ],
+    }]}
+    return _bootstrap(admin_port, _listener(port, [ROUTER], vhost), [])
+
+
+def variant_config(variant: str, size: str | None, port: int, admin_port: int, upstream_port: int,
+                   edge_wasm: str, floor_wasm: str) -> dict:
+    """The Envoy under test for one variant (and policy size for `native` and `edge`)."""
+    vhost: dict = {"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}
+    if variant == "none":
+        filters = [ROUTER]
+    elif variant == "native":
+        filters = [{"name": "envoy.filters.http.cors",
+                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}, ROUTER]
+        vhost["typed_per_filter_config"] = {"envoy.filters.http.cors": native_cors_policy(size)}
+    elif variant == "floor":
+        filters = [wasm_filter("bench-floor", floor_wasm, "{}"), ROUTER]
+    elif variant == "edge":
+        filters = [wasm_filter("edge-cors", edge_wasm, json.dumps(edge_cors_policy(size))), ROUTER]
+    else:
+        raise ValueError(variant)
+    cluster = {
+        "name": "upstream", "type": "STATIC", "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}]}]},
+    }
+    return _bootstrap(admin_port, _listener(port, filters, vhost), [cluster])
+
+
+# Workloads: (name, method, headers). `wildcard` runs only with the large policy.
+WORKLOADS = {
+    "get_allowed": ("GET", [("origin", HIT_ORIGIN)]),
+    "get_wildcard": ("GET", [("origin", WILDCARD_HIT_ORIGIN)]),
+    "get_rejected": ("GET", [("origin", REJECTED_ORIGIN)]),
+    "get_no_origin": ("GET", []),
+    "preflight_allowed": ("OPTIONS", [("origin", HIT_ORIGIN), ("access-control-request-method", "PUT"),
+                                      ("access-control-request-headers", "authorization,content-type")]),
+    "preflight_rejected": ("OPTIONS", [("origin", REJECTED_ORIGIN), ("access-control-request-method", "PUT")]),
+}
+
+
+def workloads_for(size: str | None) -> list[str]:
+    """The large policy adds the wildcard hit; variants without a policy (size None) run every
+    workload, so each ratio has its baseline."""
+    return [w for w in WORKLOADS if w != "get_wildcard" or size in ("large", None)]

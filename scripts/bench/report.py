@@ -1,0 +1,184 @@
+"""Turn bench.py's results into results.md (the README's tables) and chart.png."""
+from __future__ import annotations
+
+from pathlib import Path
+
+WORKLOAD_LABELS = {
+    "get_allowed": "GET, allowed origin",
+    "get_wildcard": "GET, wildcard hit",
+    "get_rejected": "GET, rejected origin",
+    "get_no_origin": "GET, no Origin",
+    "preflight_allowed": "preflight, allowed",
+    "preflight_rejected": "preflight, rejected",
+}
+SIZE_LABELS = {"1": "1 origin", "100": "100 origins", "large": "10k+1k*+10re", "100k": "100,000 origins"}
+# The issue's reference point: the minimal wasm CORS filter's preflight cost 165.7k against a
+# 105.4k do-nothing filter; edge-cors must stay below that ratio.
+MINIMAL_FILTER_PREFLIGHT_RATIO = 165.7 / 105.4
+
+
+def _k(x: float | None) -> str:
+    return "-" if x is None else f"{x / 1000:.1f}k"
+
+
+def _r(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def _cg(results: dict, inst: str, workload: str) -> float | None:
+    return results.get("callgrind", {}).get(inst, {}).get(workload)
+
+
+def targets(results: dict) -> list[tuple[str, str, bool | None]]:
+    """(target, measured figure, met) for every target of the issue that this run measured."""
+    out = []
+
+    def vs_floor(label, workload, limit, extra_max=None):
+        r = ratio(_cg(results, "edge-1", workload), _cg(results, "floor", workload))
+        if r is None:
+            return
+        ok = r <= limit and (extra_max is None or r < extra_max)
+        out.append((label, f"{r:.3f}x floor ({_k(_cg(results, 'edge-1', workload))} vs {_k(_cg(results, 'floor', workload))})", ok))
+
+    vs_floor("allowed GET <= 1.35x floor", "get_allowed", 1.35)
+    vs_floor("GET without Origin <= 1.10x floor", "get_no_origin", 1.10)
+    vs_floor("rejected GET <= 1.30x floor", "get_rejected", 1.30)
+    vs_floor(f"allowed preflight <= 1.30x floor preflight (and < {MINIMAL_FILTER_PREFLIGHT_RATIO:.2f}x, the minimal filter)",
+             "preflight_allowed", 1.30, MINIMAL_FILTER_PREFLIGHT_RATIO)
+    base = _cg(results, "edge-1", "get_allowed")
+    for workload, what in (("get_allowed", "exact"), ("get_wildcard", "wildcard")):
+        large = _cg(results, "edge-large", workload)
+        r = ratio(large, base)
+        if r is not None:
+            out.append((f"large policy, {what} hit, within 3% of the 1-origin policy", f"{r:.3f}x ({_k(large)} vs {_k(base)})", r <= 1.03))
+        native = _cg(results, "native-large", workload)
+        if large is not None and native is not None:
+            out.append((f"large policy, {what} hit, ahead of native CORS", f"edge {_k(large)} vs native {_k(native)}", large < native))
+    size = results.get("module_bytes", {}).get("edge_cors.wasm")
+    if size is not None:
+        out.append(("module <= 300 KB", f"{size:,} bytes ({size / 1000:.1f} KB)", size <= 300_000))
+    for c in results.get("compile", []):
+        if c["policy"] == "100k" and c.get("on_configure_ms") is not None:
+            out.append(("100,000-origin policy compiled in < 1 s in Envoy", f"{c['on_configure_ms']:.0f} ms", c["on_configure_ms"] < 1000))
+    return out
+
+
+def markdown(results: dict) -> str:
+    lines = []
+    cg = results.get("callgrind", {})
+    sizes = [s for s in results["sizes"] if f"edge-{s}" in cg or f"native-{s}" in cg]
+    lines.append(f"Instructions per request of the whole Envoy (callgrind, {results['requests_per_callgrind_cell']} "
+                 "keep-alive requests per cell; a = no CORS, b = native CORS filter, c = do-nothing wasm filter, "
+                 "d = edge-cors; d-c = what edge-cors adds to the wasm floor):")
+    lines.append("")
+    lines.append("| workload | policy | a none | b native | c floor | d edge-cors | d/a | d/b | d/c | d-c |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for workload, label in WORKLOAD_LABELS.items():
+        for s in sizes:
+            d = _cg(results, f"edge-{s}", workload)
+            if d is None:
+                continue
+            a, b, c = _cg(results, "none", workload), _cg(results, f"native-{s}", workload), _cg(results, "floor", workload)
+            lines.append(f"| {label} | {SIZE_LABELS[s]} | {_k(a)} | {_k(b)} | {_k(c)} | {_k(d)} | {_r(ratio(d, a))} | "
+                         f"{_r(ratio(d, b))} | {_r(ratio(d, c))} | {'-' if c is None else f'{(d - c) / 1000:+.1f}k'} |")
+    load = results.get("load")
+    if load:
+        st = results["load_settings"]
+        lines.append("")
+        lines.append(f"Throughput and latency (wrk -t1 -c{st['connections']}, Envoy --concurrency 1 pinned to CPU 0, wrk and "
+                     f"the upstream on CPU 1; median of {st['rounds']} interleaved rounds of {st['seconds']:g} s; "
+                     "requests/s, p50 / p99 in ms; ratios of requests/s):")
+        lines.append("")
+        lines.append("| workload | policy | a none | b native | c floor | d edge-cors | d/a | d/b | d/c |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+
+        def cell(inst, w):
+            m = load.get(inst, {}).get(w)
+            return "-" if m is None else f"{m['rps']:.0f} ({m['p50_ms']:.2f} / {m['p99_ms']:.2f})"
+
+        def rps(inst, w):
+            m = load.get(inst, {}).get(w)
+            return None if m is None else m["rps"]
+
+        for workload, label in WORKLOAD_LABELS.items():
+            for s in sizes:
+                d = rps(f"edge-{s}", workload)
+                if d is None:
+                    continue
+                lines.append(f"| {label} | {SIZE_LABELS[s]} | {cell('none', workload)} | {cell(f'native-{s}', workload)} | "
+                             f"{cell('floor', workload)} | {cell(f'edge-{s}', workload)} | {_r(ratio(d, rps('none', workload)))} | "
+                             f"{_r(ratio(d, rps(f'native-{s}', workload)))} | {_r(ratio(d, rps('floor', workload)))} |")
+    lines.append("")
+    lines.append("| module | bytes |")
+    lines.append("|---|---:|")
+    for name, size in results.get("module_bytes", {}).items():
+        lines.append(f"| {name} | {size:,} |")
+    if results.get("compile"):
+        lines.append("")
+        lines.append("| policy in edge-cors | JSON bytes | on_configure (parse + compile) | wasm linear memory | Envoy RSS | Envoy RSS with the do-nothing filter |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for c in results["compile"]:
+            ms = "-" if c["on_configure_ms"] is None else f"{c['on_configure_ms']:.1f} ms"
+            mem = "-" if c["wasm_memory_kib"] is None else f"{c['wasm_memory_kib'] / 1024:.1f} MiB"
+            lines.append(f"| {SIZE_LABELS[c['policy']]} | {c['config_json_bytes']:,} | {ms} | {mem} | "
+                         f"{c['envoy_rss_kib'] / 1024:.1f} MiB | {results.get('floor_rss_kib', 0) / 1024:.1f} MiB |")
+    t = targets(results)
+    if t:
+        lines.append("")
+        lines.append("| target | measured | met |")
+        lines.append("|---|---|---|")
+        for label, figure, ok in t:
+            lines.append(f"| {label} | {figure} | {'yes' if ok else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cg = results["callgrind"]
+    sizes = [s for s in results["sizes"] if f"edge-{s}" in cg]
+    workloads = [w for w in WORKLOAD_LABELS if _cg(results, "floor", w) is not None and w != "get_wildcard"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
+    variants = [("none", "a: no CORS"), ("native-1", "b: native CORS"), ("floor", "c: do-nothing wasm"), ("edge-1", "d: edge-cors")]
+    width = 0.8 / len(variants)
+    for i, (inst, label) in enumerate(variants):
+        ys = [(_cg(results, inst, w) or 0) / 1000 for w in workloads]
+        left.bar([x + i * width for x in range(len(workloads))], ys, width, label=label)
+    left.set_xticks([x + 0.4 - width / 2 for x in range(len(workloads))])
+    left.set_xticklabels([WORKLOAD_LABELS[w] for w in workloads], rotation=20, ha="right")
+    left.set_ylabel("thousand instructions per request (callgrind)")
+    left.set_title("Whole-Envoy cost per request, 1-origin policy")
+    left.legend(fontsize=8)
+    all_w = [w for w in WORKLOAD_LABELS if _cg(results, "floor", w) is not None]
+    width = 0.8 / max(1, len(sizes))
+    for i, s in enumerate(sizes):
+        ys = [ratio(_cg(results, f"edge-{s}", w), _cg(results, "floor", w)) or 0 for w in all_w]
+        right.bar([x + i * width for x in range(len(all_w))], ys, width, label=f"edge-cors, {SIZE_LABELS[s]}")
+    limits = {"get_allowed": 1.35, "get_no_origin": 1.10, "get_rejected": 1.30, "preflight_allowed": 1.30}
+    for x, w in enumerate(all_w):
+        if w in limits:
+            right.hlines(limits[w], x - width / 2, x + 0.8 - width / 2, colors="red", linestyles="dashed")
+    right.axhline(1.0, color="grey", linewidth=0.8)
+    right.set_xticks([x + 0.4 - width / 2 for x in range(len(all_w))])
+    right.set_xticklabels([WORKLOAD_LABELS[w] for w in all_w], rotation=20, ha="right")
+    right.set_ylabel("d/c: edge-cors / do-nothing wasm filter")
+    right.set_ylim(0.9, max(1.5, max((ratio(_cg(results, f"edge-{s}", w), _cg(results, "floor", w)) or 0)
+                                     for s in sizes for w in all_w) + 0.05))
+    right.set_title("Ratio to the wasm floor (red dashes: the targets)")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write(results: dict, out: Path) -> None:
+    (out / "results.md").write_text(markdown(results))
+    if results.get("callgrind"):
+        chart(results, out / "chart.png")
