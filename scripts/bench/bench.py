@@ -281,6 +281,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, help="interleaved load rounds")
     ap.add_argument("--seconds", type=float, help="seconds per load cell per round")
     ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--callgrind-only", action="store_true", help="skip wrk, sizes, compile time and memory")
     ap.add_argument("--only", help="comma-separated instances to run (e.g. floor,edge-1) for quick experiments")
     args = ap.parse_args()
 
@@ -322,7 +323,7 @@ def main() -> int:
         results["callgrind"] = callgrind
 
         # 2. Throughput and latency (wrk), every instance up at once, interleaved rounds.
-        if not args.skip_load and shutil.which("wrk"):
+        if not (args.skip_load or args.callgrind_only) and shutil.which("wrk"):
             procs = {}
             try:
                 for inst, (variant, size) in instances.items():
@@ -344,6 +345,8 @@ def main() -> int:
                     p.stop()
 
         # 3. Module size, compile time, memory.
+        if args.callgrind_only:
+            return finish(results, args.out, workdir)
         results["module_bytes"] = module_sizes(args.edge_wasm, args.floor_wasm, workdir)
         compile_sizes = ["1"] if quick else ["1", "large", "100k"]
         results["compile"] = [compile_time(args.envoy, args.edge_wasm, args.floor_wasm, workdir, s) for s in compile_sizes]
@@ -356,13 +359,16 @@ def main() -> int:
             floor_proc.stop()
     finally:
         upstream.stop()
+    return finish(results, args.out, workdir)
 
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+
+def finish(results: dict, out: Path, workdir: Path) -> int:
+    (out / "results.json").write_text(json.dumps(results, indent=1))
     import report  # noqa: E402  (matplotlib is only needed here)
 
-    report.write(results, args.out)
-    progress(f"wrote {args.out / 'results.md'} and {args.out / 'chart.png'}")
-    print((args.out / "results.md").read_text())
+    report.write(results, out)
+    progress(f"wrote {out / 'results.md'} and {out / 'chart.png'}")
+    print((out / "results.md").read_text())
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
