@@ -17,6 +17,22 @@ use super::public_suffix::is_public_suffix;
 const MAX_REGEX_LEN: usize = 1000;
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+/// An `allow_origin_regexes` entry and the literal text every origin it matches starts with
+/// (`https://pr-` for `^https://pr-[0-9]+\.example\.com$`): an origin without that prefix is
+/// refused by one comparison instead of a regex run, which is most of what a rejected origin
+/// costs with a few regexes configured.
+#[derive(Debug)]
+struct OriginRegex {
+    literal_prefix: Box<str>,
+    regex: Regex,
+}
+
+impl OriginRegex {
+    fn is_match(&self, raw: &str) -> bool {
+        raw.starts_with(&*self.literal_prefix) && self.regex.is_match(raw)
+    }
+}
+
 /// A scheme and port constraint attached to a host key in the wildcard maps.
 #[derive(Debug, Clone)]
 struct SchemePort {
@@ -44,7 +60,7 @@ pub struct OriginMatcher {
     host_any_port: HashMap<Box<str>, Vec<SchemePort>>,
     /// `*.base` patterns, keyed by base domain.
     subdomains: HashMap<Box<str>, Vec<SchemePort>>,
-    regexes: Vec<Regex>,
+    regexes: Vec<OriginRegex>,
     /// Number of configured entries (origins plus regexes), for summaries.
     entries: usize,
 }
@@ -118,7 +134,10 @@ impl OriginMatcher {
 
     fn add_regex(&mut self, path: &str, re: &str, errors: &mut ConfigErrors) {
         match compile_regex(re) {
-            Ok(r) => self.regexes.push(r),
+            Ok(regex) => self.regexes.push(OriginRegex {
+                literal_prefix: literal_prefix(re).into(),
+                regex,
+            }),
             Err(msg) => errors.push(path, Some(&Value::String(re.to_string())), msg),
         }
     }
@@ -230,6 +249,35 @@ fn compile_regex(re: &str) -> Result<Regex, String> {
     Ok(compiled)
 }
 
+/// The literal text at the start of an anchored pattern (`^...$`) that every match begins
+/// with: letters, digits, `:`, `/`, `-`, `_` and escaped dots, up to the first other character.
+/// A character followed by a quantifier is optional or repeated, so it ends the prefix before
+/// it; a `|` anywhere means an alternative may start differently, so there is no prefix at all.
+/// Flags such as `(?i)` start with `(`, which ends the prefix too.
+fn literal_prefix(re: &str) -> String {
+    let body = re.strip_prefix('^').unwrap_or(re);
+    if body.contains('|') {
+        return String::new();
+    }
+    let mut prefix = String::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                chars.next();
+                '.'
+            }
+            c if c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '-' | '_') => c,
+            _ => break,
+        };
+        if matches!(chars.peek(), Some('*' | '+' | '?' | '{')) {
+            break;
+        }
+        prefix.push(literal);
+    }
+    prefix
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -307,6 +355,41 @@ mod tests {
         assert!(allows(&m, "https://b.com"));
         assert!(!allows(&m, "https://a.com.evil.net"));
         assert!(!allows(&m, "https://evil.b.com"));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn regex_literal_prefixes_stop_at_the_first_character_that_is_not_certain() {
+        assert_eq!(
+            literal_prefix("^https://pr-[0-9]+\\.preview\\.example\\.com$"),
+            "https://pr-"
+        );
+        assert_eq!(
+            literal_prefix("^https://app\\.example\\.com$"),
+            "https://app.example.com"
+        );
+        assert_eq!(literal_prefix("^https?://a\\.com$"), "http");
+        assert_eq!(literal_prefix("^https://ab*c\\.com$"), "https://a");
+        assert_eq!(literal_prefix("^https://a{2}\\.com$"), "https://");
+        assert_eq!(literal_prefix("^https://(a|b)\\.com$"), "");
+        assert_eq!(literal_prefix("^https://a\\.com|https://b\\.com$"), "");
+        assert_eq!(literal_prefix("^(?i)https://a\\.com$"), "");
+        assert_eq!(literal_prefix("^https://\\w+\\.com$"), "https://");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn regexes_with_a_literal_prefix_match_exactly_as_before() {
+        let m = matcher(
+            &[],
+            &[
+                "^https://pr-[0-9]+\\.preview\\.example\\.com$",
+                "^https?://(?i)app\\.example\\.com$",
+            ],
+        );
+        assert!(allows(&m, "https://pr-12.preview.example.com"));
+        assert!(!allows(&m, "https://pr-x.preview.example.com"));
+        assert!(!allows(&m, "https://evil.example"));
+        assert!(allows(&m, "http://app.example.com"));
+        assert!(allows(&m, "https://app.example.com"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
