@@ -128,10 +128,9 @@ def _bootstrap(admin_port: int, listener: dict, clusters: list) -> dict:
     }
 
 
-def upstream_config(port: int, admin_port: int) -> dict:
-    """The upstream: an Envoy answering every request with a small fixed 200 (fast and steady,
-    unlike a Python server, so the load generator measures the Envoy under test)."""
-    vhost = {"name": "all", "domains": ["*"], "routes": [{
+def fixed_response_route() -> dict:
+    """A small fixed 200, as an API would answer."""
+    return {
         "match": {"prefix": "/"},
         "direct_response": {"status": 200, "body": {"inline_string": "{\"ok\":true}"}},
         "response_headers_to_add": [
@@ -139,14 +138,23 @@ def upstream_config(port: int, admin_port: int) -> dict:
             {"header": {"key": "etag", "value": "\"v1\""}},
             {"header": {"key": "vary", "value": "accept-encoding"}},
         ],
-    }]}
+    }
+
+
+def upstream_config(port: int, admin_port: int) -> dict:
+    """The upstream: an Envoy answering every request with a fixed 200 (fast and steady,
+    unlike a Python server, so the load generator measures the Envoy under test)."""
+    vhost = {"name": "all", "domains": ["*"], "routes": [fixed_response_route()]}
     return _bootstrap(admin_port, _listener(port, [ROUTER], vhost), [])
 
 
 def variant_config(variant: str, size: str | None, port: int, admin_port: int, upstream_port: int,
-                   edge_wasm: str, floor_wasm: str) -> dict:
-    """The Envoy under test for one variant (and policy size for `native` and `edge`)."""
-    vhost: dict = {"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}
+                   edge_wasm: str, floor_wasm: str, direct: bool = False) -> dict:
+    """The Envoy under test for one variant (and policy size for `native` and `edge`).
+    `direct`: answer from the route itself (direct_response) instead of proxying to the upstream;
+    a cheaper request, so every filter's share of it is larger (native CORS skips such routes)."""
+    route = fixed_response_route() if direct else {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}
+    vhost: dict = {"name": "all", "domains": ["*"], "routes": [route]}
     if variant == "none":
         filters = [ROUTER]
     elif variant == "native":

@@ -29,35 +29,47 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def _cg(results: dict, inst: str, workload: str) -> float | None:
-    return results.get("callgrind", {}).get(inst, {}).get(workload)
+def _cg(results: dict, inst: str, workload: str, key: str = "callgrind") -> float | None:
+    return results.get(key, {}).get(inst, {}).get(workload)
 
 
-def targets(results: dict) -> list[tuple[str, str, bool | None]]:
-    """(target, measured figure, met) for every target of the issue that this run measured."""
+BACKENDS = (("callgrind", "proxied to the upstream"), ("callgrind_direct", "direct_response route"))
+
+
+def targets(results: dict, key: str) -> list[tuple[str, str, bool | None]]:
+    """(target, measured figure, met) for every target of the issue this run measured with one
+    backend (`key`: callgrind or callgrind_direct)."""
     out = []
 
+    def cg(inst, workload):
+        return _cg(results, inst, workload, key)
+
     def vs_floor(label, workload, limit, extra_max=None):
-        r = ratio(_cg(results, "edge-1", workload), _cg(results, "floor", workload))
+        r = ratio(cg("edge-1", workload), cg("floor", workload))
         if r is None:
             return
         ok = r <= limit and (extra_max is None or r < extra_max)
-        out.append((label, f"{r:.3f}x floor ({_k(_cg(results, 'edge-1', workload))} vs {_k(_cg(results, 'floor', workload))})", ok))
+        out.append((label, f"{r:.3f}x ({_k(cg('edge-1', workload))} vs {_k(cg('floor', workload))})", ok))
 
     vs_floor("allowed GET <= 1.35x floor", "get_allowed", 1.35)
     vs_floor("GET without Origin <= 1.10x floor", "get_no_origin", 1.10)
     vs_floor("rejected GET <= 1.30x floor", "get_rejected", 1.30)
-    vs_floor(f"allowed preflight <= 1.30x floor preflight (and < {MINIMAL_FILTER_PREFLIGHT_RATIO:.2f}x, the minimal filter)",
+    vs_floor(f"allowed preflight <= 1.30x floor preflight (and < {MINIMAL_FILTER_PREFLIGHT_RATIO:.2f}x, the issue's minimal filter)",
              "preflight_allowed", 1.30, MINIMAL_FILTER_PREFLIGHT_RATIO)
-    base = _cg(results, "edge-1", "get_allowed")
+    base = cg("edge-1", "get_allowed")
     for workload, what in (("get_allowed", "exact"), ("get_wildcard", "wildcard")):
-        large = _cg(results, "edge-large", workload)
+        large = cg("edge-large", workload)
         r = ratio(large, base)
         if r is not None:
             out.append((f"large policy, {what} hit, within 3% of the 1-origin policy", f"{r:.3f}x ({_k(large)} vs {_k(base)})", r <= 1.03))
-        native = _cg(results, "native-large", workload)
+        native = cg("native-large", workload)
         if large is not None and native is not None:
             out.append((f"large policy, {what} hit, ahead of native CORS", f"edge {_k(large)} vs native {_k(native)}", large < native))
+    return out
+
+
+def global_targets(results: dict) -> list[tuple[str, str, bool | None]]:
+    out = []
     size = results.get("module_bytes", {}).get("edge_cors.wasm")
     if size is not None:
         out.append(("module <= 300 KB", f"{size:,} bytes ({size / 1000:.1f} KB)", size <= 300_000))
@@ -69,26 +81,31 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
 
 def markdown(results: dict) -> str:
     lines = []
-    cg = results.get("callgrind", {})
-    sizes = [s for s in results["sizes"] if f"edge-{s}" in cg or f"native-{s}" in cg]
-    lines.append(f"Instructions per request of the whole Envoy (callgrind, {results['requests_per_callgrind_cell']} "
-                 "keep-alive requests per cell; a = no CORS, b = native CORS filter, c = do-nothing wasm filter, "
-                 "d = edge-cors; d-c = what edge-cors adds to the wasm floor):")
-    lines.append("")
-    lines.append("| workload | policy | a none | b native | c floor | d edge-cors | d/a | d/b | d/c | d-c |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for workload, label in WORKLOAD_LABELS.items():
-        for s in sizes:
-            d = _cg(results, f"edge-{s}", workload)
-            if d is None:
-                continue
-            a, b, c = _cg(results, "none", workload), _cg(results, f"native-{s}", workload), _cg(results, "floor", workload)
-            lines.append(f"| {label} | {SIZE_LABELS[s]} | {_k(a)} | {_k(b)} | {_k(c)} | {_k(d)} | {_r(ratio(d, a))} | "
-                         f"{_r(ratio(d, b))} | {_r(ratio(d, c))} | {'-' if c is None else f'{(d - c) / 1000:+.1f}k'} |")
+    for key, backend in BACKENDS:
+        cg = results.get(key, {})
+        if not cg:
+            continue
+        sizes = [s for s in results["sizes"] if f"edge-{s}" in cg]
+        lines.append(f"Instructions per request of the whole Envoy, route {backend} (callgrind, "
+                     f"{results['requests_per_callgrind_cell']} keep-alive requests per cell; a = no CORS, b = native CORS "
+                     "filter, c = do-nothing wasm filter, d = edge-cors; d-c = what edge-cors adds to the wasm floor):")
+        lines.append("")
+        lines.append("| workload | policy | a none | b native | c floor | d edge-cors | d/a | d/b | d/c | d-c |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for workload, label in WORKLOAD_LABELS.items():
+            for s in sizes:
+                d = _cg(results, f"edge-{s}", workload, key)
+                if d is None:
+                    continue
+                a, b, c = (_cg(results, "none", workload, key), _cg(results, f"native-{s}", workload, key),
+                           _cg(results, "floor", workload, key))
+                lines.append(f"| {label} | {SIZE_LABELS[s]} | {_k(a)} | {_k(b)} | {_k(c)} | {_k(d)} | {_r(ratio(d, a))} | "
+                             f"{_r(ratio(d, b))} | {_r(ratio(d, c))} | {'-' if c is None else f'{(d - c) / 1000:+.1f}k'} |")
+        lines.append("")
     load = results.get("load")
     if load:
         st = results["load_settings"]
-        lines.append("")
+        sizes = [s for s in results["sizes"] if f"edge-{s}" in load]
         lines.append(f"Throughput and latency (wrk -t1 -c{st['connections']}, Envoy --concurrency 1 pinned to CPU 0, wrk and "
                      f"the upstream on CPU 1; median of {st['rounds']} interleaved rounds of {st['seconds']:g} s; "
                      "requests/s, p50 / p99 in ms; ratios of requests/s):")
@@ -126,13 +143,22 @@ def markdown(results: dict) -> str:
             mem = "-" if c["wasm_memory_kib"] is None else f"{c['wasm_memory_kib'] / 1024:.1f} MiB"
             lines.append(f"| {SIZE_LABELS[c['policy']]} | {c['config_json_bytes']:,} | {ms} | {mem} | "
                          f"{c['envoy_rss_kib'] / 1024:.1f} MiB | {results.get('floor_rss_kib', 0) / 1024:.1f} MiB |")
-    t = targets(results)
-    if t:
+    rows = {}
+    for key, _ in BACKENDS:
+        for label, figure, ok in targets(results, key):
+            rows.setdefault(label, {})[key] = (figure, ok)
+    if rows or global_targets(results):
         lines.append("")
-        lines.append("| target | measured | met |")
+        lines.append("| target | route proxied to the upstream | direct_response route (the issue's reference setup) |")
         lines.append("|---|---|---|")
-        for label, figure, ok in t:
-            lines.append(f"| {label} | {figure} | {'yes' if ok else '**no**'} |")
+
+        def cell(v):
+            return "-" if v is None else f"{'met' if v[1] else '**missed**'}: {v[0]}"
+
+        for label, per in rows.items():
+            lines.append(f"| {label} | {cell(per.get('callgrind'))} | {cell(per.get('callgrind_direct'))} |")
+        for label, figure, ok in global_targets(results):
+            lines.append(f"| {label} | {cell((figure, ok))} | (same module) |")
     return "\n".join(lines) + "\n"
 
 
@@ -142,8 +168,6 @@ def chart(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cg = results["callgrind"]
-    sizes = [s for s in results["sizes"] if f"edge-{s}" in cg]
     workloads = [w for w in WORKLOAD_LABELS if _cg(results, "floor", w) is not None and w != "get_wildcard"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
     variants = [("none", "a: no CORS"), ("native-1", "b: native CORS"), ("floor", "c: do-nothing wasm"), ("edge-1", "d: edge-cors")]
@@ -157,10 +181,14 @@ def chart(results: dict, path: Path) -> None:
     left.set_title("Whole-Envoy cost per request, 1-origin policy")
     left.legend(fontsize=8)
     all_w = [w for w in WORKLOAD_LABELS if _cg(results, "floor", w) is not None]
-    width = 0.8 / max(1, len(sizes))
-    for i, s in enumerate(sizes):
-        ys = [ratio(_cg(results, f"edge-{s}", w), _cg(results, "floor", w)) or 0 for w in all_w]
-        right.bar([x + i * width for x in range(len(all_w))], ys, width, label=f"edge-cors, {SIZE_LABELS[s]}")
+    series = [(key, s, f"{SIZE_LABELS[s]}, {backend.split(' ')[0]}") for key, backend in BACKENDS
+              for s in results["sizes"] if f"edge-{s}" in results.get(key, {})]
+    width = 0.8 / max(1, len(series))
+    top = 1.5
+    for i, (key, s, label) in enumerate(series):
+        ys = [ratio(_cg(results, f"edge-{s}", w, key), _cg(results, "floor", w, key)) or 0 for w in all_w]
+        top = max([top, *ys])
+        right.bar([x + i * width for x in range(len(all_w))], ys, width, label=label)
     limits = {"get_allowed": 1.35, "get_no_origin": 1.10, "get_rejected": 1.30, "preflight_allowed": 1.30}
     for x, w in enumerate(all_w):
         if w in limits:
@@ -169,9 +197,8 @@ def chart(results: dict, path: Path) -> None:
     right.set_xticks([x + 0.4 - width / 2 for x in range(len(all_w))])
     right.set_xticklabels([WORKLOAD_LABELS[w] for w in all_w], rotation=20, ha="right")
     right.set_ylabel("d/c: edge-cors / do-nothing wasm filter")
-    right.set_ylim(0.9, max(1.5, max((ratio(_cg(results, f"edge-{s}", w), _cg(results, "floor", w)) or 0)
-                                     for s in sizes for w in all_w) + 0.05))
-    right.set_title("Ratio to the wasm floor (red dashes: the targets)")
+    right.set_ylim(0.5, top + 0.05)
+    right.set_title("edge-cors / do-nothing wasm filter (red dashes: the targets)")
     right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
