@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use edge_cors::core::{compile, decide, Config, RequestHeaders};
+use edge_cors::core::{compile, decide, Config, Outcome, Reason, RequestHeaders};
 
 /// Counts every allocation, so the benchmark can say what each decision allocates.
 struct CountingAlloc;
@@ -80,6 +80,16 @@ fn workloads() -> Vec<(&'static str, Request)> {
         ),
         ("preflight_rejected", preflight(REJECTED_ORIGIN, None)),
     ]
+}
+
+fn expected_outcome(workload: &str) -> Outcome {
+    match workload {
+        "get_allowed" | "get_wildcard" => Outcome::ActualAllowed,
+        "get_rejected" => Outcome::ActualRejected(Reason::Origin),
+        "get_no_origin" => Outcome::NotCors,
+        "preflight_allowed" => Outcome::PreflightAllowed,
+        _ => Outcome::PreflightRejected(Reason::Origin),
+    }
 }
 
 /// The policy JSON of configs.py: `exact` origins with the hit in the middle, then wildcards
@@ -167,8 +177,10 @@ fn main() {
                 continue;
             }
             let before = ALLOCATIONS.load(Ordering::Relaxed);
-            black_box(decide(config, black_box(&req)));
+            let outcome = decide(config, black_box(&req)).outcome;
             let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            // A benchmark of the wrong decision would measure nothing useful.
+            assert_eq!(outcome, expected_outcome(name), "{name} with the {policy} policy");
             if smoke {
                 println!("{name:<20} {policy:<14} {:>9} {allocs:>7} {:>8}", "-", "-");
                 continue;
