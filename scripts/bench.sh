@@ -2,7 +2,8 @@
 # The edge-cors benchmark: four Envoys side by side (no CORS, Envoy's native CORS filter, a
 # do-nothing proxy-wasm filter, edge-cors), three policy sizes, six workloads. Measures callgrind
 # instructions per request, wrk requests/s and latency, module size, compile time and memory,
-# and writes target/bench/{results.md,results.json,chart.png}. About 15 minutes on 2 cores.
+# and writes scripts/bench/results/{results.md,results.json,chart.png} (the README shows them).
+# About 20 minutes on 2 cores.
 #
 #   scripts/bench.sh            the full run
 #   scripts/bench.sh --quick    1-origin policy, fewer requests, one short load round (< 3 min)

@@ -273,7 +273,8 @@ def module_sizes(edge_wasm: str, floor_wasm: str, workdir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "target" / "bench")
+    ap.add_argument("--out", type=Path, help="default: scripts/bench/results (the README's figures); "
+                    "target/bench-quick with --quick")
     ap.add_argument("--quick", action="store_true", help="1-origin policy, few requests, one short load round")
     ap.add_argument("--envoy", default=os.environ.get("ENVOY_BIN"))
     ap.add_argument("--edge-wasm", default=str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm"))
@@ -289,6 +290,8 @@ def main() -> int:
     args = ap.parse_args()
 
     quick = args.quick
+    if args.out is None:
+        args.out = ROOT / "target" / "bench-quick" if quick else HERE / "results"
     sizes = ["1"] if quick else ["1", "100", "large"]
     n = args.requests or (100 if quick else 400)
     warmup = 50 if quick else 200

@@ -180,9 +180,9 @@ def chart(results: dict, path: Path) -> None:
     left.set_ylabel("thousand instructions per request (callgrind)")
     left.set_title("Whole-Envoy cost per request, 1-origin policy")
     left.legend(fontsize=8)
-    all_w = [w for w in WORKLOAD_LABELS if _cg(results, "floor", w) is not None]
     series = [(key, s, f"{SIZE_LABELS[s]}, {backend.split(' ')[0]}") for key, backend in BACKENDS
               for s in results["sizes"] if f"edge-{s}" in results.get(key, {})]
+    all_w = [w for w in WORKLOAD_LABELS if any(_cg(results, f"edge-{s}", w, key) for key, s, _ in series)]
     width = 0.8 / max(1, len(series))
     top = 1.5
     for i, (key, s, label) in enumerate(series):
