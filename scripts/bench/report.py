@@ -33,7 +33,7 @@ def _cg(results: dict, inst: str, workload: str, key: str = "callgrind") -> floa
     return results.get(key, {}).get(inst, {}).get(workload)
 
 
-BACKENDS = (("callgrind", "proxied to the upstream"), ("callgrind_direct", "direct_response route"))
+BACKENDS = (("callgrind", "route proxied to the upstream"), ("callgrind_direct", "route answering itself (direct_response)"))
 
 
 def targets(results: dict, key: str) -> list[tuple[str, str, bool | None]]:
@@ -86,7 +86,7 @@ def markdown(results: dict) -> str:
         if not cg:
             continue
         sizes = [s for s in results["sizes"] if f"edge-{s}" in cg]
-        lines.append(f"Instructions per request of the whole Envoy, route {backend} (callgrind, "
+        lines.append(f"Instructions per request of the whole Envoy, {backend} (callgrind, "
                      f"{results['requests_per_callgrind_cell']} keep-alive requests per cell; a = no CORS, b = native CORS "
                      "filter, c = do-nothing wasm filter, d = edge-cors; d-c = what edge-cors adds to the wasm floor):")
         lines.append("")
@@ -180,7 +180,7 @@ def chart(results: dict, path: Path) -> None:
     left.set_ylabel("thousand instructions per request (callgrind)")
     left.set_title("Whole-Envoy cost per request, 1-origin policy")
     left.legend(fontsize=8)
-    series = [(key, s, f"{SIZE_LABELS[s]}, {backend.split(' ')[0]}") for key, backend in BACKENDS
+    series = [(key, s, f"{SIZE_LABELS[s]}, {'proxied' if key == 'callgrind' else 'direct_response'}") for key, backend in BACKENDS
               for s in results["sizes"] if f"edge-{s}" in results.get(key, {})]
     all_w = [w for w in WORKLOAD_LABELS if any(_cg(results, f"edge-{s}", w, key) for key, s, _ in series)]
     width = 0.8 / max(1, len(series))
