@@ -295,8 +295,8 @@ def main() -> int:
     sizes = ["1"] if quick else ["1", "100", "large"]
     n = args.requests or (100 if quick else 400)
     warmup = 50 if quick else 200
-    rounds = args.rounds or (1 if quick else 3)
-    seconds = args.seconds or (1.0 if quick else 3.0)
+    rounds = args.rounds or (1 if quick else 5)
+    seconds = args.seconds or (1.0 if quick else 2.0)
     args.out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="edge-cors-bench-"))
     progress(f"work dir {workdir}, results into {args.out}")
