@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use edge_cors::core::config::{compile, read_raw, Config, RawConfig, RawPolicy};
+use edge_cors::core::config::{compile, read_raw, Config};
 use edge_cors::core::ConfigErrors;
 use serde::Deserialize;
 use serde_json::Value;
@@ -186,10 +186,7 @@ fn find_configs(file: &str, bytes: &[u8]) -> Result<Vec<Found>, String> {
 }
 
 fn looks_like_yaml(bytes: &[u8]) -> bool {
-    !bytes
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{')
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
 }
 
 fn is_manifest_or_envoy(v: &Value) -> bool {
@@ -341,7 +338,7 @@ fn error_report(file: &str, location: &str, errors: &ConfigErrors) -> String {
 /// A short account of the compiled policy: what the filter will do, policy by policy. The
 /// compiled [`Config`] says what was accepted; the lists are shown as written.
 fn summary(file: &str, location: &str, config: &Config, bytes: &[u8]) -> String {
-    let raw = read_raw(bytes).0.unwrap_or_else(RawConfig::default);
+    let raw = read_raw(bytes).0.unwrap_or_default();
     let mut out = String::new();
     let n = config.policies.len();
     let _ = writeln!(
@@ -351,13 +348,14 @@ fn summary(file: &str, location: &str, config: &Config, bytes: &[u8]) -> String 
         config.preflight_status
     );
     for (policy, rp) in config.policies.iter().zip(raw.policies.iter()) {
-        let origins = if policy.allows_any_origin() {
-            "any origin (*)".to_string()
-        } else {
-            format!("{} origin entries", policy.origin_entries())
+        let origins = match policy.origin_entries() {
+            _ if policy.allows_any_origin() => "origins any (*)".to_string(),
+            1 => "origins 1 entry".to_string(),
+            n => format!("origins {n} entries"),
         };
         let mut parts = vec![
-            format!("match {}", route_text(rp)),
+            format!("hosts {}", or_any(&rp.match_hosts)),
+            format!("paths {}", or_any(&rp.match_path_prefixes)),
             origins,
             format!("credentials {}", if policy.allows_credentials() { "yes" } else { "no" }),
         ];
@@ -381,18 +379,12 @@ fn summary(file: &str, location: &str, config: &Config, bytes: &[u8]) -> String 
     out
 }
 
-fn route_text(rp: &RawPolicy) -> String {
-    let hosts = if rp.match_hosts.is_empty() {
-        "any host".to_string()
+fn or_any(entries: &[(String, String)]) -> String {
+    if entries.is_empty() {
+        "any".to_string()
     } else {
-        join(&rp.match_hosts)
-    };
-    let paths = if rp.match_path_prefixes.is_empty() {
-        "any path".to_string()
-    } else {
-        join(&rp.match_path_prefixes)
-    };
-    format!("{hosts} {paths}")
+        join(entries)
+    }
 }
 
 fn join(entries: &[(String, String)]) -> String {

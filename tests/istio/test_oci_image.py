@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.request
@@ -41,7 +42,7 @@ def free_port() -> int:
 def build(tmp: Path, name: str, wasm: Path = WASM, tag: str = "0.1.0") -> dict:
     out = tmp / name
     proc = subprocess.run(
-        ["python3", str(ROOT / "scripts" / "oci.py"), "build", "--wasm", str(wasm), "--out", str(out), "--tag", tag],
+        [sys.executable, str(ROOT / "scripts" / "oci.py"), "build", "--wasm", str(wasm), "--out", str(out), "--tag", tag],
         check=True,
         capture_output=True,
         text=True,
