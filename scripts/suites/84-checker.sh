@@ -8,6 +8,10 @@ ensure_rust
 ensure_venv
 [ -f "$WASM" ] || build_wasm
 cargo clippy -q --features checker --bin edge-cors-check -- -D warnings
+# The YAML parser belongs to the checker only: the wasm filter's dependency tree must not have it.
+if cargo tree -q --target wasm32-wasip1 -e normal | grep -i yaml; then
+  echo "the wasm build links a YAML crate; it must stay behind the checker feature" >&2; exit 1
+fi
 cargo build -q --features checker --bin edge-cors-check
 ENVOY_BIN="$(envoy_bin)" EDGE_CORS_CHECK="$ROOT/target/debug/edge-cors-check" \
   "$VENV/bin/python" -m pytest -q tests/checker
