@@ -269,7 +269,13 @@ def main(argv=None) -> None:
     g.add_argument("--plain-http", action="store_true", help="talk HTTP, not HTTPS (a loopback registry)")
     g.set_defaults(func=cmd_pull)
     args = p.parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except (ValueError, OSError, subprocess.CalledProcessError) as e:
+        # Registry and skopeo failures are reported in one line, not as a traceback.
+        print(f"oci.py {args.command}: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
