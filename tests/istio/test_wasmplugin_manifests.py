@@ -201,3 +201,11 @@ def test_envoy_refuses_a_plugin_config_the_filter_refuses(tmp_path):
     result = envoy_validate(config, tmp_path)
     assert result.returncode != 0
     assert "https://*.com" in result.stdout + result.stderr
+
+
+def test_the_vendored_crd_is_the_file_its_source_note_names():
+    import hashlib
+
+    note = (ROOT / "tests" / "istio" / "SOURCE.md").read_text()
+    recorded = re.search(r"sha256 of the file: `([0-9a-f]{64})`", note).group(1)
+    assert hashlib.sha256(schema.CRD_FILE.read_bytes()).hexdigest() == recorded
