@@ -400,6 +400,38 @@ def run_config(name: str, config: dict, upstream_port: int, work: Path, requests
         native.stop()
 
 
+def list_header(value: str | None) -> list:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def browser_verdict(r: Req, seen: Seen) -> str:
+    """What Fetch's CORS checks conclude for a script's request without credentials."""
+    acao = seen.cors.get("access-control-allow-origin")
+    if acao not in ("*", r.origin):
+        return "blocked"
+    if not r.preflight:
+        return "readable"
+    if not 200 <= seen.status <= 299:
+        return "blocked"
+    method = r.header("access-control-request-method")
+    methods = list_header(seen.cors.get("access-control-allow-methods"))
+    if method not in SAFELISTED_METHODS and method not in methods and "*" not in methods:
+        return "blocked"
+    allowed = {h.lower() for h in list_header(seen.cors.get("access-control-allow-headers"))}
+    for name in list_header(r.header("access-control-request-headers")):
+        name = name.lower()
+        if name not in allowed and not ("*" in allowed and name != "authorization"):
+            return "blocked"
+    return "allowed"
+
+
+def shown(value, origin):
+    """A header value with the request's Origin replaced, so that rows group across origins."""
+    if isinstance(value, str) and origin and len(origin) > 8 and origin in value:
+        return value.replace(origin, "<Origin>")
+    return value
+
+
 def main() -> int:
     verbose = "--verbose" in sys.argv
     configs = spec_configs()
@@ -416,9 +448,9 @@ def main() -> int:
     finally:
         upstream.stop()
 
-    per_class, unexplained, differing = Counter(), [], 0
-    print(f"differential: {len(results)} requests x 2 Envoys (edge-cors | envoy.filters.http.cors), "
-          f"configurations {', '.join(configs)} from tests/spec.rs\n")
+    per_class, unexplained, differing = Counter(), 0, 0
+    groups = defaultdict(list)  # (config, shape, verdicts, diff) -> [(origin, classes, missing)]
+    verdict_diffs = Counter()
     for r, edge, native in results:
         diff, explained = classify(r, configs[r.config], edge, native)
         if not diff:
@@ -426,22 +458,43 @@ def main() -> int:
         differing += 1
         covered = set().union(*explained.values()) if explained else set()
         missing = diff - covered
+        unexplained += bool(missing)
         for c in explained:
             per_class[c] += 1
         e, n = fields(edge), fields(native)
-        detail = "; ".join(f"{k}: {e.get(k)!r} | {n.get(k)!r}" for k in sorted(diff))
+        verdicts = (browser_verdict(r, edge), browser_verdict(r, native))
+        if verdicts[0] != verdicts[1]:
+            verdict_diffs[(r.config, r.shape) + verdicts] += 1
+        key = (r.config, r.shape, verdicts,
+               tuple((k, shown(e.get(k), r.origin), shown(n.get(k), r.origin)) for k in sorted(diff)))
+        groups[key].append((r, sorted(explained), sorted(missing)))
+
+    print(f"differential: {len(results)} requests, each to 2 Envoys of the same binary: edge-cors | "
+          f"envoy.filters.http.cors; configurations {', '.join(configs)} from tests/spec.rs\n")
+    print("Every difference (status, access-control-*, vary), grouped by configuration, request shape and values;")
+    print("<Origin> = the request's Origin; verdict = what Fetch concludes for a request without credentials.\n")
+    for (config, shape, verdicts, diff), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], -len(kv[1]))):
+        origins = [repr(r.origin if r.origin is None or len(r.origin) < 50 else r.origin[:20] + "..." + r.origin[-16:])
+                   for r, _, _ in rows]
+        missing = sorted({m for _, _, ms in rows for m in ms})
+        flag = "UNEXPLAINED " if missing else ""
+        print(f"{flag}{config} | {shape} | {len(rows)} request(s) | verdict edge-cors {verdicts[0]}, native {verdicts[1]}")
+        print("    origins: " + ", ".join(origins[:4]) + (f", ... {len(origins) - 4} more" if len(origins) > 4 else ""))
+        for k, ev, nv in diff:
+            print(f"    {k}: {ev!r} | {nv!r}")
         if missing:
-            unexplained.append(r)
-            print(f"UNEXPLAINED {r.label()}\n    {detail}\n    not explained: {sorted(missing)}")
-        elif verbose:
-            print(f"{r.label()}\n    {detail}\n    classes: {sorted(explained)}")
-        else:
-            print(f"{r.label()} :: {', '.join(sorted(k for k in diff))}")
-    print(f"\n{'class of difference':<120} requests")
+            print(f"    NOT EXPLAINED: {missing}")
+        if verbose or missing:
+            for c in sorted({c for _, cs, _ in rows for c in cs}):
+                print(f"    class: {c}")
+    print(f"\n{'class of difference':<110} requests")
     for c, count in per_class.most_common():
-        print(f"{c:<120} {count}")
+        print(f"{c:<110} {count}")
+    print("\nWhere a browser would decide differently (request without credentials):")
+    for (config, shape, ve, vn), count in sorted(verdict_diffs.items()):
+        print(f"  {config:<32} {shape:<42} edge-cors {ve:<8} native {vn:<8} {count}")
     print(f"\n{len(results)} requests, {len(results) - differing} identical, {differing} different, "
-          f"{differing - len(unexplained)} explained, {len(unexplained)} unexplained")
+          f"{differing - unexplained} explained, {unexplained} unexplained")
     return 1 if unexplained else 0
 
 
