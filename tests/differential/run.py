@@ -400,6 +400,40 @@ def run_config(name: str, config: dict, upstream_port: int, work: Path, requests
         native.stop()
 
 
+def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
+    """The configuration edge-cors refuses and the native filter serves: `*` with credentials.
+
+    Returns the problems found (empty when both behave as the README says).
+    """
+    policy = {"name": "any", "allow_origins": ["*"], "allow_credentials": True}
+    (work / "any-credentials-edge").mkdir()
+    (work / "any-credentials-native").mkdir()
+    edge = Envoy(bootstrap(free_port(), free_port(), upstream_port, [wasm_filter({"policies": [policy]}), ROUTER]),
+                 work / "any-credentials-edge")
+    code = edge.run_to_exit()
+    problems = []
+    refused = code != 0 and "cannot be combined with allow_credentials" in edge.log()
+    print(f"  edge-cors: {{allow_origins: [*], allow_credentials: true}} -> Envoy exit code {code}"
+          + (", configuration refused" if refused else ", NOT refused"))
+    if not refused:
+        problems.append("edge-cors did not refuse `*` with credentials")
+    native_cfg = bootstrap(free_port(), free_port(), upstream_port, [
+        {"name": NATIVE_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}},
+        ROUTER], routes=[{"match": {"prefix": "/"}, "route": {"cluster": "upstream"},
+                          "typed_per_filter_config": {NATIVE_FILTER: native_policy(policy)}}])
+    native = Envoy(native_cfg, work / "any-credentials-native").start()
+    try:
+        r = request(native.port, "GET", "/api/me", [("origin", "https://evil.example.net")])
+    finally:
+        native.stop()
+    acao, acac = r.get("access-control-allow-origin"), r.get("access-control-allow-credentials")
+    print(f"  native: same policy, GET from https://evil.example.net -> ACAO {acao!r}, ACAC {acac!r}"
+          " (any site may read responses with the user's cookies)")
+    if (acao, acac) != ("https://evil.example.net", "true"):
+        problems.append(f"native filter answered ACAO {acao!r} ACAC {acac!r}; the README says it reflects")
+    return problems
+
+
 def list_header(value: str | None) -> list:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
@@ -445,6 +479,9 @@ def main() -> int:
         results = []
         for name, reqs in by_config.items():
             results += run_config(name, configs[name], upstream.port, work, reqs)
+        print("A policy only the native filter accepts:")
+        hazard = credentials_with_any_origin(upstream.port, work)
+        print()
     finally:
         upstream.stop()
 
@@ -465,7 +502,7 @@ def main() -> int:
         verdicts = (browser_verdict(r, edge), browser_verdict(r, native))
         if verdicts[0] != verdicts[1]:
             verdict_diffs[(r.config, r.shape) + verdicts] += 1
-        key = (r.config, r.shape, verdicts,
+        key = (r.config, r.shape, verdicts, bool(missing),
                tuple((k, shown(e.get(k), r.origin), shown(n.get(k), r.origin)) for k in sorted(diff)))
         groups[key].append((r, sorted(explained), sorted(missing)))
 
@@ -473,7 +510,7 @@ def main() -> int:
           f"envoy.filters.http.cors; configurations {', '.join(configs)} from tests/spec.rs\n")
     print("Every difference (status, access-control-*, vary), grouped by configuration, request shape and values;")
     print("<Origin> = the request's Origin; verdict = what Fetch concludes for a request without credentials.\n")
-    for (config, shape, verdicts, diff), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], -len(kv[1]))):
+    for (config, shape, verdicts, _, diff), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], -len(kv[1]))):
         origins = [repr(r.origin if r.origin is None or len(r.origin) < 50 else r.origin[:20] + "..." + r.origin[-16:])
                    for r, _, _ in rows]
         missing = sorted({m for _, _, ms in rows for m in ms})
@@ -495,7 +532,9 @@ def main() -> int:
         print(f"  {config:<32} {shape:<42} edge-cors {ve:<8} native {vn:<8} {count}")
     print(f"\n{len(results)} requests, {len(results) - differing} identical, {differing} different, "
           f"{differing - unexplained} explained, {unexplained} unexplained")
-    return 1 if unexplained else 0
+    for problem in hazard:
+        print(f"FAILED: {problem}")
+    return 1 if unexplained or hazard else 0
 
 
 if __name__ == "__main__":
