@@ -251,10 +251,13 @@ def main() -> int:
             if c.preflights:
                 path, want = c.preflights
                 actual_method = c.fetches[-1].method
-                # The log is flushed asynchronously: wait until the last request the browser sent
-                # is there (a preflight-blocked request is never sent, its preflight is awaited).
-                awaited = actual_method if last["readable"] else "OPTIONS"
-                poll(lambda: count_requests(log_path, awaited, path) >= 1, 10, f"{awaited} {path} in the access log")
+                # The log is flushed asynchronously, in completion order: wait until every request
+                # the page got an answer to is there; earlier lines (their preflights) are then
+                # there too. A request blocked at preflight is never sent: await its preflight.
+                sent_ok = sum(1 for f, r in zip(c.fetches, result["fetches"])
+                              if r["readable"] and f.url.endswith(path))
+                awaited, n = (actual_method, sent_ok) if last["readable"] else ("OPTIONS", 1)
+                poll(lambda: count_requests(log_path, awaited, path) >= n, 10, f"{n} x {awaited} {path} in the access log")
                 got = count_requests(log_path, "OPTIONS", path)
                 sent = count_requests(log_path, actual_method, path)
                 reason += f"; Envoy saw {got} preflight(s), {sent} {actual_method}"
