@@ -105,6 +105,8 @@ class Case:
     fetches: list
     expected: str                  # the table's "expected" column
     preflights: tuple | None = None  # (path, count): OPTIONS requests Envoy must have seen for path
+    frame: str | None = None       # run the fetches in this frame of the page (a path), not the page
+    origin_seen: str | None = None  # the origin the fetching document has, when not `page`
 
 
 def cases(page: int, api: int) -> list:
@@ -163,6 +165,9 @@ def cases(page: int, api: int) -> list:
              "allowed, 2 preflights at Envoy", preflights=("/nocache/put", 2)),
         Case("401 from the auth filter after edge-cors", app_page,
              [Fetch(f"{api_host}/app/secure/profile", Expect(True, 401))], "readable, status 401"),
+        Case("sandboxed iframe of an allowed page (Origin: null)", app_page,
+             [Fetch(f"{api_host}/app/from-sandbox", Expect(False, cors_error="MissingAllowOriginHeader"))],
+             "blocked: MissingAllowOriginHeader", frame="/frame.html", origin_seen="null"),
         Case("subdomain wildcard http://*.example.com:PAGE, subdomain", f"http://shop.eu.example.com:{page}",
              [Fetch(f"{api_host}/wild/sub", Expect(True, 200))], "allowed"),
         Case("subdomain wildcard, the apex example.com", f"http://example.com:{page}",
@@ -225,8 +230,8 @@ def main() -> int:
         spec_path.write_text(json.dumps({
             "chromium": CHROMIUM,
             "host_resolver_rules": HOST_RESOLVER_RULES,
-            "cases": [{"name": c.name, "page_url": f"{c.page}/index.html", "fetches": [f.spec() for f in c.fetches]}
-                      for c in all_cases],
+            "cases": [{"name": c.name, "page_url": f"{c.page}/{'sandboxed' if c.frame else 'index'}.html",
+                       "frame_path": c.frame, "fetches": [f.spec() for f in c.fetches]} for c in all_cases],
         }))
         run = subprocess.run(["node", str(HERE / "runner.mjs"), str(spec_path)], cwd=HERE,
                              capture_output=True, text=True, timeout=120)
@@ -240,8 +245,8 @@ def main() -> int:
         for c in all_cases:
             result = results[c.name]
             problems = []
-            if result["page_origin"] != c.page:
-                problems.append(f"page origin {result['page_origin']} (want {c.page})")
+            if result["page_origin"] != (c.origin_seen or c.page):
+                problems.append(f"page origin {result['page_origin']} (want {c.origin_seen or c.page})")
             for f, r in zip(c.fetches, result["fetches"]):
                 problems += check_fetch(r, f.expect)
             last = result["fetches"][-1]
@@ -265,6 +270,13 @@ def main() -> int:
                     problems.append(f"{got} preflights at Envoy (want {want})")
                 if not last["readable"] and sent != 0:
                     problems.append(f"{sent} {actual_method} reached Envoy after a failed preflight")
+            if c.origin_seen:
+                path = c.fetches[-1].url.split(f":{api_port}", 1)[1]
+                poll(lambda: any(p == path for _, p, _, _ in access_log_lines(log_path)), 10, f"{path} in the access log")
+                origins = {o for _, p, _, o in access_log_lines(log_path) if p == path}
+                reason += f"; Envoy saw Origin {', '.join(sorted(origins))}"
+                if origins != {c.origin_seen}:
+                    problems.append(f"Envoy saw Origin {origins} (want {c.origin_seen})")
             verdict = "allowed" if last["readable"] else "blocked"
             if problems:
                 failed += 1

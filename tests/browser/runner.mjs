@@ -45,23 +45,44 @@ try {
   for (const c of spec.cases) {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
     const urls = new Map();
     const failures = [];
-    cdp.on("Network.requestWillBeSent", (e) => urls.set(e.requestId, e.request.url));
-    cdp.on("Network.loadingFailed", (e) =>
-      failures.push({
-        url: urls.get(e.requestId) || null,
-        errorText: e.errorText,
-        corsError: e.corsErrorStatus ? e.corsErrorStatus.corsError : null,
-        failedParameter: e.corsErrorStatus ? e.corsErrorStatus.failedParameter : null,
-      }),
-    );
-    await cdp.send("Network.enable");
+    const watch = async (session) => {
+      session.on("Network.requestWillBeSent", (e) => urls.set(e.requestId, e.request.url));
+      session.on("Network.loadingFailed", (e) =>
+        failures.push({
+          url: urls.get(e.requestId) || null,
+          errorText: e.errorText,
+          corsError: e.corsErrorStatus ? e.corsErrorStatus.corsError : null,
+          failedParameter: e.corsErrorStatus ? e.corsErrorStatus.failedParameter : null,
+        }),
+      );
+      await session.send("Network.enable");
+    };
+    await watch(await context.newCDPSession(page));
     await page.goto(c.page_url);
+    // A case may run its fetches inside a frame (a sandboxed iframe has an opaque origin).
+    // Chromium isolates sandboxed frames in their own process: their network events come
+    // through a CDP session of their own.
+    let scope = page;
+    if (c.frame_path) {
+      const frameUrl = new URL(c.frame_path, c.page_url).href;
+      await page.waitForFunction(() => document.querySelector("iframe") !== null);
+      const deadline = Date.now() + 5000;
+      while (!(scope = page.frames().find((f) => f.url() === frameUrl))) {
+        if (Date.now() > deadline) throw new Error(`frame ${frameUrl} never loaded`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await scope.waitForFunction(() => typeof window.corsFetch === "function");
+      try {
+        await watch(await context.newCDPSession(scope));
+      } catch {
+        // Same process as the page: the page's session already sees its requests.
+      }
+    }
     const fetches = [];
     for (const f of c.fetches) {
-      const r = await page.evaluate((f) => window.corsFetch(f), f);
+      const r = await scope.evaluate((f) => window.corsFetch(f), f);
       if (!r.readable) {
         // The rejection and the DevTools event travel separately; wait for the event.
         await waitFor(() => failures.some((x) => x.url === f.url), 5000);
@@ -69,7 +90,7 @@ try {
       const failure = failures.find((x) => x.url === f.url) || null;
       fetches.push({ ...r, url: f.url, failure });
     }
-    results.push({ name: c.name, page_origin: await page.evaluate(() => location.origin), fetches });
+    results.push({ name: c.name, page_origin: await scope.evaluate(() => self.origin), fetches });
     await context.close();
   }
 } finally {
