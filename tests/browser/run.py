@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
 
 from harness import (  # noqa: E402
-    ACCESS_LOG_FLUSH_ARGS, Envoy, Upstream, access_log_lines, bootstrap, edge_cors_chain, free_port, poll, with_access_log,
+    ACCESS_LOG_FLUSH_ARGS, ROUTER, Envoy, Upstream, access_log_lines, bootstrap, edge_cors_chain, free_port, poll,
+    with_access_log,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -105,13 +106,33 @@ class Case:
     fetches: list
     expected: str                  # the table's "expected" column
     preflights: tuple | None = None  # (path, count): OPTIONS requests Envoy must have seen for path
+    native: bool = False           # sent to the Envoy with the native CORS filter (comparison rows)
     frame: str | None = None       # run the fetches in this frame of the page (a path), not the page
     origin_seen: str | None = None  # the origin the fetching document has, when not `page`
 
 
-def cases(page: int, api: int) -> list:
+NATIVE_FILTER = "envoy.filters.http.cors"
+
+
+def native_config(listener: int, admin: int, upstream: int, page: int) -> dict:
+    """Envoy with its own CORS filter and the `app` policy's closest equivalent, for comparison."""
+    policy = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+        "allow_origin_string_match": [{"exact": f"http://app.example.com:{page}"}],
+        "allow_methods": "GET, PUT", "allow_headers": "authorization, content-type",
+        "expose_headers": "x-request-id", "max_age": "600", "forward_not_matching_preflights": False,
+    }
+    filters = [{"name": NATIVE_FILTER,
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}, ROUTER]
+    routes = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"},
+               "typed_per_filter_config": {NATIVE_FILTER: policy}}]
+    return bootstrap(listener, admin, upstream, filters, routes=routes)
+
+
+def cases(page: int, api: int, native_api: int) -> list:
     app_page = f"http://app.example.com:{page}"
     api_host = f"http://api.example.com:{api}"
+    native_host = f"http://api.example.com:{native_api}"
     local_page = f"http://localhost:{page}"
     local_api = f"http://localhost:{api}"
     cookie = secrets.token_hex(8)
@@ -176,6 +197,15 @@ def cases(page: int, api: int) -> list:
         Case("subdomain wildcard, look-alike example.com.evil.test", f"http://example.com.evil.test:{page}",
              [Fetch(f"{api_host}/wild/look-alike", Expect(False, cors_error="MissingAllowOriginHeader"))],
              "blocked: MissingAllowOriginHeader"),
+        # The same requests through Envoy's own CORS filter: the browser confirms two classes of
+        # the differential run (tests/differential/run.py).
+        Case("native filter: simple GET, rejected origin", "http://app.evil.test:" + str(page),
+             [Fetch(f"{native_host}/app/simple-rejected", Expect(True, 200))],
+             "allowed: the upstream's ACAO: * passes", native=True),
+        Case("native filter: preflighted PUT, a header not in the policy", app_page,
+             [Fetch(f"{native_host}/app/put-x-custom", Expect(False, cors_error="HeaderDisallowedByPreflightResponse"),
+                    method="PUT", headers={**json_put, "x-custom": "1"}, body="{}")],
+             "blocked by the browser, not the proxy", preflights=("/app/put-x-custom", 1), native=True),
     ]
 
 
@@ -218,14 +248,19 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="edge-cors-browser-"))
     page_port, api_port, admin_port = free_port(), free_port(), free_port()
     log_path = str(work / "access.log")
+    native_log_path = str(work / "native-access.log")
     upstream = Upstream()
     pages = start_page_server(page_port)
+    (work / "native").mkdir()
     envoy = Envoy(with_access_log(
         bootstrap(api_port, admin_port, upstream.port, edge_cors_chain(policy(page_port))), log_path), work,
                   extra_args=ACCESS_LOG_FLUSH_ARGS)
+    native = Envoy(with_access_log(native_config(free_port(), free_port(), upstream.port, page_port), native_log_path),
+                   work / "native", extra_args=ACCESS_LOG_FLUSH_ARGS)
     try:
         envoy.start()
-        all_cases = cases(page_port, api_port)
+        native.start()
+        all_cases = cases(page_port, api_port, native.port)
         spec_path = work / "spec.json"
         spec_path.write_text(json.dumps({
             "chromium": CHROMIUM,
@@ -253,6 +288,7 @@ def main() -> int:
             reason = describe(last)
             if c.fetches[-1].expect.body_has and last["readable"] and c.fetches[-1].expect.body_has in last["body"]:
                 reason += f", upstream received cookie {c.fetches[-1].expect.body_has.split('=')[0]}"
+            case_log = native_log_path if c.native else log_path
             if c.preflights:
                 path, want = c.preflights
                 actual_method = c.fetches[-1].method
@@ -262,9 +298,9 @@ def main() -> int:
                 sent_ok = sum(1 for f, r in zip(c.fetches, result["fetches"])
                               if r["readable"] and f.url.endswith(path))
                 awaited, n = (actual_method, sent_ok) if last["readable"] else ("OPTIONS", 1)
-                poll(lambda: count_requests(log_path, awaited, path) >= n, 10, f"{n} x {awaited} {path} in the access log")
-                got = count_requests(log_path, "OPTIONS", path)
-                sent = count_requests(log_path, actual_method, path)
+                poll(lambda: count_requests(case_log, awaited, path) >= n, 10, f"{n} x {awaited} {path} in the access log")
+                got = count_requests(case_log, "OPTIONS", path)
+                sent = count_requests(case_log, actual_method, path)
                 reason += f"; Envoy saw {got} preflight(s), {sent} {actual_method}"
                 if got != want:
                     problems.append(f"{got} preflights at Envoy (want {want})")
@@ -272,8 +308,8 @@ def main() -> int:
                     problems.append(f"{sent} {actual_method} reached Envoy after a failed preflight")
             if c.origin_seen:
                 path = c.fetches[-1].url.split(f":{api_port}", 1)[1]
-                poll(lambda: any(p == path for _, p, _, _ in access_log_lines(log_path)), 10, f"{path} in the access log")
-                origins = {o for _, p, _, o in access_log_lines(log_path) if p == path}
+                poll(lambda: any(p == path for _, p, _, _ in access_log_lines(case_log)), 10, f"{path} in the access log")
+                origins = {o for _, p, _, o in access_log_lines(case_log) if p == path}
                 reason += f"; Envoy saw Origin {', '.join(sorted(origins))}"
                 if origins != {c.origin_seen}:
                     problems.append(f"Envoy saw Origin {origins} (want {c.origin_seen})")
@@ -286,7 +322,8 @@ def main() -> int:
 
         widths = [max(len(r[i]) for r in rows + [("case", "expected", "browser", "reason")]) for i in range(3)]
         header = ("case", "expected", "browser", "reason")
-        print(f"Chromium {chromium_version()} vs edge-cors (page :{page_port}, Envoy :{api_port})")
+        print(f"Chromium {chromium_version()} vs edge-cors (page :{page_port}, Envoy + edge-cors :{api_port}, "
+              f"Envoy + native CORS filter :{native.port})")
         for row in [header, tuple("-" * w for w in widths) + ("-" * 6,)] + rows:
             print(" | ".join(str(v).ljust(w) for v, w in zip(row, widths + [0])))
         print(f"\n{len(rows) - failed} of {len(rows)} cases agree" + (f", {failed} MISMATCH" if failed else ""))
@@ -295,6 +332,7 @@ def main() -> int:
         return 1 if failed else 0
     finally:
         envoy.stop()
+        native.stop()
         upstream.stop()
         pages.shutdown()
 
