@@ -16,6 +16,7 @@ contract in the README (for example: edge-cors rejected this preflight *because*
 in the policy). A difference with any field no class explains fails the run.
 
 Usage: run.py [--verbose]   (ENVOY_BIN, EDGE_CORS_WASM override the defaults)
+  --verbose: every origin of every group, and the classes that explain each group
 """
 from __future__ import annotations
 
@@ -516,7 +517,9 @@ def main() -> int:
         missing = sorted({m for _, _, ms in rows for m in ms})
         flag = "UNEXPLAINED " if missing else ""
         print(f"{flag}{config} | {shape} | {len(rows)} request(s) | verdict edge-cors {verdicts[0]}, native {verdicts[1]}")
-        print("    origins: " + ", ".join(origins[:4]) + (f", ... {len(origins) - 4} more" if len(origins) > 4 else ""))
+        shown_origins = origins if verbose else origins[:4]
+        print("    origins: " + ", ".join(shown_origins)
+              + (f", ... {len(origins) - 4} more (--verbose lists them)" if len(origins) > len(shown_origins) else ""))
         for k, ev, nv in diff:
             print(f"    {k}: {ev!r} | {nv!r}")
         if missing:
