@@ -379,8 +379,10 @@ def classify(r: Req, config: dict, edge: Seen, native: Seen) -> tuple:
     return diff, explained
 
 
-def run_config(name: str, config: dict, upstream_port: int, work: Path, requests: list) -> list:
-    edge_cfg = bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(config), ROUTER],
+def run_config(name: str, config: dict, upstream_port: int, work: Path, requests: list,
+               edge_config: dict | None = None) -> list:
+    """Send `requests` to edge-cors (`edge_config`, default `config`) and to the native filter (`config`)."""
+    edge_cfg = bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(edge_config or config), ROUTER],
                          routes=[{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}])
     native_cfg = bootstrap(free_port(), free_port(), upstream_port, [
         {"name": NATIVE_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}},
@@ -399,6 +401,26 @@ def run_config(name: str, config: dict, upstream_port: int, work: Path, requests
     finally:
         edge.stop()
         native.stop()
+
+
+def classifier_catches_a_real_difference(configs: dict, requests: list, upstream_port: int, work: Path) -> list:
+    """Canary: edge-cors loses one allowed origin of APP; the classes must not explain that away.
+
+    Returns the problems found (empty when the run reports the injected difference).
+    """
+    config = configs["APP"]
+    dropped = "https://api.partner.io:8443"
+    edge_config = json.loads(json.dumps(config))
+    edge_config["policies"][0]["allow_origins"].remove(dropped)
+    sample = [r for r in requests if r.config == "APP" and r.origin == dropped]
+    results = run_config("APP-canary", config, upstream_port, work, sample, edge_config=edge_config)
+    caught = 0
+    for r, edge, native in results:
+        diff, explained = classify(r, config, edge, native)
+        caught += bool(diff - (set().union(*explained.values()) if explained else set()))
+    print(f"  edge-cors without {dropped} in APP: {caught} of {len(sample)} requests from it unexplained"
+          " (must be > 0)")
+    return [] if caught else [f"removing {dropped} from edge-cors's APP went unnoticed: the classes are too lenient"]
 
 
 def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
@@ -482,6 +504,8 @@ def main() -> int:
             results += run_config(name, configs[name], upstream.port, work, reqs)
         print("A policy only the native filter accepts:")
         hazard = credentials_with_any_origin(upstream.port, work)
+        print("Canary (the comparison can fail):")
+        hazard += classifier_catches_a_real_difference(configs, requests, upstream.port, work)
         print()
     finally:
         upstream.stop()
