@@ -158,7 +158,7 @@ impl RootContext for Root {
         let (suppressed, origins) = limiter.take_suppressed(now_ms());
         if suppressed > 0 {
             log::warn!(
-                "edge-cors: suppressed {suppressed} rejection log lines in the last {}s ({origins} origins logged recently)",
+                "suppressed {suppressed} rejection log lines in the last {}s ({origins} origins logged recently)",
                 WINDOW_MS / 1000
             );
         }

@@ -6,9 +6,10 @@
 //!
 //! Names: `edge_cors.<policy>.<slot>` for enforced requests and
 //! `edge_cors.<policy>.report_only.<slot>` for requests evaluated in report-only mode (by
-//! `mode` or by the `enforce_percent` draw), plus `edge_cors.no_policy`. Envoy puts wasm
-//! metrics in its `wasmcustom` namespace and strips it on output, so `/stats` shows these
-//! names as they are and `/stats/prometheus` as `edge_cors_<policy>_<slot>` (dots become `_`).
+//! `mode` or by the `enforce_percent` draw), plus `edge_cors.no_policy`. Envoy 1.40 puts wasm
+//! metrics in its `wasmcustom` namespace: `/stats` shows `wasmcustom.edge_cors.app.not_cors`,
+//! `/stats/prometheus` strips the namespace (`edge_cors_app_not_cors`, no `envoy_` prefix), and
+//! bootstrap `stats_tags` regexes can turn policy, mode and reason into labels (README).
 
 use super::decide::{Blocked, Decision, Outcome, Reason};
 

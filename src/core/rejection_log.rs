@@ -119,8 +119,9 @@ impl RejectionLimiter {
 }
 
 /// The log line of a rejected (or, in report-only mode, would-be rejected) request:
-/// `edge-cors: rejected policy=app mode=enforce outcome=preflight_rejected reason=method
-/// origin="https://app.example.com" method="PATCH" headers="x-custom" suppressed=0`.
+/// `rejected: policy=app mode=enforce outcome=preflight_rejected reason=method
+/// origin="https://app.example.com" method="PATCH" headers="x-custom" suppressed=0`
+/// (Envoy prefixes wasm log lines with `wasm log <plugin> <root id> <vm id>:`).
 /// `origin` is the escaped, capped origin. `None` when the decision is not a rejection.
 pub fn line(decision: &Decision, origin: &str, suppressed: u64) -> Option<String> {
     let policy = decision.policy.as_ref()?;
@@ -129,7 +130,7 @@ pub fn line(decision: &Decision, origin: &str, suppressed: u64) -> Option<String
     let mode = if decision.enforced { "enforce" } else { "report_only" };
     let _ = write!(
         out,
-        "edge-cors: rejected policy={} mode={mode} outcome={} reason={} origin=\"{origin}\"",
+        "rejected: policy={} mode={mode} outcome={} reason={} origin=\"{origin}\"",
         policy.name,
         outcome_name(decision.outcome, decision.blocked),
         reason.as_str()

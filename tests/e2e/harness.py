@@ -311,3 +311,164 @@ def raw_request(port: int, raw: bytes, timeout: float = 10) -> bytes:
                 break
             data += chunk
         return data
+
+
+# ---- operations (issue 3): metrics, logs, WebSocket, ECDS ----
+
+# Bootstrap `stats_config.stats_tags` that turn edge-cors metric names into Prometheus labels
+# (the same regexes as envoy/ecds/envoy.yaml and the README).
+EDGE_CORS_STATS_TAGS = [
+    {"tag_name": "edge_cors_policy", "regex": r"^wasmcustom\.edge_cors\.((.+?)\.)"},
+    {"tag_name": "edge_cors_mode", "regex": r"^wasmcustom\.edge_cors\.(?:.+?\.)?((report_only)\.)"},
+    {"tag_name": "edge_cors_reason", "regex": r"^wasmcustom\.edge_cors\..*(?:_rejected|blocked)(\.(\w+))$"},
+]
+
+
+def edge_cors_stats(envoy) -> dict:
+    """Every edge-cors counter from /stats, without Envoy's `wasmcustom.` namespace."""
+    return {name[len("wasmcustom."):]: v for name, v in envoy.stats().items() if name.startswith("wasmcustom.edge_cors.")}
+
+
+def nonzero(stats: dict) -> dict:
+    return {k: v for k, v in stats.items() if v}
+
+
+def edge_cors_log_lines(envoy, marker: str = "rejected: ") -> list:
+    """The messages of edge-cors wasm log lines containing `marker` (Envoy's prefix removed)."""
+    out = []
+    for line in envoy.log().splitlines():
+        if "wasm log" in line and marker in line:
+            out.append(line[line.index(marker):])
+    return out
+
+
+def upgrade_websockets(config: dict) -> dict:
+    """Let the listener's connection manager accept WebSocket upgrades."""
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["upgrade_configs"] = [{"upgrade_type": "websocket"}]
+    return config
+
+
+def add_cluster(config: dict, name: str, port: int) -> dict:
+    config["static_resources"]["clusters"].append({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+    })
+    return config
+
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key: str) -> str:
+    import base64
+    import hashlib
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+
+
+def ws_frame(payload: bytes, mask: bytes | None) -> bytes:
+    """One final text frame (RFC 6455 §5.2); clients mask, servers do not. Payload < 126 bytes."""
+    assert len(payload) < 126
+    head = bytes([0x81, (0x80 if mask else 0) | len(payload)])
+    if mask:
+        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + payload
+
+
+def ws_read_frame(sock) -> bytes:
+    """Read one small frame and return its (unmasked) payload."""
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("WebSocket closed")
+            data += chunk
+        return data
+    b0, b1 = exactly(2)
+    length = b1 & 0x7F
+    mask = exactly(4) if b1 & 0x80 else None
+    payload = exactly(length)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return payload
+
+
+class WebSocketEcho:
+    """A loopback WebSocket server (RFC 6455 handshake, echoes one text frame per message),
+    counting the upgrades it accepted."""
+
+    def __init__(self):
+        import threading
+        self.port = free_port()
+        self.upgrades = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        with conn:
+            conn.settimeout(10)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+            if headers.get("upgrade", "").lower() != "websocket" or "sec-websocket-key" not in headers:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                return
+            self.upgrades += 1
+            conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+                          f"sec-websocket-accept: {ws_accept(headers['sec-websocket-key'])}\r\n\r\n").encode())
+            try:
+                while True:
+                    conn.sendall(ws_frame(b"echo:" + ws_read_frame(conn), None))
+            except (ConnectionError, OSError):
+                return
+
+    def stop(self):
+        self.sock.close()
+
+
+def websocket_exchange(port: int, path: str, origin: str, message: bytes, host: str = "api.example.com",
+                       timeout: float = 10):
+    """Open a WebSocket through `port` as a browser would (with Origin), send one message.
+    Returns (status, response head text, echoed payload or None)."""
+    import base64
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall((f"GET {path} HTTP/1.1\r\nhost: {host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+                   f"sec-websocket-key: {key}\r\nsec-websocket-version: 13\r\norigin: {origin}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head_text, _, rest = head.partition(b"\r\n\r\n")
+        text = head_text.decode("latin-1")
+        status = int(text.split(" ", 2)[1])
+        if status != 101:
+            return status, text, None
+        assert f"sec-websocket-accept: {ws_accept(key)}".lower() in text.lower(), text
+        assert rest == b"", "no frame expected before we send one"
+        s.sendall(ws_frame(message, os.urandom(4)))
+        return status, text, ws_read_frame(s)
