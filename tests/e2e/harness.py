@@ -472,3 +472,23 @@ def websocket_exchange(port: int, path: str, origin: str, message: bytes, host: 
         assert rest == b"", "no frame expected before we send one"
         s.sendall(ws_frame(message, os.urandom(4)))
         return status, text, ws_read_frame(s)
+
+
+def envoy_from_yaml(text: str, admin_port: int, port: int, workdir: Path) -> Envoy:
+    """An Envoy started from a YAML bootstrap given as text (a shipped file with its ports and
+    paths substituted)."""
+    envoy = Envoy({"admin": {"address": {"socket_address": {"port_value": admin_port}}}}, workdir=workdir)
+    envoy.port = port
+    envoy.config_path = Path(workdir) / "envoy.yaml"
+    envoy.config_path.write_text(text)
+    return envoy
+
+
+def substitute(text: str, replacements: dict) -> str:
+    """Replace each key exactly once (a shipped file that changed shape fails loudly)."""
+    for old, new in replacements.items():
+        count = text.count(old)
+        if count != 1:
+            raise AssertionError(f"expected {old!r} exactly once in the template, found {count}")
+        text = text.replace(old, new)
+    return text
