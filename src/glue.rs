@@ -14,10 +14,11 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action as HostAction, ContextType, LogLevel, MapType, MetricType};
 
+use crate::core::config::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::core::decide::{Action, HeaderOp, ResponsePlan};
 use crate::core::headers::ACAO;
 use crate::core::metrics::{policy_metric_names, NO_POLICY_METRIC};
-use crate::core::rejection_log::{self, escape_capped, Admit, RejectionLimiter, MAX_LOGGED_VALUE, WINDOW_MS};
+use crate::core::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
 use crate::core::{compile, decide_with_draw, Config, Decision, RequestHeaders};
 
 proxy_wasm::main! {{
@@ -26,7 +27,8 @@ proxy_wasm::main! {{
         Box::new(Root {
             config: None,
             counters: Rc::new(Counters::default()),
-            limiter: Rc::new(RefCell::new(RejectionLimiter::default())),
+            limiter: Rc::new(RefCell::new(RejectionLimiter::new(CAPACITY, DEFAULT_REJECTION_LOG_INTERVAL_SECONDS * 1000))),
+            log_interval_seconds: DEFAULT_REJECTION_LOG_INTERVAL_SECONDS,
         })
     });
 }}
@@ -36,6 +38,7 @@ struct Root {
     counters: Rc<Counters>,
     /// Recently logged origins of this worker, shared by its streams.
     limiter: Rc<RefCell<RejectionLimiter>>,
+    log_interval_seconds: u64,
 }
 
 /// Metric ids, defined once at configuration: per policy `COUNTERS_PER_POLICY` ids in the
@@ -133,9 +136,13 @@ impl RootContext for Root {
                     );
                 }
                 self.counters = Rc::new(Counters::define(&config));
+                self.log_interval_seconds = config.rejection_log_interval_seconds;
+                let window = Duration::from_secs(self.log_interval_seconds);
+                let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+                self.limiter = Rc::new(RefCell::new(RejectionLimiter::new(CAPACITY, window_ms)));
                 self.config = Some(Rc::new(config));
                 // The periodic summary of suppressed rejection lines.
-                if let Err(status) = hostcalls::set_tick_period(Duration::from_millis(WINDOW_MS)) {
+                if let Err(status) = hostcalls::set_tick_period(window) {
                     log::warn!("edge-cors: no tick for the log summary: {status:?}");
                 }
                 true
@@ -159,7 +166,7 @@ impl RootContext for Root {
         if suppressed > 0 {
             log::warn!(
                 "suppressed {suppressed} rejection log lines in the last {}s ({origins} origins logged recently)",
-                WINDOW_MS / 1000
+                self.log_interval_seconds
             );
         }
     }

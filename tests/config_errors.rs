@@ -296,6 +296,14 @@ fn operations_fields_are_checked_mode_percent_and_reject_disallowed() {
         &policy(r#""allow_origins": ["https://a.com"], "reject_disallowed": true"#),
         &[("policies[0].reject_disallowed", "expected a JSON object")],
     );
+    for bad in ["0", "3601", "1.5", "\"60\""] {
+        assert_errors(
+            &format!(
+                r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"]}}], "rejection_log_interval_seconds": {bad}}}"#
+            ),
+            &[("rejection_log_interval_seconds", "from 1 to 3600")],
+        );
+    }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -348,6 +356,7 @@ fn the_decision_header_needs_a_private_header_name_and_a_long_token_that_errors_
 fn the_documented_operations_example_is_accepted() {
     let example = r#"{
       "mode": "enforce",
+      "rejection_log_interval_seconds": 60,
       "decision_header": { "token_header": "x-edge-cors-debug", "token": "change-me-to-a-long-random-secret" },
       "policies": [
         { "name": "app", "allow_origins": ["https://app.example.com"], "enforce_percent": 25,

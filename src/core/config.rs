@@ -22,6 +22,9 @@ pub const MAX_CONFIG_BYTES: usize = 16 << 20;
 /// body and is the default, 200 is for old clients that mishandle 204).
 pub const PREFLIGHT_STATUSES: [u64; 2] = [200, 204];
 
+/// Default of `rejection_log_interval_seconds`.
+pub const DEFAULT_REJECTION_LOG_INTERVAL_SECONDS: u64 = 60;
+
 /// A `(json path, value)` pair for each element of a string list.
 pub type Entries = Vec<(String, String)>;
 
@@ -33,6 +36,7 @@ pub struct RawConfig {
     /// Top-level `mode`, the default of every policy's.
     pub mode: Option<Mode>,
     pub decision_header: Option<DecisionHeader>,
+    pub rejection_log_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +67,9 @@ pub struct Config {
     pub preflight_status: u16,
     /// The debug aid's token header, when configured (read on every request then).
     pub decision_header: Option<DecisionHeader>,
+    /// Each origin's rejections are logged at most once per this many seconds; suppressed
+    /// lines are summarised at the same period.
+    pub rejection_log_interval_seconds: u64,
     /// Whether policy selection needs `:authority` / `:path` (read only when some policy
     /// before the first catch-all constrains them).
     pub(crate) reads_authority: bool,
@@ -129,6 +136,9 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
         policies,
         preflight_status,
         decision_header: raw.decision_header,
+        rejection_log_interval_seconds: raw
+            .rejection_log_interval_seconds
+            .unwrap_or(DEFAULT_REJECTION_LOG_INTERVAL_SECONDS),
         reads_authority,
         reads_path,
     })
@@ -170,6 +180,16 @@ pub fn read_raw(bytes: &[u8]) -> (Option<RawConfig>, ConfigErrors) {
         raw.preflight_success_status = top.value("preflight_success_status").cloned();
         let mode = top.value("mode");
         raw.mode = Mode::parse("mode", mode, top.errors);
+        if let Some(v) = top.value("rejection_log_interval_seconds") {
+            match v.as_u64() {
+                Some(n @ 1..=3600) => raw.rejection_log_interval_seconds = Some(n),
+                _ => top.errors.push(
+                    "rejection_log_interval_seconds",
+                    Some(v),
+                    "must be a whole number of seconds from 1 to 3600",
+                ),
+            }
+        }
         if let Some(v) = top.value("decision_header") {
             raw.decision_header = DecisionHeader::read(v, "decision_header", top.errors);
         }

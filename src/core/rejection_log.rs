@@ -14,11 +14,9 @@ use super::metrics::outcome_name;
 
 /// Request values (origin, method, headers) are cut to this many bytes in a log line.
 pub const MAX_LOGGED_VALUE: usize = 128;
-/// An origin is logged at most once per window.
-pub const WINDOW_MS: u64 = 60_000;
 /// At most this many origins are remembered; beyond, new origins are suppressed until
 /// entries expire (so a client rotating origins is bounded too: at most `CAPACITY` lines
-/// per window and worker).
+/// per window and worker). The window is `rejection_log_interval_seconds`.
 pub const CAPACITY: usize = 256;
 
 /// `s` escaped for a log line: printable ASCII except `"` and `\` is kept, everything else
@@ -65,13 +63,8 @@ pub struct RejectionLimiter {
     suppressed: u64,
 }
 
-impl Default for RejectionLimiter {
-    fn default() -> Self {
-        RejectionLimiter::new(CAPACITY, WINDOW_MS)
-    }
-}
-
 impl RejectionLimiter {
+    /// A table of `capacity` origins, each logged at most once per `window_ms`.
     pub fn new(capacity: usize, window_ms: u64) -> RejectionLimiter {
         RejectionLimiter {
             window_ms,

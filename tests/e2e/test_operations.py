@@ -1,6 +1,8 @@
 """Operations, end to end through Envoy + edge_cors.wasm: reason-coded counters with exact values,
 rate-limited rejection logs, report-only mode, enforce_percent rollout, the debug decision
 header, and reject_disallowed (including a real WebSocket upgrade to a loopback upstream)."""
+import re
+
 import pytest
 
 from harness import (EDGE_CORS_STATS_TAGS, ROUTER, WebSocketEcho, add_cluster, bootstrap, edge_cors_chain,
@@ -114,6 +116,26 @@ def test_rejections_are_logged_once_per_origin_escaped_and_capped_with_a_count_o
     assert lines[2] == ('rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin '
                         f'origin="{capped}" method="PUT" suppressed=0')
     assert len(lines) == 3
+
+
+def test_suppressed_rejection_lines_are_summarised_every_interval(start_envoy):
+    envoy = start_envoy({"policies": [APP], "rejection_log_interval_seconds": 1})
+    for _ in range(4):
+        assert preflight(envoy, "https://evil.example.net").status == 403
+    def summarised():
+        lines = edge_cors_log_lines(envoy, "suppressed ")
+        for line in lines:
+            assert re.fullmatch(r"suppressed [1-3] rejection log lines in the last 1s \(1 origins logged recently\)", line)
+        return sum(int(line.split()[1]) for line in lines)
+    # Usually one summary of 3; a tick falling between the requests splits them.
+    poll(lambda: summarised() == 3, 10, "summaries of the 3 suppressed lines")
+    assert len(edge_cors_log_lines(envoy)) == 1
+    # The summary reported what was held back: the next line does not count it again.
+    assert preflight(envoy, "https://other.example.net").status == 403
+    lines = poll(lambda: (l := edge_cors_log_lines(envoy)) and len(l) == 2 and l, 10, "the second line")
+    assert lines[1].startswith('rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin '
+                               'origin="https://other.example.net"')
+    assert lines[1].endswith(" suppressed=0")
 
 
 def test_report_only_mode_counts_and_logs_but_changes_no_request_or_response(start_envoy, upstream):
