@@ -20,9 +20,8 @@ def policy(*origins, credentials=True):
 
 def resource_text(config: dict) -> str:
     """The shipped resource with its policy replaced and the wasm path made absolute."""
-    shipped = (ECDS_DIR / "edge-cors.resource.yaml").read_text()
+    shipped = shipped_resource_text()
     head = shipped[: shipped.index("value: |\n") + len("value: |\n")]
-    head = substitute(head, {"filename: target/wasm32-wasip1/release/edge_cors.wasm": f"filename: {WASM}"})
     body = "".join(" " * 10 + line + "\n" for line in json.dumps(config, indent=2).splitlines())
     return head + body
 
@@ -41,11 +40,20 @@ def preflight_status(envoy, origin):
                    [("origin", origin), ("access-control-request-method", "PUT")]).status
 
 
+def shipped_resource_text() -> str:
+    """The shipped resource exactly, but for the wasm path."""
+    shipped = (ECDS_DIR / "edge-cors.resource.yaml").read_text()
+    return substitute(shipped, {"filename: target/wasm32-wasip1/release/edge_cors.wasm": f"filename: {WASM}"})
+
+
 @pytest.fixture
-def ecds_envoy(upstream, tmp_path):
+def ecds_envoy(upstream, tmp_path, request):
     watched = tmp_path / "ecds"
     watched.mkdir()
-    install(watched, policy("https://app.example.com"))
+    if getattr(request, "param", None) == "shipped":
+        (watched / "edge-cors.resource.yaml").write_text(shipped_resource_text())
+    else:
+        install(watched, policy("https://app.example.com"))
     port, admin = free_port(), free_port()
     text = substitute((ECDS_DIR / "envoy.yaml").read_text(), {
         "port_value: 10100": f"port_value: {port}",
@@ -90,3 +98,19 @@ def test_a_policy_change_is_picked_up_without_restart_and_an_invalid_one_is_refu
     counters = edge_cors_stats(envoy)
     assert counters["edge_cors.app.preflight_allowed"] == 3
     assert counters["edge_cors.app.preflight_rejected.origin"] == 2 + len(polled) - 1
+
+
+@pytest.mark.parametrize("ecds_envoy", ["shipped"], indirect=True)
+def test_the_shipped_bootstrap_and_policy_serve_as_documented(ecds_envoy):
+    envoy, _ = ecds_envoy
+    assert envoy.stats()[STAT + "update_success"] == 1
+    assert preflight_status(envoy, "https://app.example.com") == 204
+    assert preflight_status(envoy, "https://evil.example") == 403
+    # reject_disallowed is on in the shipped policy: an unsafe request from a rejected origin
+    # never reaches the upstream; a safe one does, without CORS headers.
+    assert request(envoy.port, "POST", "/api/items", [("origin", "https://evil.example")]).status == 403
+    r = request(envoy.port, "GET", "/api/items", [("origin", "https://evil.example")])
+    assert r.status == 200 and r.cors() == {}
+    prom = envoy.admin("/stats/prometheus").splitlines()
+    assert 'edge_cors_blocked{edge_cors_policy="app",edge_cors_reason="unsafe_method"} 1' in prom
+    assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' in prom
