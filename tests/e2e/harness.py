@@ -492,3 +492,48 @@ def substitute(text: str, replacements: dict) -> str:
             raise AssertionError(f"expected {old!r} exactly once in the template, found {count}")
         text = text.replace(old, new)
     return text
+
+
+# The access log line `with_access_log` writes: method, path, status, Origin.
+ACCESS_LOG_FORMAT = "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %REQ(ORIGIN)%\n"
+
+
+# Envoy buffers access log files and flushes them every 10 s by default: start an Envoy whose
+# log a test reads with these extra arguments (Envoy(config, extra_args=ACCESS_LOG_FLUSH_ARGS)).
+ACCESS_LOG_FLUSH_ARGS = ["--file-flush-interval-msec", "20"]
+
+
+def with_access_log(config: dict, path: str) -> dict:
+    """Add a file access log (ACCESS_LOG_FORMAT) to every HTTP connection manager of `config`.
+
+    Local replies (edge-cors's preflight answers) are logged too, so this is how a test counts
+    requests that never reach the upstream. The file is flushed asynchronously: readers poll for
+    the line they expect (see `access_log_lines`, ACCESS_LOG_FLUSH_ARGS).
+    """
+    for listener in config.get("static_resources", {}).get("listeners", []):
+        for chain in listener.get("filter_chains", []):
+            for f in chain.get("filters", []):
+                if f.get("name") == "envoy.filters.network.http_connection_manager":
+                    f["typed_config"].setdefault("access_log", []).append({
+                        "name": "envoy.access_loggers.file",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                            "path": path,
+                            "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
+                        },
+                    })
+    return config
+
+
+def access_log_lines(path: str) -> list:
+    """The access log as a list of (method, path, status, origin) tuples."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4:
+            out.append(tuple(parts))
+    return out
