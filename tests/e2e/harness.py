@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -324,9 +325,24 @@ EDGE_CORS_STATS_TAGS = [
 ]
 
 
+# The per-policy counter slots of src/core/metrics.rs (SLOT_NAMES).
+EDGE_CORS_SLOTS = ("not_cors", "preflight_allowed", "preflight_rejected.origin", "preflight_rejected.method",
+                   "preflight_rejected.headers", "preflight_rejected.malformed", "actual_allowed",
+                   "actual_rejected.origin", "actual_rejected.malformed", "blocked.unsafe_method",
+                   "blocked.websocket", "upstream_cors_replaced")
+_EDGE_CORS_COUNTER = re.compile(r"edge_cors\.(no_policy|[A-Za-z0-9_-]+\.(report_only\.)?(%s))" %
+                                "|".join(re.escape(s) for s in EDGE_CORS_SLOTS))
+
+
 def edge_cors_stats(envoy) -> dict:
-    """Every edge-cors counter from /stats, without Envoy's `wasmcustom.` namespace."""
-    return {name[len("wasmcustom."):]: v for name, v in envoy.stats().items() if name.startswith("wasmcustom.edge_cors.")}
+    """Every edge-cors decision counter from /stats, without Envoy's `wasmcustom.` namespace
+    (other edge-cors metrics, such as gauges, are left out)."""
+    out = {}
+    for name, v in envoy.stats().items():
+        short = name[len("wasmcustom."):]
+        if name.startswith("wasmcustom.") and _EDGE_CORS_COUNTER.fullmatch(short):
+            out[short] = v
+    return out
 
 
 def nonzero(stats: dict) -> dict:
