@@ -242,6 +242,14 @@ impl HttpContext for Stream {
         if decision.reason().is_some() {
             self.log_rejection(&decision);
         }
+        if decision.token_header_present {
+            if let Some(debug) = &config.decision_header {
+                // The token is a secret: it must not reach the upstream (or its access logs).
+                if let Err(status) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, &debug.token_header) {
+                    log::warn!("edge-cors: could not remove the token header: {status:?}");
+                }
+            }
+        }
         match decision.action {
             Action::Untouched => HostAction::Continue,
             Action::Forward(plan) => {

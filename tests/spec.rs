@@ -891,6 +891,11 @@ fn the_decision_header_is_sent_only_with_the_exact_token() {
         vec!["policy=strict; outcome=preflight_rejected; reason=method; mode=enforce"]
     );
     assert_eq!(header(&base), Vec::<String>::new());
+    assert!(
+        decide(&config, &Req(&with("wrong"))).token_header_present,
+        "any value is removed before going upstream"
+    );
+    assert!(!decide(&config, &Req(&base)).token_header_present);
     assert_eq!(header(&with("0123456789abcdeX")), Vec::<String>::new());
     assert_eq!(header(&with("0123456789abcdef0")), Vec::<String>::new());
     let rollout = [

@@ -173,6 +173,9 @@ pub struct Decision {
     /// method of a request blocked as unsafe.
     pub requested_method: Option<String>,
     pub requested_headers: Option<String>,
+    /// The request carried the `decision_header` token header (any value): the glue removes
+    /// it before the request goes upstream, so the secret never reaches upstream logs.
+    pub token_header_present: bool,
 }
 
 impl Decision {
@@ -186,6 +189,7 @@ impl Decision {
             blocked: None,
             requested_method: None,
             requested_headers: None,
+            token_header_present: false,
         }
     }
 
@@ -217,6 +221,7 @@ pub fn decide_with_draw(config: &Config, req: &impl RequestHeaders, draw: impl F
     }
     if let Some(debug) = &config.decision_header {
         let presented = req.get(&debug.token_header);
+        decision.token_header_present = presented.is_some();
         if presented.is_some_and(|t| debug.matches(&t)) {
             let text = explain(&decision);
             attach_decision_header(&mut decision.action, text);

@@ -553,3 +553,35 @@ def access_log_lines(path: str) -> list:
         if len(parts) == 4:
             out.append(tuple(parts))
     return out
+
+
+class RecordingUpstream:
+    """A loopback HTTP upstream that records the headers of every request it receives."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                received.append([(k.lower(), v) for k, v in self.headers.items()])
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_OPTIONS = _answer
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

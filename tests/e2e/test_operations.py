@@ -216,6 +216,26 @@ def test_the_decision_header_explains_only_to_requests_carrying_the_secret_token
         assert get(envoy, origin="https://app.example.com", extra=extra).get("x-edge-cors-decision") is None
 
 
+def test_the_token_header_is_removed_before_the_request_goes_upstream(start_envoy):
+    from harness import RecordingUpstream
+    recorder = RecordingUpstream()
+    try:
+        config = bootstrap(free_port(), free_port(), recorder.port, [
+            wasm_filter({"policies": [APP], "decision_header": {"token_header": "x-edge-cors-debug", "token": TOKEN}}),
+            ROUTER], ALL_METHODS_ROUTE)
+        envoy = start_envoy(config=config)
+        for value in (TOKEN, "a wrong guess"):
+            r = get(envoy, origin="https://app.example.com", extra=[("x-edge-cors-debug", value), ("x-other", "kept")])
+            assert r.status == 200
+        assert len(recorder.received) == 2
+        for headers in recorder.received:
+            names = [n for n, _ in headers]
+            assert "x-edge-cors-debug" not in names
+            assert ("x-other", "kept") in headers
+    finally:
+        recorder.stop()
+
+
 REJECTING = dict(APP, reject_disallowed={"unsafe_methods": True, "websocket": True})
 
 
