@@ -259,7 +259,7 @@ impl HttpContext for Stream {
             Action::Reply(reply) => {
                 let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 if let Err(status) = hostcalls::send_http_response(u32::from(reply.status), headers, None) {
-                    log::error!("edge-cors: could not send the preflight reply: {status:?}");
+                    log::error!("edge-cors: could not send the local reply: {status:?}");
                 }
                 HostAction::Pause
             }
