@@ -295,53 +295,40 @@ impl<'v, 'e> Fields<'v, 'e> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    pub fn string(&mut self, key: &'static str, required: bool) -> Option<String> {
+    /// The field `key` if it holds the JSON type `pick` accepts; a value of another type is an
+    /// error naming `expected`, and so is a missing field when `required`.
+    fn typed<T>(
+        &mut self,
+        key: &'static str,
+        required: bool,
+        expected: &str,
+        pick: impl Fn(&'v Value) -> Option<T>,
+    ) -> Option<T> {
         let path = self.child(key);
-        match self.value(key) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => {
-                self.errors
-                    .push(&path, Some(v), format!("expected a string, found {}", kind(v)));
-                None
+        let Some(v) = self.value(key) else {
+            if required {
+                self.errors.push(&path, None, "required field is missing");
             }
-            None => {
-                if required {
-                    self.errors.push(&path, None, "required field is missing");
-                }
-                None
-            }
+            return None;
+        };
+        let picked = pick(v);
+        if picked.is_none() {
+            self.errors
+                .push(&path, Some(v), format!("expected {expected}, found {}", kind(v)));
         }
+        picked
+    }
+
+    pub fn string(&mut self, key: &'static str, required: bool) -> Option<String> {
+        self.typed(key, required, "a string", |v| v.as_str().map(str::to_string))
     }
 
     pub fn bool(&mut self, key: &'static str) -> Option<bool> {
-        let path = self.child(key);
-        match self.value(key) {
-            Some(Value::Bool(b)) => Some(*b),
-            Some(v) => {
-                self.errors
-                    .push(&path, Some(v), format!("expected true or false, found {}", kind(v)));
-                None
-            }
-            None => None,
-        }
+        self.typed(key, false, "true or false", Value::as_bool)
     }
 
     pub fn array(&mut self, key: &'static str, required: bool) -> Option<&'v Vec<Value>> {
-        let path = self.child(key);
-        match self.value(key) {
-            Some(Value::Array(a)) => Some(a),
-            Some(v) => {
-                self.errors
-                    .push(&path, Some(v), format!("expected a list, found {}", kind(v)));
-                None
-            }
-            None => {
-                if required {
-                    self.errors.push(&path, None, "required field is missing");
-                }
-                None
-            }
-        }
+        self.typed(key, required, "a list", Value::as_array)
     }
 
     /// A list of strings, each paired with its JSON path; non-strings are errors.
