@@ -70,6 +70,21 @@ build_wasm() {
   ensure_rust
   log "building $WASM"
   (cd "$ROOT" && cargo build -q --release --target wasm32-wasip1)
+  shrink_wasm
+}
+
+# wasm-opt -Oz (Debian binaryen) on the module cargo built: 311 KB -> 251 KB at no measured
+# cost per request (README "Performance"), under the 300 KB budget. The result replaces $WASM
+# atomically (a running Envoy keeps the file it opened); a stamp with its checksum skips the
+# step when cargo did not rebuild.
+shrink_wasm() {
+  ensure_apt binaryen
+  local stamp="$WASM.wasm-opt.sha256"
+  if [ -f "$stamp" ] && sha256sum --status -c "$stamp" 2>/dev/null; then return 0; fi
+  wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals \
+    "$WASM" -o "$WASM.opt.tmp"
+  mv -f "$WASM.opt.tmp" "$WASM"
+  sha256sum "$WASM" > "$stamp"
 }
 
 # wait_ready ADMIN_PORT [SECONDS] : poll Envoy's admin /ready until it answers LIVE.
