@@ -279,15 +279,20 @@ impl HttpContext for Stream {
     /// Runs for upstream responses and for local replies of filters after this one (an RBAC
     /// deny, an ext_authz 401), so the browser can read those too.
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
+        // Known absent from the response: its removal can be skipped (a removal is a host call).
+        let mut acao_absent = false;
         if self.upstream_cors_counter.is_some() {
             // Read before the plan replaces it: did the upstream answer CORS too?
-            if let Ok(Some(_)) = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ACAO) {
-                increment(self.upstream_cors_counter);
+            match hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ACAO) {
+                Ok(Some(_)) => increment(self.upstream_cors_counter),
+                Ok(None) => acao_absent = true,
+                Err(_) => {}
             }
         }
         if let Some(plan) = &self.plan {
             plan.for_each_op(|op| {
                 let result = match op {
+                    HeaderOp::Remove(ACAO) if acao_absent => Ok(()),
                     HeaderOp::Set(name, value) => {
                         hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
                     }
