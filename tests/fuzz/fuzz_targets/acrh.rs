@@ -25,10 +25,17 @@ fn accepted(allow: &AllowHeaders, acrh: &str) -> Option<Vec<String>> {
     allow.check_request(acrh, &mut echo).ok()?;
     assert!(acrh.len() <= MAX_ACRH_LEN);
     assert!(echo.len() <= acrh.len());
-    let names: Vec<String> = if echo.is_empty() { vec![] } else { echo.split(',').map(String::from).collect() };
+    let names: Vec<String> = if echo.is_empty() {
+        vec![]
+    } else {
+        echo.split(',').map(String::from).collect()
+    };
     assert!(names.len() <= MAX_ACRH_NAMES);
     for n in &names {
-        assert!(!n.is_empty() && n.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase()), "{echo:?}");
+        assert!(
+            !n.is_empty() && n.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase()),
+            "{echo:?}"
+        );
     }
     Some(names)
 }
@@ -36,9 +43,15 @@ fn accepted(allow: &AllowHeaders, acrh: &str) -> Option<Vec<String>> {
 fuzz_target!(|data: &[u8]| {
     let acrh = String::from_utf8_lossy(data);
     if let Some(names) = accepted(&policy(&LISTED), &acrh) {
-        assert!(names.iter().all(|n| LISTED.contains(&n.as_str())), "{acrh:?} -> {names:?}");
+        assert!(
+            names.iter().all(|n| LISTED.contains(&n.as_str())),
+            "{acrh:?} -> {names:?}"
+        );
     }
     if let Some(names) = accepted(&policy(&["*"]), &acrh) {
-        assert!(!names.iter().any(|n| n == "authorization"), "{acrh:?}: `*` never covers authorization");
+        assert!(
+            !names.iter().any(|n| n == "authorization"),
+            "{acrh:?}: `*` never covers authorization"
+        );
     }
 });

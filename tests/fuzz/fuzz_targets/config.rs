@@ -16,9 +16,27 @@ impl RequestHeaders for Req {
 }
 
 const PROBES: [&[(&str, &str)]; 3] = [
-    &[(":method", "GET"), (":authority", "api.example.com"), (":path", "/api/x"), ("origin", "https://app.example.com")],
-    &[(":method", "OPTIONS"), (":authority", "api.example.com"), (":path", "/api/x"), ("origin", "https://evil.com"), ("access-control-request-method", "PUT")],
-    &[(":method", "OPTIONS"), (":authority", "api.example.com"), (":path", "/"), ("origin", "https://a.example.com"), ("access-control-request-method", "PUT"), ("access-control-request-headers", "content-type")],
+    &[
+        (":method", "GET"),
+        (":authority", "api.example.com"),
+        (":path", "/api/x"),
+        ("origin", "https://app.example.com"),
+    ],
+    &[
+        (":method", "OPTIONS"),
+        (":authority", "api.example.com"),
+        (":path", "/api/x"),
+        ("origin", "https://evil.com"),
+        ("access-control-request-method", "PUT"),
+    ],
+    &[
+        (":method", "OPTIONS"),
+        (":authority", "api.example.com"),
+        (":path", "/"),
+        ("origin", "https://a.example.com"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "content-type"),
+    ],
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -28,7 +46,11 @@ fuzz_target!(|data: &[u8]| {
         let r = respond(&d, 200, &[]);
         let acao = r.values("access-control-allow-origin");
         let acac = r.values("access-control-allow-credentials");
-        assert!(!(acao.contains(&"*") && acac.contains(&"true")), "`*` with credentials from {:?}", String::from_utf8_lossy(data));
+        assert!(
+            !(acao.contains(&"*") && acac.contains(&"true")),
+            "`*` with credentials from {:?}",
+            String::from_utf8_lossy(data)
+        );
         assert!(acao.len() <= 1);
     }
 });

@@ -45,7 +45,12 @@ struct Req(Vec<(&'static str, String)>);
 
 impl RequestHeaders for Req {
     fn get(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self.0.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.as_str()).collect();
+        let values: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
         (!values.is_empty()).then(|| values.join(","))
     }
 }
@@ -53,7 +58,9 @@ impl RequestHeaders for Req {
 fuzz_target!(|data: &[u8]| {
     let mut headers = Vec::new();
     for line in data.split(|&b| b == b'\n') {
-        let Some((&index, value)) = line.split_first() else { continue };
+        let Some((&index, value)) = line.split_first() else {
+            continue;
+        };
         let name = NAMES[usize::from(index) % NAMES.len()];
         // The glue reads invalid UTF-8 the same way: replaced by U+FFFD.
         headers.push((name, String::from_utf8_lossy(value).into_owned()));
@@ -67,7 +74,14 @@ fn check(configs: &[Config], req: &Req, origin: Option<&str>) {
     assert_eq!(configs.len(), POLICIES.len());
     for config in configs {
         let d = decide(config, req);
-        let r = respond(&d, 200, &[("access-control-allow-origin", "https://upstream.example"), ("vary", "accept")]);
+        let r = respond(
+            &d,
+            200,
+            &[
+                ("access-control-allow-origin", "https://upstream.example"),
+                ("vary", "accept"),
+            ],
+        );
         let acao = r.values("access-control-allow-origin");
         let acac = r.values("access-control-allow-credentials");
         match d.outcome {
@@ -75,7 +89,10 @@ fn check(configs: &[Config], req: &Req, origin: Option<&str>) {
             Outcome::PreflightRejected(_) => {
                 assert_eq!(r.status, 403);
                 assert!(!r.forwarded);
-                assert!(!r.headers.iter().any(|(n, _)| n.starts_with("access-control-")), "{r:?}");
+                assert!(
+                    !r.headers.iter().any(|(n, _)| n.starts_with("access-control-")),
+                    "{r:?}"
+                );
             }
             Outcome::ActualRejected(_) => assert!(acao.is_empty(), "{r:?}"),
             Outcome::PreflightAllowed | Outcome::ActualAllowed => assert_eq!(acao.len(), 1, "{r:?}"),
