@@ -1,10 +1,12 @@
 //! The bypass corpus (tests/bypass_origins.txt) through `decide()`: every hostile Origin, under
 //! both policies, as an actual request and as a preflight, must get no
 //! `Access-Control-Allow-Origin` and a rejected preflight (403, no `Access-Control-*` header).
-//! The same file is sent through Envoy by tests/e2e/test_bypass.py.
+//! The same file is sent through Envoy by tests/e2e/test_bypass.py. Like the spec tests, this
+//! runs natively and, under wasm-bindgen-test, as wasm32-unknown-unknown in node.
 
 use edge_cors::core::simulate::{respond, SimulatedResponse};
 use edge_cors::core::{compile, decide, Config, Outcome, RequestHeaders};
+use wasm_bindgen_test::wasm_bindgen_test;
 
 const CORPUS: &str = include_str!("bypass_origins.txt");
 
@@ -124,7 +126,7 @@ fn cors_headers(r: &SimulatedResponse) -> Vec<&(String, String)> {
         .collect()
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn no_origin_of_the_bypass_corpus_is_allowed_by_either_policy() {
     let config = compile(POLICIES.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let cases = corpus();
@@ -180,7 +182,7 @@ fn no_origin_of_the_bypass_corpus_is_allowed_by_either_policy() {
 
 /// The check above must be able to fail: the same request forms from trusted origins are
 /// allowed, so a rejection in the corpus is the origin's doing.
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_same_requests_from_trusted_origins_are_allowed() {
     let config = compile(POLICIES.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     for (host, origin) in [
@@ -199,7 +201,7 @@ fn the_same_requests_from_trusted_origins_are_allowed() {
     }
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_corpus_decoder_expands_escapes_repeats_and_header_lines() {
     assert_eq!(decode_line(r"a\r\n\0\x7f\\b"), vec![b"a\r\n\0\x7f\\b".to_vec()]);
     assert_eq!(decode_line(r"\xff"), vec![vec![0xff]]);

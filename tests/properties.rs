@@ -11,6 +11,7 @@
 
 use edge_cors::core::simulate::respond;
 use edge_cors::core::{compile, decide, Config, Outcome, RequestHeaders};
+use wasm_bindgen_test::wasm_bindgen_test;
 
 struct Rng(u64);
 
@@ -299,7 +300,7 @@ fn model_trusts(policy_json: &str, origin: &str) -> bool {
     false
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn random_requests_never_break_the_cors_invariants() {
     let mut rng = Rng::new(seed());
     let n = cases();
@@ -409,7 +410,7 @@ fn random_requests_never_break_the_cors_invariants() {
     );
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_origin_model_agrees_with_decide_on_plain_cases() {
     // The model is the oracle above; it is itself checked against known answers.
     let json =
