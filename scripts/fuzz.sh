@@ -17,6 +17,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(origin acrh config decide)
 
 ensure_rust
+ensure_apt g++   # libfuzzer-sys compiles libFuzzer's C++ sources
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 ensure_cargo_tool cargo-fuzz cargo-fuzz 0.13.2
 

@@ -21,7 +21,7 @@ threads=2
 connections=16
 max_seconds="${SOAK_MAX_SECONDS:-900}"
 
-ensure_apt wrk
+ensure_apt wrk curl
 ensure_venv
 [ -f "$WASM" ] || build_wasm
 envoy="$(envoy_bin)"
@@ -72,8 +72,8 @@ envoy_pid=$!
 trap 'kill "$envoy_pid" 2>/dev/null || true; wait "$envoy_pid" 2>/dev/null || true' EXIT
 wait_ready "$admin" 60 || { cat "$work/envoy.log"; echo "soak: Envoy did not become ready"; exit 1; }
 
-stat() { curl -sf "http://127.0.0.1:$admin/stats?filter=$1" | sed -n "s/^[^:]*$1: //p" | head -1; }
-vm_state() { printf '%s/%s' "$(stat 'wasm.envoy.wasm.runtime.v8.created')" "$(stat 'wasm.envoy.wasm.runtime.v8.active')"; }
+admin_stat() { curl -sf "http://127.0.0.1:$admin/stats?filter=$1" | sed -n "s/^[^:]*$1: //p" | head -1; }
+vm_state() { printf '%s/%s' "$(admin_stat 'wasm.envoy.wasm.runtime.v8.created')" "$(admin_stat 'wasm.envoy.wasm.runtime.v8.active')"; }
 
 run_wrk() {  # run_wrk SECONDS -> prints the SOAK line
   wrk -t"$threads" -c"$connections" -d"$1"s --timeout 5s \
@@ -84,7 +84,7 @@ field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 log "soak: warm-up for ${warmup_seconds}s"
 warm="$(run_wrk "$warmup_seconds")"
 [ "$(field unexpected "$warm")" = 0 ] || { echo "soak: unexpected answers during warm-up: $warm"; exit 1; }
-mem_before="$(stat 'edge_cors.vm_memory_bytes')"
+mem_before="$(admin_stat 'edge_cors.vm_memory_bytes')"
 vm_before="$(vm_state)"
 
 # wrk runs for a duration: size it from the warm-up's rate with a 30% margin, then check that
@@ -94,9 +94,9 @@ seconds=$(( total * 13 / 10 / (rate > 0 ? rate : 1) + 2 ))
 [ "$seconds" -le "$max_seconds" ] || seconds="$max_seconds"
 log "soak: $total mixed requests (warm-up rate $rate/s; wrk -t$threads -c$connections for ${seconds}s)"
 line="$(run_wrk "$seconds")"
-mem_after="$(stat 'edge_cors.vm_memory_bytes')"
+mem_after="$(admin_stat 'edge_cors.vm_memory_bytes')"
 vm_after="$(vm_state)"
-rq_5xx="$(stat 'http.soak.downstream_rq_5xx')"
+rq_5xx="$(admin_stat 'http.soak.downstream_rq_5xx')"
 
 responses="$(field responses "$line")"; unexpected="$(field unexpected "$line")"
 secs=$(( $(field duration_us "$line") / 1000000 ))
