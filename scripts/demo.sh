@@ -65,6 +65,17 @@ printf '\n# The upstream saw only the forwarded requests (no OPTIONS):\n$ curl -
 curl -s 127.0.0.1:10001/__counts; echo
 if curl -s 127.0.0.1:10001/__counts | grep -q OPTIONS; then echo "!! a preflight reached the upstream"; bad=1; fi
 
+# The decisions above, counted with their reasons (only the counters that moved).
+printf '\n# Every decision is counted, with its reason (counters above 0):\n'
+printf '%s\n' "\$ curl -s 127.0.0.1:9901/stats/prometheus | grep -E '^edge_cors.* [1-9]'"
+stats="$(curl -s 127.0.0.1:9901/stats/prometheus | grep -E '^edge_cors.* [1-9]' || true)"
+echo "$stats"
+for want in 'edge_cors_preflight_allowed{edge_cors_policy="app"} 1' \
+            'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' \
+            'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="headers"} 1'; do
+  grep -qxF "$want" <<<"$stats" || { echo "!! expected the counter line: $want"; bad=1; }
+done
+
 if [ "${1:-}" = "--check" ]; then
   [ $bad = 0 ] && echo "demo: every example answered as documented" || echo "demo: some examples did not answer as documented"
   exit $bad

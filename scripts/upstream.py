@@ -6,12 +6,18 @@ It deliberately sets its own (wrong) CORS headers, `Access-Control-Allow-Origin:
 request it receives by method; `GET /__counts` returns the counts as JSON (and is not counted),
 which is how tests prove a preflight never reached the upstream.
 
+Two endpoints for the browser suite, under any prefix: a path ending in `/set-cookie?v=VALUE`
+also sets `edge_cors_browser=VALUE; Path=/; SameSite=Lax`, and a path ending in `/echo` answers
+with the request headers it received in the JSON body (`"headers"`), which is how the browser
+suite proves a credentialed fetch really carried the cookie to the upstream.
+
 Usage: upstream.py PORT
 """
 import json
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 COUNTS = {}
 LOCK = threading.Lock()
@@ -38,7 +44,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
-        body = json.dumps({"path": self.path, "method": self.command}).encode()
+        route = self.path.split("?", 1)[0]
+        answer = {"path": self.path, "method": self.command}
+        if route.endswith("/echo"):
+            answer["headers"] = {k.lower(): v for k, v in self.headers.items()}
+        body = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         # The mistakes edge-cors must override:
@@ -48,6 +58,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("x-request-id", "upstream-42")
         self.send_header("etag", '"v1"')
         self.send_header("set-cookie", "session=demo; SameSite=None; Secure; Path=/")
+        if route.endswith("/set-cookie"):
+            value = parse_qs(self.path.partition("?")[2]).get("v", ["1"])[0]
+            self.send_header("set-cookie", f"edge_cors_browser={value}; Path=/; SameSite=Lax")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":

@@ -6,22 +6,99 @@
 //! invalid UTF-8 byte in a hostile `Origin` would panic the VM and take the filter down for
 //! every request on the worker.
 
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action as HostAction, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action as HostAction, ContextType, LogLevel, MapType, MetricType};
 
+use crate::core::config::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::core::decide::{Action, HeaderOp, ResponsePlan};
-use crate::core::{compile, decide, Config, RequestHeaders};
+use crate::core::headers::ACAO;
+use crate::core::metrics::{policy_metric_names, NO_POLICY_METRIC};
+use crate::core::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
+use crate::core::{compile, decide_with_draw, Config, Decision, RequestHeaders};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { config: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(Root {
+            config: None,
+            counters: Rc::new(Counters::default()),
+            limiter: Rc::new(RefCell::new(RejectionLimiter::new(CAPACITY, DEFAULT_REJECTION_LOG_INTERVAL_SECONDS * 1000))),
+            log_interval_seconds: DEFAULT_REJECTION_LOG_INTERVAL_SECONDS,
+        })
+    });
 }}
 
 struct Root {
     config: Option<Rc<Config>>,
+    counters: Rc<Counters>,
+    /// Recently logged origins of this worker, shared by its streams.
+    limiter: Rc<RefCell<RejectionLimiter>>,
+    log_interval_seconds: u64,
+}
+
+/// Metric ids, defined once at configuration: per policy `COUNTERS_PER_POLICY` ids in the
+/// order of `Decision::counter_index` (`None` where the host refused a definition).
+#[derive(Default)]
+struct Counters {
+    per_policy: Vec<Option<u32>>,
+    no_policy: Option<u32>,
+}
+
+impl Counters {
+    fn define(config: &Config) -> Counters {
+        let define = |name: &str| match hostcalls::define_metric(MetricType::Counter, name) {
+            Ok(id) => Some(id),
+            Err(status) => {
+                log::warn!("edge-cors: could not define metric {name}: {status:?}");
+                None
+            }
+        };
+        Counters {
+            per_policy: config
+                .policies
+                .iter()
+                .flat_map(|p| policy_metric_names(&p.name))
+                .map(|name| define(&name))
+                .collect(),
+            no_policy: define(NO_POLICY_METRIC),
+        }
+    }
+
+    fn id(&self, index: Option<usize>) -> Option<u32> {
+        match index {
+            Some(i) => self.per_policy.get(i).copied().flatten(),
+            None => self.no_policy,
+        }
+    }
+}
+
+fn increment(id: Option<u32>) {
+    if let Some(id) = id {
+        if let Err(status) = hostcalls::increment_metric(id, 1) {
+            log::warn!("edge-cors: could not increment metric {id}: {status:?}");
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A uniformly random u32 from the host's entropy (WASI `random_get`), for the rollout draw.
+fn random_u32() -> u32 {
+    getrandom::u32().unwrap_or_else(|e| {
+        // Without entropy the request is enforced (draw 0): the safe side of a rollout.
+        log::warn!("edge-cors: no random number for the rollout draw: {e}");
+        0
+    })
 }
 
 impl Context for Root {}
@@ -37,14 +114,37 @@ impl RootContext for Root {
                 let summary: Vec<String> = config
                     .policies
                     .iter()
-                    .map(|p| format!("{} ({} origin entries)", p.name, p.origin_entries()))
+                    .map(|p| {
+                        format!(
+                            "{} ({} origin entries, mode={}, enforce_percent={})",
+                            p.name,
+                            p.origin_entries(),
+                            p.mode().as_str(),
+                            p.enforce_percent()
+                        )
+                    })
                     .collect();
                 log::info!(
                     "edge-cors: configured {} policies: {}",
                     config.policies.len(),
                     summary.join(", ")
                 );
+                if let Some(d) = &config.decision_header {
+                    log::info!(
+                        "edge-cors: x-edge-cors-decision enabled for requests carrying the token in {}",
+                        d.token_header
+                    );
+                }
+                self.counters = Rc::new(Counters::define(&config));
+                self.log_interval_seconds = config.rejection_log_interval_seconds;
+                let window = Duration::from_secs(self.log_interval_seconds);
+                let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+                self.limiter = Rc::new(RefCell::new(RejectionLimiter::new(CAPACITY, window_ms)));
                 self.config = Some(Rc::new(config));
+                // The periodic summary of suppressed rejection lines.
+                if let Err(status) = hostcalls::set_tick_period(window) {
+                    log::warn!("edge-cors: no tick for the log summary: {status:?}");
+                }
                 true
             }
             Err(errors) => {
@@ -58,10 +158,26 @@ impl RootContext for Root {
         }
     }
 
+    fn on_tick(&mut self) {
+        let Ok(mut limiter) = self.limiter.try_borrow_mut() else {
+            return;
+        };
+        let (suppressed, origins) = limiter.take_suppressed(now_ms());
+        if suppressed > 0 {
+            log::warn!(
+                "suppressed {suppressed} rejection log lines in the last {}s ({origins} origins logged recently)",
+                self.log_interval_seconds
+            );
+        }
+    }
+
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Stream {
             config: self.config.clone(),
+            counters: Rc::clone(&self.counters),
+            limiter: Rc::clone(&self.limiter),
             plan: None,
+            upstream_cors_counter: None,
         }))
     }
 
@@ -72,6 +188,10 @@ impl RootContext for Root {
 
 struct Stream {
     config: Option<Rc<Config>>,
+    counters: Rc<Counters>,
+    limiter: Rc<RefCell<RejectionLimiter>>,
+    /// Counted on the response if the upstream set CORS headers itself.
+    upstream_cors_counter: Option<u32>,
     /// What to do to the response; `None` when the filter stays out of it (no policy, or a
     /// preflight it answered itself, whose reply already carries every header).
     plan: Option<ResponsePlan>,
@@ -91,6 +211,21 @@ impl RequestHeaders for HostRequest {
     }
 }
 
+impl Stream {
+    /// One line per rejection, at most once per origin and window (see `rejection_log`).
+    fn log_rejection(&self, decision: &Decision) {
+        let origin = escape_capped(decision.origin.as_deref().unwrap_or(""), MAX_LOGGED_VALUE);
+        let Ok(mut limiter) = self.limiter.try_borrow_mut() else {
+            return;
+        };
+        if let Admit::Log { suppressed } = limiter.admit(&origin, now_ms()) {
+            if let Some(line) = rejection_log::line(decision, &origin, suppressed) {
+                log::warn!("{line}");
+            }
+        }
+    }
+}
+
 impl Context for Stream {}
 
 impl HttpContext for Stream {
@@ -98,7 +233,23 @@ impl HttpContext for Stream {
         let Some(config) = &self.config else {
             return HostAction::Continue;
         };
-        let decision = decide(config, &HostRequest);
+        let decision = decide_with_draw(config, &HostRequest, random_u32);
+        // One increment per request, of an id computed at configuration time.
+        increment(self.counters.id(decision.counter_index()));
+        self.upstream_cors_counter = decision
+            .upstream_cors_counter_index()
+            .and_then(|i| self.counters.id(Some(i)));
+        if decision.reason().is_some() {
+            self.log_rejection(&decision);
+        }
+        if decision.token_header_present {
+            if let Some(debug) = &config.decision_header {
+                // The token is a secret: it must not reach the upstream (or its access logs).
+                if let Err(status) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, &debug.token_header) {
+                    log::warn!("edge-cors: could not remove the token header: {status:?}");
+                }
+            }
+        }
         match decision.action {
             Action::Untouched => HostAction::Continue,
             Action::Forward(plan) => {
@@ -108,7 +259,7 @@ impl HttpContext for Stream {
             Action::Reply(reply) => {
                 let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 if let Err(status) = hostcalls::send_http_response(u32::from(reply.status), headers, None) {
-                    log::error!("edge-cors: could not send the preflight reply: {status:?}");
+                    log::error!("edge-cors: could not send the local reply: {status:?}");
                 }
                 HostAction::Pause
             }
@@ -123,6 +274,12 @@ impl HttpContext for Stream {
     /// Runs for upstream responses and for local replies of filters after this one (an RBAC
     /// deny, an ext_authz 401), so the browser can read those too.
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
+        if self.upstream_cors_counter.is_some() {
+            // Read before the plan replaces it: did the upstream answer CORS too?
+            if let Ok(Some(_)) = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ACAO) {
+                increment(self.upstream_cors_counter);
+            }
+        }
         if let Some(plan) = &self.plan {
             plan.for_each_op(|op| {
                 let result = match op {

@@ -270,3 +270,103 @@ fn the_documented_example_policy_is_accepted() {
     assert_eq!(config.policies.len(), 1);
     assert_eq!(config.policies[0].origin_entries(), 4);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn operations_fields_are_checked_mode_percent_and_reject_disallowed() {
+    assert_errors(
+        r#"{"mode": "audit", "policies": [{"name": "p", "allow_origins": ["https://a.com"], "mode": "off",
+            "enforce_percent": 101, "reject_disallowed": {"unsafe_methods": "yes", "websockets": true}}]}"#,
+        &[
+            ("mode", "must be \"enforce\" or \"report_only\""),
+            ("policies[0].mode", "\"off\""),
+            ("policies[0].enforce_percent", "from 0 to 100"),
+            ("policies[0].reject_disallowed.unsafe_methods", "expected true or false"),
+            ("policies[0].reject_disallowed.websockets", "unknown field"),
+        ],
+    );
+    for bad in ["-1", "50.5", "\"50\""] {
+        assert_errors(
+            &policy(&format!(
+                r#""allow_origins": ["https://a.com"], "enforce_percent": {bad}"#
+            )),
+            &[("policies[0].enforce_percent", "whole number from 0 to 100")],
+        );
+    }
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "reject_disallowed": true"#),
+        &[("policies[0].reject_disallowed", "expected a JSON object")],
+    );
+    for bad in ["0", "3601", "1.5", "\"60\""] {
+        assert_errors(
+            &format!(
+                r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"]}}], "rejection_log_interval_seconds": {bad}}}"#
+            ),
+            &[("rejection_log_interval_seconds", "from 1 to 3600")],
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_report_only_policy_cannot_also_set_a_rollout_percentage() {
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "mode": "report_only", "enforce_percent": 30"#),
+        &[("policies[0].enforce_percent", "has no effect in report_only mode")],
+    );
+    // Top-level report_only is a switch over every policy: a policy's percentage stays valid.
+    let ok = r#"{"mode": "report_only", "policies": [{"name": "p", "allow_origins": ["https://a.com"], "enforce_percent": 30}]}"#;
+    let config = compile(ok.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.policies[0].enforce_percent(), 0);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_decision_header_needs_a_private_header_name_and_a_long_token_that_errors_never_echo() {
+    let with = |dh: &str| {
+        format!(r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"]}}], "decision_header": {dh}}}"#)
+    };
+    assert_errors(
+        &with(r#"{"token_header": "X-Debug", "token": "short-secret"}"#),
+        &[
+            ("decision_header.token_header", "lower-case header name"),
+            ("decision_header.token", "16 to 256 visible ASCII characters"),
+        ],
+    );
+    let errors = errors_of(&with(r#"{"token_header": "x-debug", "token": "short-secret"}"#)).to_string();
+    assert!(
+        !errors.contains("short-secret"),
+        "the token leaked into the error: {errors}"
+    );
+    assert_errors(
+        &with(r#"{"token_header": "authorization", "token": "0123456789abcdef0123"}"#),
+        &[("decision_header.token_header", "private `x-` header")],
+    );
+    assert_errors(
+        &with(r#"{"token": "0123456789abcdef0123", "extra": 1}"#),
+        &[
+            ("decision_header.token_header", "required"),
+            ("decision_header.extra", "unknown field"),
+        ],
+    );
+    assert_errors(
+        &with(r#"{"token_header": "x-debug", "token": "0123456789 abcdef0123"}"#),
+        &[("decision_header.token", "visible ASCII")],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_documented_operations_example_is_accepted() {
+    let example = r#"{
+      "mode": "enforce",
+      "rejection_log_interval_seconds": 60,
+      "decision_header": { "token_header": "x-edge-cors-debug", "token": "change-me-to-a-long-random-secret" },
+      "policies": [
+        { "name": "app", "allow_origins": ["https://app.example.com"], "enforce_percent": 25,
+          "reject_disallowed": { "unsafe_methods": true, "websocket": true } },
+        { "name": "legacy", "allow_origins": ["https://old.example.com"], "mode": "report_only" }
+      ]
+    }"#;
+    let config = compile(example.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.policies[0].enforce_percent(), 25);
+    assert!(config.policies[0].reject_disallowed().unsafe_methods);
+    assert!(config.policies[0].reject_disallowed().websocket);
+    assert_eq!(config.policies[1].enforce_percent(), 0);
+}

@@ -711,3 +711,202 @@ fn the_first_policy_whose_match_fits_applies_and_no_match_leaves_everything_alon
     assert!(response.forwarded, "a preflight no policy matches goes on untouched");
     assert_eq!(response.headers.len(), UPSTREAM.len());
 }
+
+// ---- operations: report-only, rollout, reject_disallowed, the decision header ----
+
+use edge_cors::core::decide_with_draw;
+use edge_cors::core::Blocked;
+
+const OPS: &str = r#"{"policies": [
+    {"name": "strict", "match": {"path_prefixes": ["/strict/"]}, "allow_origins": ["https://app.example.com"],
+     "reject_disallowed": {"unsafe_methods": true, "websocket": true}},
+    {"name": "rollout", "match": {"path_prefixes": ["/rollout/"]}, "allow_origins": ["https://app.example.com"],
+     "enforce_percent": 30},
+    {"name": "legacy", "allow_origins": ["https://app.example.com"], "mode": "report_only"}
+], "decision_header": {"token_header": "x-debug", "token": "0123456789abcdef"}}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn report_only_decides_and_counts_but_leaves_request_and_response_untouched() {
+    let config = compile(OPS.as_bytes()).unwrap();
+    let req = [
+        (":method", "OPTIONS"),
+        (":path", "/legacy"),
+        ("origin", "https://evil.com"),
+        ("access-control-request-method", "PUT"),
+    ];
+    let decision = decide_with_draw(&config, &Req(&req), || unreachable!("report-only draws nothing"));
+    assert_eq!(decision.outcome, Outcome::PreflightRejected(Reason::Origin));
+    assert!(!decision.enforced);
+    let response = respond(&decision, 200, UPSTREAM);
+    assert!(response.forwarded);
+    let upstream: Vec<(String, String)> = UPSTREAM.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    assert_eq!(
+        response.headers, upstream,
+        "report-only must leave the upstream's answer exactly as it was"
+    );
+    assert_eq!(
+        decision.counter_index(),
+        Some(2 * 24 + 12 + 2),
+        "legacy.report_only.preflight_rejected.origin"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_rollout_draw_decides_enforcement_and_the_counter() {
+    let config = compile(OPS.as_bytes()).unwrap();
+    let req = [
+        (":method", "GET"),
+        (":path", "/rollout/x"),
+        ("origin", "https://evil.com"),
+    ];
+    let enforced = decide_with_draw(&config, &Req(&req), || 29);
+    assert!(enforced.enforced);
+    assert_eq!(enforced.counter_index(), Some(24 + 7), "rollout.actual_rejected.origin");
+    assert_eq!(
+        respond(&enforced, 200, UPSTREAM).values("access-control-allow-origin"),
+        Vec::<&str>::new()
+    );
+    let reported = decide_with_draw(&config, &Req(&req), || 30);
+    assert!(!reported.enforced);
+    assert_eq!(
+        reported.counter_index(),
+        Some(24 + 12 + 7),
+        "rollout.report_only.actual_rejected.origin"
+    );
+    assert_eq!(
+        respond(&reported, 200, UPSTREAM).values("access-control-allow-origin"),
+        vec!["*"]
+    );
+}
+
+/// (request headers, expected block, expected status)
+type BlockCase = (&'static [(&'static str, &'static str)], Option<Blocked>, u16);
+
+#[wasm_bindgen_test(unsupported = test)]
+fn reject_disallowed_answers_403_to_unsafe_methods_and_websockets_from_rejected_origins_only() {
+    let config = compile(OPS.as_bytes()).unwrap();
+    let cases: &[BlockCase] = &[
+        (
+            &[
+                (":method", "POST"),
+                (":path", "/strict/"),
+                ("origin", "https://evil.com"),
+            ],
+            Some(Blocked::UnsafeMethod),
+            403,
+        ),
+        (
+            &[(":method", "PATCH"), (":path", "/strict/"), ("origin", "null")],
+            Some(Blocked::UnsafeMethod),
+            403,
+        ),
+        (
+            &[
+                (":method", "GET"),
+                (":path", "/strict/"),
+                ("origin", "https://evil.com"),
+                ("upgrade", "WebSocket"),
+            ],
+            Some(Blocked::WebSocket),
+            403,
+        ),
+        (
+            &[
+                (":method", "GET"),
+                (":path", "/strict/"),
+                ("origin", "https://evil.com"),
+            ],
+            None,
+            200,
+        ),
+        (
+            &[
+                (":method", "HEAD"),
+                (":path", "/strict/"),
+                ("origin", "https://evil.com"),
+            ],
+            None,
+            200,
+        ),
+        (
+            &[
+                (":method", "POST"),
+                (":path", "/strict/"),
+                ("origin", "https://app.example.com"),
+            ],
+            None,
+            200,
+        ),
+        (
+            &[
+                (":method", "GET"),
+                (":path", "/strict/"),
+                ("origin", "https://app.example.com"),
+                ("upgrade", "websocket"),
+            ],
+            None,
+            200,
+        ),
+        (&[(":method", "POST"), (":path", "/strict/")], None, 200),
+    ];
+    for (req, blocked, status) in cases {
+        let decision = decide(&config, &Req(req));
+        assert_eq!(decision.blocked, *blocked, "{req:?}");
+        let response = respond(&decision, 200, UPSTREAM);
+        assert_eq!(response.status, *status, "{req:?}");
+        if blocked.is_some() {
+            assert!(!response.forwarded);
+            assert_eq!(
+                response.cors_and_vary(),
+                vec![("vary".to_string(), "origin".to_string())]
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_decision_header_is_sent_only_with_the_exact_token() {
+    let config = compile(OPS.as_bytes()).unwrap();
+    let base = [
+        (":method", "OPTIONS"),
+        (":path", "/strict/"),
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "PUT"),
+    ];
+    let with = |token: &'static str| {
+        let mut r = base.to_vec();
+        r.push(("x-debug", token));
+        r
+    };
+    let header = |req: &[(&str, &str)]| {
+        let d = decide_with_draw(&config, &Req(req), || 0);
+        respond(&d, 200, UPSTREAM)
+            .values("x-edge-cors-decision")
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        header(&with("0123456789abcdef")),
+        vec!["policy=strict; outcome=preflight_rejected; reason=method; mode=enforce"]
+    );
+    assert_eq!(header(&base), Vec::<String>::new());
+    assert!(
+        decide(&config, &Req(&with("wrong"))).token_header_present,
+        "any value is removed before going upstream"
+    );
+    assert!(!decide(&config, &Req(&base)).token_header_present);
+    assert_eq!(header(&with("0123456789abcdeX")), Vec::<String>::new());
+    assert_eq!(header(&with("0123456789abcdef0")), Vec::<String>::new());
+    let rollout = [
+        (":method", "GET"),
+        (":path", "/rollout/"),
+        ("origin", "https://app.example.com"),
+        ("x-debug", "0123456789abcdef"),
+    ];
+    let d = decide_with_draw(&config, &Req(&rollout), || 99);
+    assert_eq!(
+        respond(&d, 200, UPSTREAM).values("x-edge-cors-decision"),
+        vec!["policy=rollout; outcome=actual_allowed; mode=report_only; enforce_percent=30"]
+    );
+}

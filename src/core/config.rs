@@ -10,8 +10,10 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
+use super::decision_header::DecisionHeader;
 use super::error::ConfigErrors;
 use super::policy::Policy;
+use super::rollout::{self, Mode, RejectDisallowed};
 
 /// Config files larger than this are refused before parsing.
 pub const MAX_CONFIG_BYTES: usize = 16 << 20;
@@ -19,6 +21,9 @@ pub const MAX_CONFIG_BYTES: usize = 16 << 20;
 /// Successful preflight status codes (Fetch §4.8 step 7 accepts any ok status; 204 carries no
 /// body and is the default, 200 is for old clients that mishandle 204).
 pub const PREFLIGHT_STATUSES: [u64; 2] = [200, 204];
+
+/// Default of `rejection_log_interval_seconds`.
+pub const DEFAULT_REJECTION_LOG_INTERVAL_SECONDS: u64 = 60;
 
 /// A `(json path, value)` pair for each element of a string list.
 pub type Entries = Vec<(String, String)>;
@@ -28,6 +33,10 @@ pub type Entries = Vec<(String, String)>;
 pub struct RawConfig {
     pub policies: Vec<RawPolicy>,
     pub preflight_success_status: Option<Value>,
+    /// Top-level `mode`, the default of every policy's.
+    pub mode: Option<Mode>,
+    pub decision_header: Option<DecisionHeader>,
+    pub rejection_log_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +54,9 @@ pub struct RawPolicy {
     pub allow_credentials: bool,
     pub max_age: Option<Value>,
     pub allow_private_network_access: bool,
+    pub mode: Option<Mode>,
+    pub enforce_percent: Option<u8>,
+    pub reject_disallowed: RejectDisallowed,
 }
 
 /// The compiled configuration held by the root context and shared by every request.
@@ -53,6 +65,11 @@ pub struct Config {
     pub policies: Vec<Rc<Policy>>,
     /// Status of an allowed preflight answer.
     pub preflight_status: u16,
+    /// The debug aid's token header, when configured (read on every request then).
+    pub decision_header: Option<DecisionHeader>,
+    /// Each origin's rejections are logged at most once per this many seconds; suppressed
+    /// lines are summarised at the same period.
+    pub rejection_log_interval_seconds: u64,
     /// Whether policy selection needs `:authority` / `:path` (read only when some policy
     /// before the first catch-all constrains them).
     pub(crate) reads_authority: bool,
@@ -79,8 +96,22 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
         },
     };
     let mut policies: Vec<Rc<Policy>> = Vec::with_capacity(raw.policies.len());
-    for rp in &raw.policies {
-        let policy = Policy::compile(rp, &mut errors);
+    for (index, rp) in raw.policies.iter().enumerate() {
+        let mut policy = Policy::compile(rp, &mut errors);
+        policy.index = index;
+        policy.mode = rp.mode.or(raw.mode).unwrap_or_default();
+        policy.enforce_percent = match policy.mode {
+            Mode::ReportOnly => 0,
+            Mode::Enforce => rp.enforce_percent.unwrap_or(100),
+        };
+        if rp.mode == Some(Mode::ReportOnly) && rp.enforce_percent.is_some() {
+            errors.push(
+                &format!("{}.enforce_percent", rp.path),
+                None,
+                "has no effect in report_only mode; remove it, or set mode to \"enforce\"",
+            );
+        }
+        policy.reject_disallowed = rp.reject_disallowed;
         if policies.iter().any(|p| p.name == policy.name) {
             let name = Value::String(policy.name.to_string());
             errors.push(&format!("{}.name", rp.path), Some(&name), "duplicate policy name");
@@ -104,6 +135,10 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     Ok(Config {
         policies,
         preflight_status,
+        decision_header: raw.decision_header,
+        rejection_log_interval_seconds: raw
+            .rejection_log_interval_seconds
+            .unwrap_or(DEFAULT_REJECTION_LOG_INTERVAL_SECONDS),
         reads_authority,
         reads_path,
     })
@@ -143,6 +178,21 @@ pub fn read_raw(bytes: &[u8]) -> (Option<RawConfig>, ConfigErrors) {
     let mut raw = RawConfig::default();
     if let Some(mut top) = Fields::new(&root, "", &mut errors) {
         raw.preflight_success_status = top.value("preflight_success_status").cloned();
+        let mode = top.value("mode");
+        raw.mode = Mode::parse("mode", mode, top.errors);
+        if let Some(v) = top.value("rejection_log_interval_seconds") {
+            match v.as_u64() {
+                Some(n @ 1..=3600) => raw.rejection_log_interval_seconds = Some(n),
+                _ => top.errors.push(
+                    "rejection_log_interval_seconds",
+                    Some(v),
+                    "must be a whole number of seconds from 1 to 3600",
+                ),
+            }
+        }
+        if let Some(v) = top.value("decision_header") {
+            raw.decision_header = DecisionHeader::read(v, "decision_header", top.errors);
+        }
         match top.array("policies", true) {
             Some(list) if list.is_empty() => top.errors.push("policies", None, "at least one policy is required"),
             Some(list) => {
@@ -183,6 +233,22 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
     rp.allow_credentials = f.bool("allow_credentials").unwrap_or(false);
     rp.max_age = f.value("max_age").cloned();
     rp.allow_private_network_access = f.bool("allow_private_network_access").unwrap_or(false);
+    let mode_path = f.child("mode");
+    let mode = f.value("mode");
+    rp.mode = Mode::parse(&mode_path, mode, f.errors);
+    let percent_path = f.child("enforce_percent");
+    let percent = f.value("enforce_percent");
+    rp.enforce_percent = rollout::parse_percent(&percent_path, percent, f.errors);
+    if let Some(v) = f.value("reject_disallowed") {
+        let rpath = f.child("reject_disallowed");
+        if let Some(mut rf) = Fields::new(v, &rpath, f.errors) {
+            rp.reject_disallowed = RejectDisallowed {
+                unsafe_methods: rf.bool("unsafe_methods").unwrap_or(false),
+                websocket: rf.bool("websocket").unwrap_or(false),
+            };
+            rf.finish();
+        }
+    }
     f.finish();
     Some(rp)
 }
@@ -229,53 +295,40 @@ impl<'v, 'e> Fields<'v, 'e> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    pub fn string(&mut self, key: &'static str, required: bool) -> Option<String> {
+    /// The field `key` if it holds the JSON type `pick` accepts; a value of another type is an
+    /// error naming `expected`, and so is a missing field when `required`.
+    fn typed<T>(
+        &mut self,
+        key: &'static str,
+        required: bool,
+        expected: &str,
+        pick: impl Fn(&'v Value) -> Option<T>,
+    ) -> Option<T> {
         let path = self.child(key);
-        match self.value(key) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => {
-                self.errors
-                    .push(&path, Some(v), format!("expected a string, found {}", kind(v)));
-                None
+        let Some(v) = self.value(key) else {
+            if required {
+                self.errors.push(&path, None, "required field is missing");
             }
-            None => {
-                if required {
-                    self.errors.push(&path, None, "required field is missing");
-                }
-                None
-            }
+            return None;
+        };
+        let picked = pick(v);
+        if picked.is_none() {
+            self.errors
+                .push(&path, Some(v), format!("expected {expected}, found {}", kind(v)));
         }
+        picked
+    }
+
+    pub fn string(&mut self, key: &'static str, required: bool) -> Option<String> {
+        self.typed(key, required, "a string", |v| v.as_str().map(str::to_string))
     }
 
     pub fn bool(&mut self, key: &'static str) -> Option<bool> {
-        let path = self.child(key);
-        match self.value(key) {
-            Some(Value::Bool(b)) => Some(*b),
-            Some(v) => {
-                self.errors
-                    .push(&path, Some(v), format!("expected true or false, found {}", kind(v)));
-                None
-            }
-            None => None,
-        }
+        self.typed(key, false, "true or false", Value::as_bool)
     }
 
     pub fn array(&mut self, key: &'static str, required: bool) -> Option<&'v Vec<Value>> {
-        let path = self.child(key);
-        match self.value(key) {
-            Some(Value::Array(a)) => Some(a),
-            Some(v) => {
-                self.errors
-                    .push(&path, Some(v), format!("expected a list, found {}", kind(v)));
-                None
-            }
-            None => {
-                if required {
-                    self.errors.push(&path, None, "required field is missing");
-                }
-                None
-            }
-        }
+        self.typed(key, required, "a list", Value::as_array)
     }
 
     /// A list of strings, each paired with its JSON path; non-strings are errors.

@@ -8,9 +8,11 @@ use std::rc::Rc;
 
 use super::allow_headers::AcrhRejection;
 use super::config::Config;
+use super::decision_header::{explain, DECISION_HEADER};
 use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY};
 use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
 use super::policy::Policy;
+use super::rollout;
 use super::token::is_token;
 
 /// Source of request header values (the glue reads them from Envoy; tests from a list).
@@ -52,6 +54,16 @@ pub enum Outcome {
     ActualRejected(Reason),
 }
 
+/// Why the gateway itself refused an actual request from a rejected origin
+/// (`reject_disallowed`, opt-in per policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Blocked {
+    /// A method other than GET, HEAD, OPTIONS.
+    UnsafeMethod,
+    /// A WebSocket upgrade.
+    WebSocket,
+}
+
 /// A response header value: precomputed (`Static`, `Shared`) or taken from the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderValue {
@@ -81,6 +93,8 @@ pub struct ResponsePlan {
     pub expose_headers: Option<Rc<str>>,
     /// Appended to `Vary`, never replacing what the upstream put there.
     pub vary: Option<&'static str>,
+    /// `x-edge-cors-decision`, only for requests carrying the configured debug token.
+    pub decision: Option<String>,
 }
 
 /// One change to the response headers.
@@ -114,10 +128,13 @@ impl ResponsePlan {
         if let Some(v) = self.vary {
             f(HeaderOp::Append(VARY, v));
         }
+        if let Some(d) = &self.decision {
+            f(HeaderOp::Set(DECISION_HEADER, d));
+        }
     }
 
     pub fn is_noop(&self) -> bool {
-        !self.strip_cors && self.vary.is_none()
+        !self.strip_cors && self.vary.is_none() && self.decision.is_none()
     }
 }
 
@@ -144,18 +161,92 @@ pub struct Decision {
     pub outcome: Outcome,
     /// The request's Origin, as received (for logs).
     pub origin: Option<String>,
+    /// What the filter does. For a request not enforced (report-only mode, or not drawn by
+    /// `enforce_percent`) this is `Untouched` (or only the debug header): the outcome still
+    /// says what enforcement would have done.
     pub action: Action,
+    /// `false` when the policy evaluated the request in report-only mode.
+    pub enforced: bool,
+    /// Set when `reject_disallowed` refuses (or, not enforced, would refuse) the request.
+    pub blocked: Option<Blocked>,
+    /// For the rejection log: a rejected preflight's requested method and headers, or the
+    /// method of a request blocked as unsafe.
+    pub requested_method: Option<String>,
+    pub requested_headers: Option<String>,
+    /// The request carried the `decision_header` token header (any value): the glue removes
+    /// it before the request goes upstream, so the secret never reaches upstream logs.
+    pub token_header_present: bool,
 }
 
-/// Decide what to do with one request.
+impl Decision {
+    fn new(policy: Option<Rc<Policy>>, outcome: Outcome, origin: Option<String>, action: Action) -> Decision {
+        Decision {
+            policy,
+            outcome,
+            origin,
+            action,
+            enforced: true,
+            blocked: None,
+            requested_method: None,
+            requested_headers: None,
+            token_header_present: false,
+        }
+    }
+
+    /// The rejection reason, for rejected outcomes.
+    pub fn reason(&self) -> Option<Reason> {
+        match self.outcome {
+            Outcome::PreflightRejected(r) | Outcome::ActualRejected(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Decide what to do with one request. A partial `enforce_percent` rollout enforces every
+/// request here (the draw is 0); the glue uses [`decide_with_draw`] with real entropy.
 pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
+    decide_with_draw(config, req, || 0)
+}
+
+/// Decide, applying report-only mode and the rollout: `draw` (a uniformly random `u32`) is
+/// called only when the matched policy enforces between 1 and 99 percent of requests.
+pub fn decide_with_draw(config: &Config, req: &impl RequestHeaders, draw: impl FnOnce() -> u32) -> Decision {
+    let mut decision = evaluate(config, req);
+    if let Some(policy) = &decision.policy {
+        if !rollout::enforced(policy.enforce_percent(), draw) {
+            // Report-only: count and log what would have happened, change nothing.
+            decision.enforced = false;
+            decision.action = Action::Untouched;
+        }
+    }
+    if let Some(debug) = &config.decision_header {
+        let presented = req.get(&debug.token_header);
+        decision.token_header_present = presented.is_some();
+        if presented.is_some_and(|t| debug.matches(&t)) {
+            let text = explain(&decision);
+            attach_decision_header(&mut decision.action, text);
+        }
+    }
+    decision
+}
+
+fn attach_decision_header(action: &mut Action, text: String) {
+    match action {
+        Action::Reply(reply) => reply.headers.push((DECISION_HEADER, HeaderValue::Owned(text))),
+        Action::Forward(plan) => plan.decision = Some(text),
+        Action::Untouched => {
+            *action = Action::Forward(ResponsePlan {
+                decision: Some(text),
+                ..ResponsePlan::default()
+            })
+        }
+    }
+}
+
+/// The decision as if enforced.
+fn evaluate(config: &Config, req: &impl RequestHeaders) -> Decision {
     let Some(policy) = select_policy(config, req) else {
-        return Decision {
-            policy: None,
-            outcome: Outcome::NoPolicy,
-            origin: None,
-            action: Action::Untouched,
-        };
+        return Decision::new(None, Outcome::NoPolicy, None, Action::Untouched);
     };
     // Fetch §3.2.5: a request without an Origin header (or with an empty one) is not a CORS
     // request; its response still varies by Origin when the policy's answer does.
@@ -166,12 +257,7 @@ pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
                 vary: policy.vary_actual,
                 ..ResponsePlan::default()
             };
-            return Decision {
-                policy: Some(policy),
-                outcome: Outcome::NotCors,
-                origin: None,
-                action: Action::Forward(plan),
-            };
+            return Decision::new(Some(policy), Outcome::NotCors, None, Action::Forward(plan));
         }
     };
     // Fetch §3.2.2 / §4.8: a CORS-preflight request is an OPTIONS request carrying Origin and
@@ -179,10 +265,10 @@ pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
     // the method need not be read at all.
     if let Some(acrm) = req.get(headers::ACRM).filter(|m| !m.is_empty()) {
         if req.get(headers::METHOD).as_deref() == Some("OPTIONS") {
-            return preflight(config, policy, origin, &acrm, req);
+            return preflight(config, policy, origin, acrm, req);
         }
     }
-    actual(policy, origin)
+    actual(policy, origin, req)
 }
 
 fn select_policy(config: &Config, req: &impl RequestHeaders) -> Option<Rc<Policy>> {
@@ -227,7 +313,7 @@ fn allow_origin_value(policy: &Policy, origin: &str) -> HeaderValue {
     }
 }
 
-fn actual(policy: Rc<Policy>, origin: String) -> Decision {
+fn actual(policy: Rc<Policy>, origin: String, req: &impl RequestHeaders) -> Decision {
     let checked = if origin.len() > MAX_ORIGIN_LEN {
         Err(Reason::Malformed)
     } else {
@@ -242,47 +328,93 @@ fn actual(policy: Rc<Policy>, origin: String) -> Decision {
                 allow_credentials: policy.credentials,
                 expose_headers: policy.expose.header_value().cloned(),
                 vary: policy.vary_actual,
+                decision: None,
             },
         ),
         // Fetch §4.9 "CORS check": without ACAO the browser refuses the response to the page.
         // The upstream's own CORS headers are removed too, or they would answer for us.
-        Err(reason) => (
-            Outcome::ActualRejected(reason),
-            ResponsePlan {
-                strip_cors: true,
-                vary: policy.vary_actual,
-                ..ResponsePlan::default()
-            },
-        ),
+        Err(reason) => {
+            if let Some((blocked, method)) = blocked(&policy, req) {
+                // The browser would hide the response, but only after the upstream acted on
+                // the request: refuse it here. 403 with no CORS header, like a rejected
+                // preflight.
+                let reply = LocalReply {
+                    status: 403,
+                    headers: policy
+                        .vary_actual
+                        .map(|v| (VARY, HeaderValue::Static(v)))
+                        .into_iter()
+                        .collect(),
+                };
+                let mut d = Decision::new(
+                    Some(policy),
+                    Outcome::ActualRejected(reason),
+                    Some(origin),
+                    Action::Reply(reply),
+                );
+                d.blocked = Some(blocked);
+                d.requested_method = method;
+                return d;
+            }
+            (
+                Outcome::ActualRejected(reason),
+                ResponsePlan {
+                    strip_cors: true,
+                    vary: policy.vary_actual,
+                    ..ResponsePlan::default()
+                },
+            )
+        }
     };
-    Decision {
-        policy: Some(policy),
-        outcome,
-        origin: Some(origin),
-        action: Action::Forward(plan),
-    }
+    Decision::new(Some(policy), outcome, Some(origin), Action::Forward(plan))
 }
 
-fn preflight(config: &Config, policy: Rc<Policy>, origin: String, acrm: &str, req: &impl RequestHeaders) -> Decision {
-    match check_preflight(config, &policy, &origin, acrm, req) {
-        Ok(reply) => Decision {
-            policy: Some(policy),
-            outcome: Outcome::PreflightAllowed,
-            origin: Some(origin),
-            action: Action::Reply(reply),
-        },
+/// `reject_disallowed`: does the policy refuse this request from a rejected origin? Returns
+/// the kind and, for an unsafe method, the method (for the log). Only read when the policy
+/// opted in, so the default costs no header read.
+fn blocked(policy: &Policy, req: &impl RequestHeaders) -> Option<(Blocked, Option<String>)> {
+    let reject = policy.reject_disallowed;
+    if reject.websocket {
+        // RFC 6455 §4.1: `Upgrade: websocket` (Envoy presents HTTP/2 extended CONNECT
+        // (RFC 8441) to filters in this HTTP/1 form too).
+        let upgrade = req.get(headers::UPGRADE);
+        if upgrade.is_some_and(|u| u.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket"))) {
+            return Some((Blocked::WebSocket, None));
+        }
+    }
+    if reject.unsafe_methods {
+        let method = req.get(headers::METHOD);
+        if !matches!(method.as_deref(), Some("GET" | "HEAD" | "OPTIONS")) {
+            return Some((Blocked::UnsafeMethod, method));
+        }
+    }
+    None
+}
+
+fn preflight(config: &Config, policy: Rc<Policy>, origin: String, acrm: String, req: &impl RequestHeaders) -> Decision {
+    let acrh = req.get(headers::ACRH);
+    match check_preflight(config, &policy, &origin, &acrm, acrh.as_deref(), req) {
+        Ok(reply) => Decision::new(
+            Some(policy),
+            Outcome::PreflightAllowed,
+            Some(origin),
+            Action::Reply(reply),
+        ),
         // A refused preflight reveals nothing of the policy: 403, no CORS header at all.
         Err(reason) => {
             let reply = LocalReply {
                 status: 403,
                 headers: vec![(VARY, HeaderValue::Static(policy.vary_preflight))],
             };
-            Decision {
-                policy: Some(policy),
-                outcome: Outcome::PreflightRejected(reason),
-                origin: Some(origin),
-                action: Action::Reply(reply),
-            }
+            let mut d = Decision::new(
+                Some(policy),
+                Outcome::PreflightRejected(reason),
+                Some(origin),
+                Action::Reply(reply),
+            );
+            d.requested_method = Some(acrm);
+            d.requested_headers = acrh;
+            d
         }
     }
 }
@@ -294,6 +426,7 @@ fn check_preflight(
     policy: &Policy,
     origin: &str,
     acrm: &str,
+    acrh: Option<&str>,
     req: &impl RequestHeaders,
 ) -> Result<LocalReply, Reason> {
     if origin.len() > MAX_ORIGIN_LEN {
@@ -307,10 +440,10 @@ fn check_preflight(
         return Err(Reason::Method);
     }
     let mut requested_headers = String::new();
-    if let Some(acrh) = req.get(headers::ACRH) {
+    if let Some(acrh) = acrh {
         policy
             .headers
-            .check_request(&acrh, &mut requested_headers)
+            .check_request(acrh, &mut requested_headers)
             .map_err(|r| match r {
                 AcrhRejection::Malformed => Reason::Malformed,
                 AcrhRejection::NotAllowed => Reason::Headers,

@@ -7,6 +7,7 @@ pub const ORIGIN: &str = "origin";
 pub const ACRM: &str = "access-control-request-method";
 pub const ACRH: &str = "access-control-request-headers";
 pub const ACRPN: &str = "access-control-request-private-network";
+pub const UPGRADE: &str = "upgrade";
 
 pub const ACAO: &str = "access-control-allow-origin";
 pub const ACAC: &str = "access-control-allow-credentials";

@@ -9,6 +9,7 @@ use super::error::ConfigErrors;
 use super::expose_headers::ExposeHeaders;
 use super::max_age::MaxAge;
 use super::origin_matcher::OriginMatcher;
+use super::rollout::{Mode, RejectDisallowed};
 use super::route_match::RouteMatch;
 use super::vary;
 
@@ -30,6 +31,12 @@ pub struct Policy {
     /// policy, whose answer is the same for every origin.
     pub(crate) vary_actual: Option<&'static str>,
     pub(crate) vary_preflight: &'static str,
+    /// Position in the configuration (metric ids are stored per policy in this order).
+    pub(crate) index: usize,
+    pub(crate) mode: Mode,
+    /// Share of requests enforced: 0 in report-only mode, else `enforce_percent` (100).
+    pub(crate) enforce_percent: u8,
+    pub(crate) reject_disallowed: RejectDisallowed,
 }
 
 impl Policy {
@@ -84,7 +91,29 @@ impl Policy {
             headers,
             expose,
             max_age,
+            // Set by `config::compile`, which knows the position and the top-level mode.
+            index: 0,
+            mode: Mode::Enforce,
+            enforce_percent: 100,
+            reject_disallowed: RejectDisallowed::default(),
         }
+    }
+
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Share of requests enforced, 0 to 100 (0 in report-only mode).
+    pub fn enforce_percent(&self) -> u8 {
+        self.enforce_percent
+    }
+
+    pub fn reject_disallowed(&self) -> RejectDisallowed {
+        self.reject_disallowed
     }
 
     /// Number of configured origin entries (exact, wildcard and regex).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -311,3 +312,276 @@ def raw_request(port: int, raw: bytes, timeout: float = 10) -> bytes:
                 break
             data += chunk
         return data
+
+
+# ---- operations (issue 3): metrics, logs, WebSocket, ECDS ----
+
+# Bootstrap `stats_config.stats_tags` that turn edge-cors metric names into Prometheus labels
+# (the same regexes as envoy/ecds/envoy.yaml and the README).
+EDGE_CORS_STATS_TAGS = [
+    {"tag_name": "edge_cors_policy", "regex": r"^wasmcustom\.edge_cors\.((.+?)\.)"},
+    {"tag_name": "edge_cors_mode", "regex": r"^wasmcustom\.edge_cors\.(?:.+?\.)?((report_only)\.)"},
+    {"tag_name": "edge_cors_reason", "regex": r"^wasmcustom\.edge_cors\..*(?:_rejected|blocked)(\.(\w+))$"},
+]
+
+
+# The per-policy counter slots of src/core/metrics.rs (SLOT_NAMES).
+EDGE_CORS_SLOTS = ("not_cors", "preflight_allowed", "preflight_rejected.origin", "preflight_rejected.method",
+                   "preflight_rejected.headers", "preflight_rejected.malformed", "actual_allowed",
+                   "actual_rejected.origin", "actual_rejected.malformed", "blocked.unsafe_method",
+                   "blocked.websocket", "upstream_cors_replaced")
+_EDGE_CORS_COUNTER = re.compile(r"edge_cors\.(no_policy|[A-Za-z0-9_-]+\.(report_only\.)?(%s))" %
+                                "|".join(re.escape(s) for s in EDGE_CORS_SLOTS))
+
+
+def edge_cors_stats(envoy) -> dict:
+    """Every edge-cors decision counter from /stats, without Envoy's `wasmcustom.` namespace
+    (other edge-cors metrics, such as gauges, are left out)."""
+    out = {}
+    for name, v in envoy.stats().items():
+        short = name[len("wasmcustom."):]
+        if name.startswith("wasmcustom.") and _EDGE_CORS_COUNTER.fullmatch(short):
+            out[short] = v
+    return out
+
+
+def nonzero(stats: dict) -> dict:
+    return {k: v for k, v in stats.items() if v}
+
+
+def edge_cors_log_lines(envoy, marker: str = "rejected: ") -> list:
+    """The messages of edge-cors wasm log lines containing `marker` (Envoy's prefix removed)."""
+    out = []
+    for line in envoy.log().splitlines():
+        if "wasm log" in line and marker in line:
+            out.append(line[line.index(marker):])
+    return out
+
+
+def upgrade_websockets(config: dict) -> dict:
+    """Let the listener's connection manager accept WebSocket upgrades."""
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["upgrade_configs"] = [{"upgrade_type": "websocket"}]
+    return config
+
+
+def add_cluster(config: dict, name: str, port: int) -> dict:
+    config["static_resources"]["clusters"].append({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+    })
+    return config
+
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key: str) -> str:
+    import base64
+    import hashlib
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+
+
+def ws_frame(payload: bytes, mask: bytes | None) -> bytes:
+    """One final text frame (RFC 6455 §5.2); clients mask, servers do not. Payload < 126 bytes."""
+    assert len(payload) < 126
+    head = bytes([0x81, (0x80 if mask else 0) | len(payload)])
+    if mask:
+        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + payload
+
+
+def ws_read_frame(sock) -> bytes:
+    """Read one small frame and return its (unmasked) payload."""
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("WebSocket closed")
+            data += chunk
+        return data
+    b0, b1 = exactly(2)
+    length = b1 & 0x7F
+    mask = exactly(4) if b1 & 0x80 else None
+    payload = exactly(length)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return payload
+
+
+class WebSocketEcho:
+    """A loopback WebSocket server (RFC 6455 handshake, echoes one text frame per message),
+    counting the upgrades it accepted."""
+
+    def __init__(self):
+        import threading
+        self.port = free_port()
+        self.upgrades = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        with conn:
+            conn.settimeout(10)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+            if headers.get("upgrade", "").lower() != "websocket" or "sec-websocket-key" not in headers:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                return
+            self.upgrades += 1
+            conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+                          f"sec-websocket-accept: {ws_accept(headers['sec-websocket-key'])}\r\n\r\n").encode())
+            try:
+                while True:
+                    conn.sendall(ws_frame(b"echo:" + ws_read_frame(conn), None))
+            except (ConnectionError, OSError):
+                return
+
+    def stop(self):
+        self.sock.close()
+
+
+def websocket_exchange(port: int, path: str, origin: str, message: bytes, host: str = "api.example.com",
+                       timeout: float = 10):
+    """Open a WebSocket through `port` as a browser would (with Origin), send one message.
+    Returns (status, response head text, echoed payload or None)."""
+    import base64
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall((f"GET {path} HTTP/1.1\r\nhost: {host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+                   f"sec-websocket-key: {key}\r\nsec-websocket-version: 13\r\norigin: {origin}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head_text, _, rest = head.partition(b"\r\n\r\n")
+        text = head_text.decode("latin-1")
+        status = int(text.split(" ", 2)[1])
+        if status != 101:
+            return status, text, None
+        assert f"sec-websocket-accept: {ws_accept(key)}".lower() in text.lower(), text
+        assert rest == b"", "no frame expected before we send one"
+        s.sendall(ws_frame(message, os.urandom(4)))
+        return status, text, ws_read_frame(s)
+
+
+def envoy_from_yaml(text: str, admin_port: int, port: int, workdir: Path) -> Envoy:
+    """An Envoy started from a YAML bootstrap given as text (a shipped file with its ports and
+    paths substituted)."""
+    envoy = Envoy({"admin": {"address": {"socket_address": {"port_value": admin_port}}}}, workdir=workdir)
+    envoy.port = port
+    envoy.config_path = Path(workdir) / "envoy.yaml"
+    envoy.config_path.write_text(text)
+    return envoy
+
+
+def substitute(text: str, replacements: dict) -> str:
+    """Replace each key exactly once (a shipped file that changed shape fails loudly)."""
+    for old, new in replacements.items():
+        count = text.count(old)
+        if count != 1:
+            raise AssertionError(f"expected {old!r} exactly once in the template, found {count}")
+        text = text.replace(old, new)
+    return text
+
+
+# The access log line `with_access_log` writes: method, path, status, Origin.
+ACCESS_LOG_FORMAT = "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %REQ(ORIGIN)%\n"
+
+
+# Envoy buffers access log files and flushes them every 10 s by default: start an Envoy whose
+# log a test reads with these extra arguments (Envoy(config, extra_args=ACCESS_LOG_FLUSH_ARGS)).
+ACCESS_LOG_FLUSH_ARGS = ["--file-flush-interval-msec", "20"]
+
+
+def with_access_log(config: dict, path: str) -> dict:
+    """Add a file access log (ACCESS_LOG_FORMAT) to every HTTP connection manager of `config`.
+
+    Local replies (edge-cors's preflight answers) are logged too, so this is how a test counts
+    requests that never reach the upstream. The file is flushed asynchronously: readers poll for
+    the line they expect (see `access_log_lines`, ACCESS_LOG_FLUSH_ARGS).
+    """
+    for listener in config.get("static_resources", {}).get("listeners", []):
+        for chain in listener.get("filter_chains", []):
+            for f in chain.get("filters", []):
+                if f.get("name") == "envoy.filters.network.http_connection_manager":
+                    f["typed_config"].setdefault("access_log", []).append({
+                        "name": "envoy.access_loggers.file",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                            "path": path,
+                            "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
+                        },
+                    })
+    return config
+
+
+def access_log_lines(path: str) -> list:
+    """The access log as a list of (method, path, status, origin) tuples."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4:
+            out.append(tuple(parts))
+    return out
+
+
+class RecordingUpstream:
+    """A loopback HTTP upstream that records the headers of every request it receives."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                received.append([(k.lower(), v) for k, v in self.headers.items()])
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_OPTIONS = _answer
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,116 @@
+"""Hot reload through ECDS from a watched file (envoy/ecds/): the shipped bootstrap and resource,
+with ports and paths substituted, in one Envoy process that is never restarted."""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT, WASM, edge_cors_stats, envoy_from_yaml, free_port, poll, request, substitute
+
+ECDS_DIR = ROOT / "envoy" / "ecds"
+STAT = "extension_config_discovery.http_filter.edge-cors."
+
+
+def policy(*origins, credentials=True):
+    return {"policies": [{"name": "app", "match": {"path_prefixes": ["/api/"]}, "allow_origins": list(origins),
+                          "allow_methods": ["PUT"], "allow_credentials": credentials}]}
+
+
+def resource_text(config: dict) -> str:
+    """The shipped resource with its policy replaced and the wasm path made absolute."""
+    shipped = shipped_resource_text()
+    head = shipped[: shipped.index("value: |\n") + len("value: |\n")]
+    body = "".join(" " * 10 + line + "\n" for line in json.dumps(config, indent=2).splitlines())
+    return head + body
+
+
+def install(directory: Path, config: dict):
+    """Write the new resource beside the watched file, then rename it over it (atomic)."""
+    target = directory / "edge-cors.resource.yaml"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".next-", suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        f.write(resource_text(config))
+    os.replace(tmp, target)
+
+
+def preflight_status(envoy, origin):
+    return request(envoy.port, "OPTIONS", "/api/items",
+                   [("origin", origin), ("access-control-request-method", "PUT")]).status
+
+
+def shipped_resource_text() -> str:
+    """The shipped resource exactly, but for the wasm path."""
+    shipped = (ECDS_DIR / "edge-cors.resource.yaml").read_text()
+    return substitute(shipped, {"filename: target/wasm32-wasip1/release/edge_cors.wasm": f"filename: {WASM}"})
+
+
+@pytest.fixture
+def ecds_envoy(upstream, tmp_path, request):
+    watched = tmp_path / "ecds"
+    watched.mkdir()
+    if getattr(request, "param", None) == "shipped":
+        (watched / "edge-cors.resource.yaml").write_text(shipped_resource_text())
+    else:
+        install(watched, policy("https://app.example.com"))
+    port, admin = free_port(), free_port()
+    text = substitute((ECDS_DIR / "envoy.yaml").read_text(), {
+        "port_value: 10100": f"port_value: {port}",
+        "port_value: 9911": f"port_value: {admin}",
+        "port_value: 10001": f"port_value: {upstream.port}",
+        "path: envoy/ecds/edge-cors.resource.yaml": f"path: {watched / 'edge-cors.resource.yaml'}",
+        "watched_directory: { path: envoy/ecds }": f"watched_directory: {{ path: {watched} }}",
+    })
+    envoy = envoy_from_yaml(text, admin, port, tmp_path)
+    envoy.start()
+    yield envoy, watched
+    envoy.stop()
+
+
+def test_a_policy_change_is_picked_up_without_restart_and_an_invalid_one_is_refused_while_the_old_keeps_serving(ecds_envoy):
+    envoy, watched = ecds_envoy
+    pid = envoy.proc.pid
+    assert envoy.stats()[STAT + "update_success"] == 1
+    assert preflight_status(envoy, "https://app.example.com") == 204
+    assert preflight_status(envoy, "https://new.example.com") == 403
+
+    install(watched, policy("https://app.example.com", "https://new.example.com"))
+    polled = []  # every status seen while waiting: 403 until the reload, then 204
+    poll(lambda: polled.append(preflight_status(envoy, "https://new.example.com")) or polled[-1] == 204, 30,
+         "the new policy to serve")
+    assert set(polled[:-1]) <= {403} and polled[-1] == 204
+    stats = envoy.stats()
+    assert stats[STAT + "update_success"] == 2
+    assert stats[STAT + "update_rejected"] == 0
+    assert envoy.proc.pid == pid and envoy.proc.poll() is None  # the same process, never restarted
+
+    # `*` with credentials is refused by edge-cors's on_configure: Envoy rejects the update.
+    install(watched, policy("*"))
+    poll(lambda: envoy.stats()[STAT + "update_rejected"] == 1, 30, "the update to be rejected")
+    assert "`*` cannot be combined with allow_credentials" in envoy.log()
+    # The previous policy keeps serving, in the same process.
+    assert preflight_status(envoy, "https://new.example.com") == 204
+    assert preflight_status(envoy, "https://other.example.com") == 403
+    assert envoy.stats()[STAT + "update_success"] == 2
+    assert envoy.proc.pid == pid and envoy.proc.poll() is None
+    # Counters survive reloads: one name, one counter, whichever policy version counted.
+    counters = edge_cors_stats(envoy)
+    assert counters["edge_cors.app.preflight_allowed"] == 3
+    assert counters["edge_cors.app.preflight_rejected.origin"] == 2 + len(polled) - 1
+
+
+@pytest.mark.parametrize("ecds_envoy", ["shipped"], indirect=True)
+def test_the_shipped_bootstrap_and_policy_serve_as_documented(ecds_envoy):
+    envoy, _ = ecds_envoy
+    assert envoy.stats()[STAT + "update_success"] == 1
+    assert preflight_status(envoy, "https://app.example.com") == 204
+    assert preflight_status(envoy, "https://evil.example") == 403
+    # reject_disallowed is on in the shipped policy: an unsafe request from a rejected origin
+    # never reaches the upstream; a safe one does, without CORS headers.
+    assert request(envoy.port, "POST", "/api/items", [("origin", "https://evil.example")]).status == 403
+    r = request(envoy.port, "GET", "/api/items", [("origin", "https://evil.example")])
+    assert r.status == 200 and r.cors() == {}
+    prom = envoy.admin("/stats/prometheus").splitlines()
+    assert 'edge_cors_blocked{edge_cors_policy="app",edge_cors_reason="unsafe_method"} 1' in prom
+    assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' in prom

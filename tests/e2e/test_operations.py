@@ -1,0 +1,309 @@
+"""Operations, end to end through Envoy + edge_cors.wasm: reason-coded counters with exact values,
+rate-limited rejection logs, report-only mode, enforce_percent rollout, the debug decision
+header, and reject_disallowed (including a real WebSocket upgrade to a loopback upstream)."""
+import re
+
+import pytest
+
+from harness import (EDGE_CORS_STATS_TAGS, ROUTER, WebSocketEcho, add_cluster, bootstrap, edge_cors_chain,
+                     edge_cors_log_lines, edge_cors_stats, free_port, nonzero, poll, request, upgrade_websockets,
+                     wasm_filter, websocket_exchange)
+
+APP = {
+    "name": "app",
+    "match": {"path_prefixes": ["/api/"]},
+    "allow_origins": ["https://app.example.com"],
+    "allow_methods": ["PUT"],
+    "allow_headers": ["content-type"],
+}
+PUBLIC = {"name": "public", "match": {"path_prefixes": ["/public/"]}, "allow_origins": ["*"]}
+ALL_METHODS_ROUTE = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
+TOKEN = "k3Y-0f-the-d3bug-a1d"
+
+
+def preflight(envoy, origin, method="PUT", req_headers=None, path="/api/items", extra=()):
+    h = [("origin", origin), ("access-control-request-method", method)]
+    if req_headers is not None:
+        h.append(("access-control-request-headers", req_headers))
+    return request(envoy.port, "OPTIONS", path, h + list(extra))
+
+
+def get(envoy, path="/api/items", origin=None, method="GET", extra=()):
+    h = [("origin", origin)] if origin else []
+    return request(envoy.port, method, path, h + list(extra))
+
+
+def test_every_decision_is_counted_once_under_its_policy_and_reason(start_envoy, upstream):
+    envoy = start_envoy({"policies": [APP, PUBLIC]})
+    assert get(envoy).status == 200                                                    # not CORS
+    for _ in range(2):
+        assert preflight(envoy, "https://app.example.com", "PUT", "content-type").status == 204
+    assert preflight(envoy, "https://evil.example.net").status == 403                  # origin
+    assert preflight(envoy, "https://app.example.com", "PATCH").status == 403          # method
+    assert preflight(envoy, "https://app.example.com", "PUT", "x-secret").status == 403  # headers
+    assert preflight(envoy, "HTTPS://APP.EXAMPLE.COM").status == 403                   # malformed
+    for _ in range(3):
+        assert get(envoy, origin="https://app.example.com").status == 200
+    for _ in range(2):
+        assert get(envoy, origin="https://evil.example.net").status == 200
+    assert get(envoy, origin="https://App.example.com").status == 200                  # malformed
+    # An RBAC deny after edge-cors: counted as allowed, but it carries no upstream CORS header.
+    assert get(envoy, "/api/admin/users", origin="https://app.example.com").status == 403
+    assert get(envoy, "/elsewhere").status == 200                                      # no policy
+    assert preflight(envoy, "https://anyone.example.org", "GET", path="/public/x").status == 204
+
+    stats = edge_cors_stats(envoy)
+    assert nonzero(stats) == {
+        "edge_cors.app.not_cors": 1,
+        "edge_cors.app.preflight_allowed": 2,
+        "edge_cors.app.preflight_rejected.origin": 1,
+        "edge_cors.app.preflight_rejected.method": 1,
+        "edge_cors.app.preflight_rejected.headers": 1,
+        "edge_cors.app.preflight_rejected.malformed": 1,
+        "edge_cors.app.actual_allowed": 4,
+        "edge_cors.app.actual_rejected.origin": 2,
+        "edge_cors.app.actual_rejected.malformed": 1,
+        # The upstream sent its own `Access-Control-Allow-Origin: *` on the 6 responses it gave
+        # to CORS requests; the RBAC 403 had none.
+        "edge_cors.app.upstream_cors_replaced": 6,
+        "edge_cors.public.preflight_allowed": 1,
+        "edge_cors.no_policy": 1,
+    }
+    # Every counter is defined at start, zero included: 24 per policy plus no_policy.
+    assert len(stats) == 2 * 24 + 1
+    assert stats["edge_cors.app.report_only.preflight_rejected.origin"] == 0
+
+
+def test_prometheus_output_carries_policy_mode_and_reason_labels_with_the_shipped_stats_tags(upstream):
+    from harness import Envoy
+    config = bootstrap(free_port(), free_port(), upstream.port,
+                       edge_cors_chain({"policies": [APP, dict(PUBLIC, mode="report_only")]}))
+    config["stats_config"] = {"stats_tags": EDGE_CORS_STATS_TAGS}
+    envoy = Envoy(config).start()
+    try:
+        assert preflight(envoy, "https://evil.example.net").status == 403
+        assert preflight(envoy, "https://app.example.com", "PATCH").status == 403
+        assert get(envoy, "/public/x", origin="https://a.example.org").status == 200
+        prom = [l for l in envoy.admin("/stats/prometheus").splitlines() if l.startswith("edge_cors_")]
+        assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' in prom
+        assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="method"} 1' in prom
+        assert 'edge_cors_actual_allowed{edge_cors_policy="public",edge_cors_mode="report_only"} 1' in prom
+        assert 'edge_cors_actual_allowed{edge_cors_policy="app"} 0' in prom
+        assert "edge_cors_no_policy{} 0" in prom
+    finally:
+        envoy.stop()
+
+
+def test_rejections_are_logged_once_per_origin_escaped_and_capped_with_a_count_of_what_was_suppressed(start_envoy):
+    envoy = start_envoy({"policies": [APP]})
+    configured = poll(lambda: edge_cors_log_lines(envoy, "configured "), 10, "the configuration summary")
+    assert "configured 1 policies: app (1 origin entries, mode=enforce, enforce_percent=100)" in configured[0]
+
+    for _ in range(3):
+        assert get(envoy, origin="https://evil.example.net", method="POST").status == 200
+    assert preflight(envoy, "https://evil.example.net").status == 403
+    assert preflight(envoy, 'https://quo"te.example.net', "PATCH", "x-a, x-b").status == 403
+    long_origin = "https://" + ".".join(["a" * 60] * 3) + ".example.net"  # valid, untrusted
+    assert preflight(envoy, long_origin).status == 403
+
+    lines = poll(lambda: (l := edge_cors_log_lines(envoy)) and len(l) >= 3 and l, 10, "three rejection lines")
+    assert lines[0] == ('rejected: policy=app mode=enforce outcome=actual_rejected reason=origin '
+                        'origin="https://evil.example.net" suppressed=0')
+    # Three more rejections from the same origin were held back and are counted here.
+    assert lines[1] == ('rejected: policy=app mode=enforce outcome=preflight_rejected reason=malformed '
+                        'origin="https://quo\\x22te.example.net" method="PATCH" headers="x-a, x-b" suppressed=3')
+    capped = long_origin[:128] + f"...({len(long_origin)} bytes, {len(long_origin) - 128} more)"
+    assert lines[2] == ('rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin '
+                        f'origin="{capped}" method="PUT" suppressed=0')
+    assert len(lines) == 3
+
+
+def test_suppressed_rejection_lines_are_summarised_every_interval(start_envoy):
+    envoy = start_envoy({"policies": [APP], "rejection_log_interval_seconds": 1})
+    for _ in range(4):
+        assert preflight(envoy, "https://evil.example.net").status == 403
+    def summarised():
+        lines = edge_cors_log_lines(envoy, "suppressed ")
+        for line in lines:
+            # The origin's entry may have expired by the tick (0) or not yet (1).
+            assert re.fullmatch(r"suppressed [1-3] rejection log lines in the last 1s \([01] origins logged recently\)", line)
+        return sum(int(line.split()[1]) for line in lines)
+    # Usually one summary of 3; a tick falling between the requests splits them.
+    poll(lambda: summarised() == 3, 10, "summaries of the 3 suppressed lines")
+    assert len(edge_cors_log_lines(envoy)) == 1
+    # The summary reported what was held back: the next line does not count it again.
+    assert preflight(envoy, "https://other.example.net").status == 403
+    lines = poll(lambda: (l := edge_cors_log_lines(envoy)) and len(l) == 2 and l, 10, "the second line")
+    assert lines[1].startswith('rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin '
+                               'origin="https://other.example.net"')
+    assert lines[1].endswith(" suppressed=0")
+
+
+def test_report_only_mode_counts_and_logs_but_changes_no_request_or_response(start_envoy, upstream):
+    envoy = start_envoy({"mode": "report_only", "policies": [APP]}, routes=ALL_METHODS_ROUTE)
+    before = upstream.counts()
+    rejected = preflight(envoy, "https://evil.example.net")
+    allowed = preflight(envoy, "https://app.example.com", "PUT", "content-type")
+    actual = get(envoy, origin="https://evil.example.net")
+    # Preflights reached the upstream, whose own (wrong) CORS headers went through untouched.
+    for r in (rejected, allowed, actual):
+        assert r.status == 200
+        assert r.cors() == {"access-control-allow-origin": "*", "access-control-allow-methods": "*"}
+        assert r.values("vary") == ["accept-encoding"]
+    after = upstream.counts()
+    assert after.get("OPTIONS", 0) - before.get("OPTIONS", 0) == 2
+    assert after["total"] - before["total"] == 3
+    assert nonzero(edge_cors_stats(envoy)) == {
+        "edge_cors.app.report_only.preflight_rejected.origin": 1,
+        "edge_cors.app.report_only.preflight_allowed": 1,
+        "edge_cors.app.report_only.actual_rejected.origin": 1,
+        "edge_cors.app.report_only.upstream_cors_replaced": 1,
+    }
+    lines = poll(lambda: edge_cors_log_lines(envoy), 10, "a rejection line")
+    assert lines == ['rejected: policy=app mode=report_only outcome=preflight_rejected reason=origin '
+                     'origin="https://evil.example.net" method="PUT" suppressed=0']
+
+
+def test_a_report_only_policy_sits_next_to_an_enforced_one(start_envoy, upstream):
+    legacy = dict(PUBLIC, name="legacy", match={"path_prefixes": ["/legacy/"]}, allow_origins=["https://old.example.com"],
+                  mode="report_only")
+    envoy = start_envoy({"policies": [APP, legacy]}, routes=ALL_METHODS_ROUTE)
+    assert preflight(envoy, "https://evil.example.net").status == 403
+    r = preflight(envoy, "https://evil.example.net", path="/legacy/x")
+    assert r.status == 200 and r.cors()["access-control-allow-origin"] == "*"
+    assert nonzero(edge_cors_stats(envoy)) == {
+        "edge_cors.app.preflight_rejected.origin": 1,
+        "edge_cors.legacy.report_only.preflight_rejected.origin": 1,
+    }
+
+
+def test_enforce_percent_enforces_a_random_share_and_reports_the_rest(start_envoy, upstream):
+    envoy = start_envoy({"policies": [dict(APP, enforce_percent=50)]}, routes=ALL_METHODS_ROUTE)
+    n = 200
+    statuses = [preflight(envoy, "https://evil.example.net").status for _ in range(n)]
+    enforced, reported = statuses.count(403), statuses.count(200)
+    assert enforced + reported == n
+    # Binomial(200, 0.5): outside [60, 140] has probability below 1e-8. A constant draw
+    # (no entropy) would give 0 or 200.
+    assert 60 <= enforced <= 140, enforced
+    assert nonzero(edge_cors_stats(envoy)) == {
+        "edge_cors.app.preflight_rejected.origin": enforced,
+        "edge_cors.app.report_only.preflight_rejected.origin": reported,
+    }
+
+
+def test_the_decision_header_explains_only_to_requests_carrying_the_secret_token(start_envoy, upstream):
+    legacy = {"name": "legacy", "match": {"path_prefixes": ["/legacy/"]}, "allow_origins": ["https://old.example.com"],
+              "mode": "report_only"}
+    config = {"policies": [APP, legacy], "decision_header": {"token_header": "x-edge-cors-debug", "token": TOKEN}}
+    envoy = start_envoy(config, routes=ALL_METHODS_ROUTE)
+    token = [("x-edge-cors-debug", TOKEN)]
+
+    r = preflight(envoy, "https://app.example.com", "PATCH", extra=token)
+    assert r.status == 403
+    assert r.get("x-edge-cors-decision") == "policy=app; outcome=preflight_rejected; reason=method; mode=enforce"
+    r = get(envoy, origin="https://app.example.com", extra=token)
+    assert r.get("x-edge-cors-decision") == "policy=app; outcome=actual_allowed; mode=enforce"
+    r = get(envoy, "/legacy/x", origin="https://evil.example.net", extra=token)
+    assert r.status == 200 and r.cors()["access-control-allow-origin"] == "*"
+    assert r.get("x-edge-cors-decision") == "policy=legacy; outcome=actual_rejected; reason=origin; mode=report_only"
+    r = get(envoy, "/elsewhere", extra=token)
+    assert r.get("x-edge-cors-decision") == "policy=-; outcome=no_policy"
+
+    # Without the token, or with a wrong one, nothing is revealed.
+    for extra in ([], [("x-edge-cors-debug", TOKEN[:-1] + "X")], [("x-edge-cors-debug", TOKEN + "X")]):
+        assert preflight(envoy, "https://app.example.com", "PATCH", extra=extra).get("x-edge-cors-decision") is None
+        assert get(envoy, origin="https://app.example.com", extra=extra).get("x-edge-cors-decision") is None
+
+
+def test_the_token_header_is_removed_before_the_request_goes_upstream(start_envoy):
+    from harness import RecordingUpstream
+    recorder = RecordingUpstream()
+    try:
+        config = bootstrap(free_port(), free_port(), recorder.port, [
+            wasm_filter({"policies": [APP], "decision_header": {"token_header": "x-edge-cors-debug", "token": TOKEN}}),
+            ROUTER], ALL_METHODS_ROUTE)
+        envoy = start_envoy(config=config)
+        for value in (TOKEN, "a wrong guess"):
+            r = get(envoy, origin="https://app.example.com", extra=[("x-edge-cors-debug", value), ("x-other", "kept")])
+            assert r.status == 200
+        assert len(recorder.received) == 2
+        for headers in recorder.received:
+            names = [n for n, _ in headers]
+            assert "x-edge-cors-debug" not in names
+            assert ("x-other", "kept") in headers
+    finally:
+        recorder.stop()
+
+
+REJECTING = dict(APP, reject_disallowed={"unsafe_methods": True, "websocket": True})
+
+
+@pytest.fixture
+def ws_upstream():
+    ws = WebSocketEcho()
+    yield ws
+    ws.stop()
+
+
+def websocket_envoy(start_envoy, upstream, ws_upstream, policy):
+    routes = [{"match": {"prefix": "/api/ws"}, "route": {"cluster": "ws"}}] + ALL_METHODS_ROUTE
+    config = bootstrap(free_port(), free_port(), upstream.port, [wasm_filter({"policies": [policy]}), ROUTER], routes)
+    return start_envoy(config=add_cluster(upgrade_websockets(config), "ws", ws_upstream.port))
+
+
+def test_reject_disallowed_refuses_unsafe_methods_and_websockets_from_rejected_origins(start_envoy, upstream, ws_upstream):
+    envoy = websocket_envoy(start_envoy, upstream, ws_upstream, REJECTING)
+    before = upstream.total()
+    for method in ("POST", "DELETE", "PUT"):
+        r = get(envoy, origin="https://evil.example.net", method=method)
+        assert r.status == 403, method
+        assert r.cors() == {} and r.values("vary") == ["origin"]
+    assert upstream.total() == before  # refused before reaching the upstream
+
+    # Safe methods from a rejected origin, and anything from a trusted one, go through.
+    assert get(envoy, origin="https://evil.example.net").status == 200
+    assert get(envoy, origin="https://evil.example.net", method="HEAD").status == 200
+    assert get(envoy, origin="https://app.example.com", method="POST").status == 200
+    assert get(envoy, method="POST").status == 200  # no Origin: not a browser cross-origin request
+    assert upstream.total() == before + 4
+
+    status, head, _ = websocket_exchange(envoy.port, "/api/ws", "https://evil.example.net", b"hi")
+    assert status == 403, head
+    assert ws_upstream.upgrades == 0
+    status, head, echoed = websocket_exchange(envoy.port, "/api/ws", "https://app.example.com", b"hello")
+    assert status == 101, head
+    assert echoed == b"echo:hello"
+    assert ws_upstream.upgrades == 1
+
+    stats = nonzero(edge_cors_stats(envoy))
+    assert stats == {
+        "edge_cors.app.blocked.unsafe_method": 3,
+        "edge_cors.app.blocked.websocket": 1,
+        "edge_cors.app.actual_rejected.origin": 2,
+        "edge_cors.app.actual_allowed": 2,
+        "edge_cors.app.not_cors": 1,
+        # GET and HEAD from evil and the POST from app reached the upstream with its ACAO.
+        "edge_cors.app.upstream_cors_replaced": 3,
+    }
+
+
+def test_without_reject_disallowed_cors_stays_browser_enforced(start_envoy, upstream, ws_upstream):
+    envoy = websocket_envoy(start_envoy, upstream, ws_upstream, APP)
+    r = get(envoy, origin="https://evil.example.net", method="POST")
+    assert r.status == 200 and r.cors() == {}
+    status, head, echoed = websocket_exchange(envoy.port, "/api/ws", "https://evil.example.net", b"x")
+    assert status == 101, head
+    assert echoed == b"echo:x"
+
+
+def test_reject_disallowed_in_report_only_mode_counts_what_it_would_block(start_envoy, upstream, ws_upstream):
+    envoy = websocket_envoy(start_envoy, upstream, ws_upstream, dict(REJECTING, mode="report_only"))
+    assert get(envoy, origin="https://evil.example.net", method="POST").status == 200
+    status, head, echoed = websocket_exchange(envoy.port, "/api/ws", "https://evil.example.net", b"y")
+    assert status == 101 and echoed == b"echo:y"
+    assert nonzero(edge_cors_stats(envoy)) == {
+        "edge_cors.app.report_only.blocked.unsafe_method": 1,
+        "edge_cors.app.report_only.blocked.websocket": 1,
+        "edge_cors.app.report_only.upstream_cors_replaced": 1,
+    }
