@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from harness import ROUTER, Envoy, Upstream, bootstrap, free_port, wasm_filter  # noqa: E402
@@ -39,10 +40,12 @@ SCAN_TIMEOUT = 180
 
 
 def demo_app_policy() -> dict:
-    """The `app` policy of the demo's envoy/envoy.yaml (the JSON block under `value: |`)."""
-    text = DEMO.read_text()
-    block = text.split("value: |", 1)[1].split("- name: envoy.filters.http.lua", 1)[0]
-    config = json.loads(block)
+    """The `app` policy of the demo's envoy/envoy.yaml (the edge-cors filter's configuration)."""
+    demo = yaml.safe_load(DEMO.read_text())
+    filters = [f for listener in demo["static_resources"]["listeners"] for chain in listener["filter_chains"]
+               for hcm in chain["filters"] for f in hcm["typed_config"].get("http_filters", [])]
+    edge_cors = next(f for f in filters if f["name"] == "edge-cors")
+    config = json.loads(edge_cors["typed_config"]["config"]["configuration"]["value"])
     return next(p for p in config["policies"] if p["name"] == "app")
 
 
