@@ -276,6 +276,11 @@ impl HttpContext for Stream {
         }
     }
 
+    /// After every stream, including preflights answered locally (issue 5: soak memory).
+    fn on_log(&mut self) {
+        sample_vm_memory();
+    }
+
     /// Runs for upstream responses and for local replies of filters after this one (an RBAC
     /// deny, an ext_authz 401), so the browser can read those too.
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
@@ -308,4 +313,32 @@ impl HttpContext for Stream {
         }
         HostAction::Continue
     }
+}
+
+// ---- VM memory gauge (issue 5): scripts/soak.sh reads it to show memory stays flat. ----
+
+/// Publishes this VM's linear memory in bytes as the gauge `edge_cors.vm_memory_bytes` (Envoy
+/// shows it as `wasmcustom.edge_cors.vm_memory_bytes`) on the first and every 1024th stream:
+/// one host call per 1024 requests. Wasm memory only grows, so the gauge is a high-water mark
+/// and any leak shows as growth.
+fn sample_vm_memory() {
+    use std::cell::Cell;
+    const EVERY: u32 = 1024;
+    const PAGE: u64 = 65536;
+    thread_local! {
+        static STATE: Cell<(u32, Option<u32>)> = const { Cell::new((0, None)) };
+    }
+    STATE.with(|state| {
+        let (streams, metric) = state.get();
+        let metric = metric.or_else(|| {
+            hostcalls::define_metric(proxy_wasm::types::MetricType::Gauge, "edge_cors.vm_memory_bytes").ok()
+        });
+        state.set((streams.wrapping_add(1), metric));
+        if let (0, Some(id)) = (streams % EVERY, metric) {
+            let bytes = core::arch::wasm32::memory_size(0) as u64 * PAGE;
+            if let Err(status) = hostcalls::record_metric(id, bytes) {
+                log::warn!("edge-cors: could not record vm_memory_bytes: {status:?}");
+            }
+        }
+    });
 }

@@ -1,0 +1,56 @@
+//! Configuration parsing and validation on arbitrary bytes (mostly JSON, from the seeds). Never
+//! panics; a configuration that compiles never pairs `*` with credentials, which the engine's
+//! answers below must reflect.
+#![no_main]
+
+use edge_cors::core::simulate::respond;
+use edge_cors::core::{compile, decide, RequestHeaders};
+use libfuzzer_sys::fuzz_target;
+
+struct Req(&'static [(&'static str, &'static str)]);
+
+impl RequestHeaders for Req {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    }
+}
+
+const PROBES: [&[(&str, &str)]; 3] = [
+    &[
+        (":method", "GET"),
+        (":authority", "api.example.com"),
+        (":path", "/api/x"),
+        ("origin", "https://app.example.com"),
+    ],
+    &[
+        (":method", "OPTIONS"),
+        (":authority", "api.example.com"),
+        (":path", "/api/x"),
+        ("origin", "https://evil.com"),
+        ("access-control-request-method", "PUT"),
+    ],
+    &[
+        (":method", "OPTIONS"),
+        (":authority", "api.example.com"),
+        (":path", "/"),
+        ("origin", "https://a.example.com"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "content-type"),
+    ],
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(config) = compile(data) else { return };
+    for probe in PROBES {
+        let d = decide(&config, &Req(probe));
+        let r = respond(&d, 200, &[]);
+        let acao = r.values("access-control-allow-origin");
+        let acac = r.values("access-control-allow-credentials");
+        assert!(
+            !(acao.contains(&"*") && acac.contains(&"true")),
+            "`*` with credentials from {:?}",
+            String::from_utf8_lossy(data)
+        );
+        assert!(acao.len() <= 1);
+    }
+});
