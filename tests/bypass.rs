@@ -4,8 +4,8 @@
 //! The same file is sent through Envoy by tests/e2e/test_bypass.py. Like the spec tests, this
 //! runs natively and, under wasm-bindgen-test, as wasm32-unknown-unknown in node.
 
-use edge_cors::core::simulate::{respond, SimulatedResponse};
-use edge_cors::core::{compile, decide, Config, Outcome, RequestHeaders};
+use edge_cors::core::simulate::{respond, HeaderLines, SimulatedResponse};
+use edge_cors::core::{compile, decide, Config, Outcome};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const CORPUS: &str = include_str!("bypass_origins.txt");
@@ -28,22 +28,6 @@ const UPSTREAM: &[(&str, &str)] = &[
     ("access-control-allow-credentials", "true"),
     ("vary", "accept-encoding"),
 ];
-
-/// Header lines as raw bytes, read the way the glue reads them from Envoy: several lines of
-/// one name comma-joined, invalid UTF-8 replaced by U+FFFD.
-struct RawReq(Vec<(&'static str, Vec<u8>)>);
-
-impl RequestHeaders for RawReq {
-    fn get(&self, name: &str) -> Option<String> {
-        let values: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
-    }
-}
 
 /// Decode one corpus line into the values of its Origin header lines (see the file's header).
 fn decode_line(line: &str) -> Vec<Vec<u8>> {
@@ -103,7 +87,7 @@ fn corpus() -> Vec<(String, Vec<Vec<u8>>)> {
 fn actual(config: &Config, host: &str, origins: &[Vec<u8>]) -> (Outcome, SimulatedResponse) {
     let mut h: Vec<(&'static str, Vec<u8>)> = vec![(":method", b"GET".to_vec()), (":authority", host.into())];
     h.extend(origins.iter().map(|o| ("origin", o.clone())));
-    let d = decide(config, &RawReq(h));
+    let d = decide(config, &HeaderLines(&h));
     (d.outcome, respond(&d, 200, UPSTREAM))
 }
 
@@ -115,7 +99,7 @@ fn preflight(config: &Config, host: &str, origins: &[Vec<u8>]) -> (Outcome, Simu
         ("access-control-request-headers", b"content-type".to_vec()),
     ];
     h.extend(origins.iter().map(|o| ("origin", o.clone())));
-    let d = decide(config, &RawReq(h));
+    let d = decide(config, &HeaderLines(&h));
     (d.outcome, respond(&d, 200, UPSTREAM))
 }
 

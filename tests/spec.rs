@@ -4,19 +4,11 @@
 //! wasm-bindgen-test, as wasm32-unknown-unknown in node.
 
 use edge_cors::core::simulate::{respond, SimulatedResponse};
-use edge_cors::core::{compile, decide, Outcome, Reason, RequestHeaders};
+use edge_cors::core::{compile, decide, Outcome, Reason};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// Request headers as a client sent them; several lines of one name arrive comma-joined,
-/// as Envoy presents them to the filter.
-struct Req<'a>(&'a [(&'a str, &'a str)]);
-
-impl RequestHeaders for Req<'_> {
-    fn get(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self.0.iter().filter(|(n, _)| *n == name).map(|(_, v)| *v).collect();
-        (!values.is_empty()).then(|| values.join(","))
-    }
-}
+/// Request headers as a client sent them, seen as Envoy presents them to the filter.
+use edge_cors::core::simulate::HeaderLines as Req;
 
 /// What the upstream answers: its own, wrong CORS headers included.
 const UPSTREAM: &[(&str, &str)] = &[

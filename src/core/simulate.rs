@@ -2,7 +2,30 @@
 //! response the way the glue applies it through host calls. Used by the spec, property and
 //! fuzz tests, so they check the same header operations Envoy performs.
 
-use super::decide::{Action, Decision, HeaderOp};
+use super::decide::{Action, Decision, HeaderOp, RequestHeaders};
+
+/// Request header lines as a client sent them, read the way the glue reads them through Envoy:
+/// several lines of one name arrive comma-joined (Envoy joins them before any filter runs) and
+/// invalid UTF-8 is replaced by U+FFFD (the glue reads header bytes lossily). Shared by the spec,
+/// bypass, property and fuzz tests and the benchmark, so they all feed `decide()` what Envoy does.
+pub struct HeaderLines<'a, N, V>(pub &'a [(N, V)]);
+
+impl<N: AsRef<str>, V: AsRef<[u8]>> RequestHeaders for HeaderLines<'_, N, V> {
+    fn get(&self, name: &str) -> Option<String> {
+        let mut joined: Option<String> = None;
+        for (_, v) in self.0.iter().filter(|(n, _)| n.as_ref() == name) {
+            let v = String::from_utf8_lossy(v.as_ref());
+            match &mut joined {
+                Some(j) => {
+                    j.push(',');
+                    j.push_str(&v);
+                }
+                None => joined = Some(v.into_owned()),
+            }
+        }
+        joined
+    }
+}
 
 /// The response a client sees.
 #[derive(Debug, Clone, PartialEq, Eq)]

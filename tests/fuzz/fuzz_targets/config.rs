@@ -3,17 +3,9 @@
 //! answers below must reflect.
 #![no_main]
 
-use edge_cors::core::simulate::respond;
-use edge_cors::core::{compile, decide, RequestHeaders};
+use edge_cors::core::simulate::{respond, HeaderLines};
+use edge_cors::core::{compile, decide};
 use libfuzzer_sys::fuzz_target;
-
-struct Req(&'static [(&'static str, &'static str)]);
-
-impl RequestHeaders for Req {
-    fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
-    }
-}
 
 const PROBES: [&[(&str, &str)]; 3] = [
     &[
@@ -42,7 +34,7 @@ const PROBES: [&[(&str, &str)]; 3] = [
 fuzz_target!(|data: &[u8]| {
     let Ok(config) = compile(data) else { return };
     for probe in PROBES {
-        let d = decide(&config, &Req(probe));
+        let d = decide(&config, &HeaderLines(probe));
         let r = respond(&d, 200, &[]);
         let acao = r.values("access-control-allow-origin");
         let acac = r.values("access-control-allow-credentials");
