@@ -276,7 +276,7 @@ impl HttpContext for Stream {
         }
     }
 
-    /// After every stream, including preflights answered locally (issue 5: soak memory).
+    /// After every stream, including preflights answered locally: samples the VM memory gauge.
     fn on_log(&mut self) {
         sample_vm_memory();
     }
@@ -315,7 +315,7 @@ impl HttpContext for Stream {
     }
 }
 
-// ---- VM memory gauge (issue 5): scripts/soak.sh reads it to show memory stays flat. ----
+// ---- VM memory gauge: scripts/soak.sh reads it to show memory stays flat under load. ----
 
 /// Publishes this VM's linear memory in bytes as the gauge `edge_cors.vm_memory_bytes` (Envoy
 /// shows it as `wasmcustom.edge_cors.vm_memory_bytes`) on the first and every 1024th stream:
