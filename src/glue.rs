@@ -224,11 +224,13 @@ impl RequestHeaders for HostRequest {
 impl Stream {
     /// One line per rejection, at most once per origin and window (see `rejection_log`).
     fn log_rejection(&self, decision: &Decision) {
-        let origin = escape_capped(decision.origin.as_deref().unwrap_or(""), MAX_LOGGED_VALUE);
+        let raw = decision.origin.as_deref().unwrap_or("");
         let Ok(mut limiter) = self.limiter.try_borrow_mut() else {
             return;
         };
-        if let Admit::Log { suppressed } = limiter.admit(&origin, now_ms()) {
+        if let Admit::Log { suppressed } = limiter.admit(raw, now_ms()) {
+            // Escaping allocates: done for the lines written, not for the suppressed ones.
+            let origin = escape_capped(raw, MAX_LOGGED_VALUE);
             if let Some(line) = rejection_log::line(decision, &origin, suppressed) {
                 log::warn!("{line}");
             }

@@ -74,8 +74,11 @@ impl RejectionLimiter {
         }
     }
 
-    /// Should a rejection from `origin` (already escaped and capped) be logged at `now_ms`?
+    /// Should a rejection from `origin` (as the request sent it) be logged at `now_ms`? Only
+    /// its first `MAX_LOGGED_VALUE` bytes are remembered, which bounds the table's memory, so the
+    /// caller escapes the origin only for the lines it actually writes.
     pub fn admit(&mut self, origin: &str, now_ms: u64) -> Admit {
+        let origin = prefix(origin, MAX_LOGGED_VALUE);
         let window = self.window_ms;
         let fresh = |e: &Entry| now_ms.saturating_sub(e.logged_at_ms) < window;
         if let Some(e) = self.recent.get_mut(origin) {
@@ -109,6 +112,11 @@ impl RejectionLimiter {
             .retain(|_, e| now_ms.saturating_sub(e.logged_at_ms) < window);
         (std::mem::take(&mut self.suppressed), self.recent.len())
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    (0..=max.min(s.len())).rev().find_map(|end| s.get(..end)).unwrap_or("")
 }
 
 /// The log line of a rejected (or, in report-only mode, would-be rejected) request:
