@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -31,7 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 import configs  # noqa: E402
-from harness import free_port, poll  # noqa: E402
+from harness import envoy_ready, free_port, poll  # noqa: E402
 
 ENVOY_CPU = "0"
 LOAD_CPU = "1"
@@ -67,15 +66,8 @@ class Proc:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def wait_ready(self, timeout: float) -> "Proc":
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name}: Envoy exited {self.proc.returncode}:\n{self.log_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-        poll(ready, timeout, f"{self.name} /ready", interval=0.2)
+        poll(lambda: envoy_ready(self.proc, self.admin_port, lambda: self.log_text()[-4000:]), timeout,
+             f"{self.name} /ready", interval=0.2)
         return self
 
     def log_text(self) -> str:

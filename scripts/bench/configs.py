@@ -10,7 +10,9 @@ Every variant routes every method to the same upstream (another Envoy answering 
 """
 from __future__ import annotations
 
-import json
+
+# bench.py puts tests/e2e on sys.path: the Envoy config pieces are the end-to-end tests' own.
+from harness import ROUTER, wasm_filter  # noqa: E402
 
 # The origin every "allowed" workload sends. In the larger policies it sits in the middle of the
 # exact list, so Envoy's native filter (which tries its matchers in order) scans half the list,
@@ -78,26 +80,6 @@ def native_cors_policy(size: str) -> dict:
     }
 
 
-def wasm_filter(name: str, wasm_path: str, configuration: str) -> dict:
-    return {
-        "name": name,
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": name,
-                "root_id": name,
-                "failure_policy": "FAIL_CLOSED",
-                "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": wasm_path}}},
-                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": configuration},
-            },
-        },
-    }
-
-
-ROUTER = {"name": "envoy.filters.http.router",
-          "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
-
-
 def _listener(port: int, filters: list, vhost: dict) -> dict:
     return {
         "name": "main",
@@ -162,9 +144,9 @@ def variant_config(variant: str, size: str | None, port: int, admin_port: int, u
                     "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}, ROUTER]
         vhost["typed_per_filter_config"] = {"envoy.filters.http.cors": native_cors_policy(size)}
     elif variant == "floor":
-        filters = [wasm_filter("bench-floor", floor_wasm, "{}"), ROUTER]
+        filters = [wasm_filter("{}", name="bench-floor", wasm=floor_wasm), ROUTER]
     elif variant == "edge":
-        filters = [wasm_filter("edge-cors", edge_wasm, json.dumps(edge_cors_policy(size))), ROUTER]
+        filters = [wasm_filter(edge_cors_policy(size), wasm=edge_wasm), ROUTER]
     else:
         raise ValueError(variant)
     cluster = {

@@ -187,6 +187,18 @@ class EnvoyExited(RuntimeError):
     pass
 
 
+def envoy_ready(proc: subprocess.Popen, admin_port: int, log) -> bool:
+    """True once Envoy's admin `/ready` answers 200; raises EnvoyExited (with `log()`) if the
+    process ended instead. For `poll()`: the one readiness check of every Envoy we start."""
+    if proc.poll() is not None:
+        raise EnvoyExited(f"Envoy exited with {proc.returncode}:\n{log()}")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
 class Envoy:
     """One Envoy process with a generated bootstrap. `start()` polls /ready."""
 
@@ -213,13 +225,7 @@ class Envoy:
         return self
 
     def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise EnvoyExited(f"Envoy exited with {self.proc.returncode}:\n{self.log()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return envoy_ready(self.proc, self.admin_port, self.log)
 
     def run_to_exit(self, timeout: float = 60) -> int:
         """Start Envoy expecting it to refuse the config and exit; return its exit code."""
@@ -305,13 +311,18 @@ def raw_request(port: int, raw: bytes, timeout: float = 10) -> bytes:
     """Send raw bytes (for inputs http.client refuses) and return the raw response head."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(raw)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        return data
+        return recv_head(s)
+
+
+def recv_head(sock: socket.socket) -> bytes:
+    """Read until the end of an HTTP head (`\\r\\n\\r\\n`) or until the peer closes."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 # ---- operations (issue 3): metrics, logs, WebSocket, ECDS ----
@@ -440,12 +451,9 @@ class WebSocketEcho:
     def _handle(self, conn):
         with conn:
             conn.settimeout(10)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            head = recv_head(conn)
+            if b"\r\n\r\n" not in head:
+                return
             lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
             headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
             if headers.get("upgrade", "").lower() != "websocket" or "sec-websocket-key" not in headers:
