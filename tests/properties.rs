@@ -311,7 +311,6 @@ fn random_requests_never_break_the_cors_invariants() {
         );
         let origin = req.get("origin");
         let acao = r.values("access-control-allow-origin");
-        let acac = r.values("access-control-allow-credentials");
         let cors: Vec<&(String, String)> = r
             .headers
             .iter()
@@ -332,45 +331,20 @@ fn random_requests_never_break_the_cors_invariants() {
             continue;
         }
 
-        if acao.contains(&"*") && acac.contains(&"true") {
-            fail("`*` together with credentials");
+        for violation in r.cors_violations(d.outcome, origin.as_deref()) {
+            fail(violation);
         }
-        if acao.len() > 1 {
-            fail("more than one ACAO line");
-        }
-        if let Some(v) = acao.first() {
-            if *v != "*" && Some(*v) != origin.as_deref() {
-                fail("ACAO is neither `*` nor the request Origin");
-            }
-            if *v != "*" && !origin.as_deref().is_some_and(|o| model_trusts(&json, o)) {
-                fail("ACAO names an origin the policy does not trust");
-            }
+        if acao
+            .first()
+            .is_some_and(|v| *v != "*" && !origin.as_deref().is_some_and(|o| model_trusts(&json, o)))
+        {
+            fail("ACAO names an origin the policy does not trust");
         }
         match d.outcome {
-            Outcome::PreflightRejected(_) => {
-                counts[0] += 1;
-                if !cors.is_empty() || r.status != 403 || r.forwarded {
-                    fail("rejected preflight carries CORS headers, is not 403, or was forwarded");
-                }
-            }
-            Outcome::PreflightAllowed => {
-                counts[1] += 1;
-                if acao.len() != 1 || r.forwarded {
-                    fail("allowed preflight without exactly one ACAO, or forwarded");
-                }
-            }
-            Outcome::ActualRejected(_) => {
-                counts[2] += 1;
-                if !cors.is_empty() {
-                    fail("rejected actual request keeps CORS headers");
-                }
-            }
-            Outcome::ActualAllowed => {
-                counts[3] += 1;
-                if acao.len() != 1 {
-                    fail("allowed actual request without exactly one ACAO");
-                }
-            }
+            Outcome::PreflightRejected(_) => counts[0] += 1,
+            Outcome::PreflightAllowed => counts[1] += 1,
+            Outcome::ActualRejected(_) => counts[2] += 1,
+            Outcome::ActualAllowed => counts[3] += 1,
             Outcome::NotCors | Outcome::NoPolicy => {}
         }
         if failures.len() > 20 {

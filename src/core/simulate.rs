@@ -2,7 +2,7 @@
 //! response the way the glue applies it through host calls. Used by the spec, property and
 //! fuzz tests, so they check the same header operations Envoy performs.
 
-use super::decide::{Action, Decision, HeaderOp, RequestHeaders};
+use super::decide::{Action, Decision, HeaderOp, Outcome, RequestHeaders};
 
 /// Request header lines as a client sent them, read the way the glue reads them through Envoy:
 /// several lines of one name arrive comma-joined (Envoy joins them before any filter runs) and
@@ -45,6 +45,40 @@ impl SimulatedResponse {
             .filter(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
             .collect()
+    }
+
+    /// The CORS invariants this response breaks for a decision of `outcome` on a request from
+    /// `origin` (empty: none). Shared by the property tests and the fuzz target:
+    /// never `*` with credentials (Fetch §3.2.5: browsers refuse it), at most one ACAO line
+    /// and only the request's Origin or `*`, a rejected preflight is a local 403 carrying no
+    /// `Access-Control-*` header, a rejected actual request keeps none, an allowed one has
+    /// exactly one ACAO. Requests that are not CORS are the caller's to judge.
+    pub fn cors_violations(&self, outcome: Outcome, origin: Option<&str>) -> Vec<&'static str> {
+        let acao = self.values("access-control-allow-origin");
+        let acac = self.values("access-control-allow-credentials");
+        let has_cors = self.headers.iter().any(|(n, _)| n.starts_with("access-control-"));
+        let mut out = Vec::new();
+        if acao.contains(&"*") && acac.contains(&"true") {
+            out.push("`*` together with credentials");
+        }
+        if acao.len() > 1 {
+            out.push("more than one ACAO line");
+        }
+        if acao.first().is_some_and(|v| *v != "*" && Some(*v) != origin) {
+            out.push("ACAO is neither `*` nor the request Origin");
+        }
+        match outcome {
+            Outcome::PreflightRejected(_) if has_cors || self.status != 403 || self.forwarded => {
+                out.push("rejected preflight carries CORS headers, is not 403, or was forwarded")
+            }
+            Outcome::PreflightAllowed if acao.len() != 1 || self.forwarded => {
+                out.push("allowed preflight without exactly one ACAO, or forwarded")
+            }
+            Outcome::ActualRejected(_) if has_cors => out.push("rejected actual request keeps CORS headers"),
+            Outcome::ActualAllowed if acao.len() != 1 => out.push("allowed actual request without exactly one ACAO"),
+            _ => {}
+        }
+        out
     }
 
     /// The `access-control-*` and `vary` lines, sorted: what CORS spec tests compare.
