@@ -481,13 +481,7 @@ def websocket_exchange(port: int, path: str, origin: str, message: bytes, host: 
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall((f"GET {path} HTTP/1.1\r\nhost: {host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
                    f"sec-websocket-key: {key}\r\nsec-websocket-version: 13\r\norigin: {origin}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-        head_text, _, rest = head.partition(b"\r\n\r\n")
+        head_text, _, rest = recv_head(s).partition(b"\r\n\r\n")
         text = head_text.decode("latin-1")
         status = int(text.split(" ", 2)[1])
         if status != 101:
