@@ -139,6 +139,9 @@ impl RootContext for Root {
                     config.policies.len(),
                     summary.join(", ")
                 );
+                for warning in &config.warnings {
+                    log::warn!("edge-cors: warning: {warning}");
+                }
                 if let Some(d) = &config.decision_header {
                     log::info!(
                         "edge-cors: x-edge-cors-decision enabled for requests carrying the token in {}",

@@ -129,6 +129,7 @@ fn check_file(file: &str, quiet: bool) -> Status {
                     if !quiet {
                         print!("{}", summary(file, &f.location, &compiled, &config));
                     }
+                    print!("{}", warning_report(file, &f.location, &compiled.warnings));
                     Status::Valid
                 }
                 Err(errors) => {
@@ -331,6 +332,16 @@ fn error_report(file: &str, location: &str, errors: &ConfigErrors) -> String {
     }
     if errors.total > errors.errors.len() {
         let _ = writeln!(out, "  ... and {} more", errors.total - errors.errors.len());
+    }
+    out.push_str(&warning_report(file, location, &errors.warnings));
+    out
+}
+
+/// One line per warning, in the form the filter logs them at load (`warning: path: value: message`).
+fn warning_report(file: &str, location: &str, warnings: &[edge_cors::core::ConfigError]) -> String {
+    let mut out = String::new();
+    for w in warnings {
+        let _ = writeln!(out, "{file}: {location}: warning: {w}");
     }
     out
 }

@@ -74,6 +74,9 @@ pub struct Config {
     /// before the first catch-all constrains them).
     pub(crate) reads_authority: bool,
     pub(crate) reads_path: bool,
+    /// What validation found questionable but not wrong; the filter logs each line at load
+    /// and the checker prints them.
+    pub warnings: Vec<super::error::ConfigError>,
 }
 
 /// Parse and validate a configuration. Every problem is reported, not just the first.
@@ -141,6 +144,7 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
             .unwrap_or(DEFAULT_REJECTION_LOG_INTERVAL_SECONDS),
         reads_authority,
         reads_path,
+        warnings: errors.warnings,
     })
 }
 

@@ -33,6 +33,10 @@ pub struct ConfigErrors {
     pub errors: Vec<ConfigError>,
     /// Errors found in all, including those past the kept maximum.
     pub total: usize,
+    /// Findings that do not stop the filter (a policy that can never be selected, a regex
+    /// broader than its domain without credentials, ...): logged at load and printed by the
+    /// checker. Kept up to the same maximum as errors.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl ConfigErrors {
@@ -56,6 +60,23 @@ impl ConfigErrors {
     pub fn push_str(&mut self, path: &str, value: &str, message: impl Into<String>) {
         let v = serde_json::Value::String(value.to_string());
         self.push(path, Some(&v), message);
+    }
+
+    /// Record a warning at `path` about `value`: the configuration still loads.
+    pub fn warn(&mut self, path: &str, value: Option<&serde_json::Value>, message: impl Into<String>) {
+        if self.warnings.len() < MAX_KEPT {
+            self.warnings.push(ConfigError {
+                path: path.to_string(),
+                value: value.map(render_value),
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Record a warning about a string value.
+    pub fn warn_str(&mut self, path: &str, value: &str, message: impl Into<String>) {
+        let v = serde_json::Value::String(value.to_string());
+        self.warn(path, Some(&v), message);
     }
 
     /// True when a message containing `needle` was recorded at `path` (for tests and tools).
