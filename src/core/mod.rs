@@ -28,6 +28,7 @@ pub mod max_age;
 pub mod metrics;
 pub mod origin;
 pub mod origin_matcher;
+pub mod origin_regex;
 pub mod policy;
 pub mod public_suffix;
 pub mod rejection_log;

@@ -8,10 +8,10 @@
 use std::collections::{HashMap, HashSet};
 
 use regex_lite::{Regex, RegexBuilder};
-use serde_json::Value;
 
 use super::error::ConfigErrors;
 use super::origin::{self, HostPattern, Origin, OriginPattern, PortPattern};
+use super::origin_regex::{self, RULE};
 use super::public_suffix::is_public_suffix;
 
 const MAX_REGEX_LEN: usize = 1000;
@@ -79,7 +79,7 @@ impl OriginMatcher {
             m.add_origin(path, entry, credentials, origins.len(), errors);
         }
         for (path, re) in regexes {
-            m.add_regex(path, re, errors);
+            m.add_regex(path, re, credentials, errors);
         }
         m.entries = origins.len() + regexes.len();
         m
@@ -132,14 +132,32 @@ impl OriginMatcher {
         }
     }
 
-    fn add_regex(&mut self, path: &str, re: &str, errors: &mut ConfigErrors) {
-        match compile_regex(re) {
-            Ok(regex) => self.regexes.push(OriginRegex {
-                literal_prefix: literal_prefix(re).into(),
-                regex,
-            }),
-            Err(msg) => errors.push(path, Some(&Value::String(re.to_string())), msg),
+    fn add_regex(&mut self, path: &str, re: &str, credentials: bool, errors: &mut ConfigErrors) {
+        let regex = match compile_regex(re) {
+            Ok(regex) => regex,
+            Err(msg) => return errors.push_str(path, re, msg),
+        };
+        // The same analysis decides for the filter and the checker: with credentials a regex
+        // that is not provably confined to one domain's https origins is refused, without
+        // them it is reported.
+        let inner = re
+            .strip_prefix('^')
+            .and_then(|r| r.strip_suffix('$'))
+            .unwrap_or_default();
+        if let Some(finding) = origin_regex::check(inner) {
+            if credentials {
+                return errors.push_str(path, re, format!("{finding}; with allow_credentials: true {RULE}"));
+            }
+            errors.warn_str(
+                path,
+                re,
+                format!("{finding}; allowed without credentials, refused with allow_credentials: true, where {RULE}"),
+            );
         }
+        self.regexes.push(OriginRegex {
+            literal_prefix: literal_prefix(re).into(),
+            regex,
+        });
     }
 
     /// Does the policy trust `origin`? `raw` is the header value `origin` was parsed from.
@@ -234,13 +252,18 @@ fn compile_regex(re: &str) -> Result<Regex, String> {
             "unescaped `.` before `{next}` matches any character (https://appxexample.com); write `\\.`"
         ));
     }
+    let build = |pattern: &str| {
+        RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .nest_limit(50)
+            .build()
+            .map_err(|e| format!("invalid regex: {}", one_line(&e.to_string())))
+    };
+    // The pattern as written must be valid on its own: `^https://a\.com)|(.*$` is not, but
+    // wrapped it would become `^(?:https://a\.com)|(.*)$`, whose second half is unanchored.
+    build(re)?;
     let inner = re.get(1..re.len() - 1).unwrap_or_default();
-    let wrapped = format!("^(?:{inner})$");
-    let compiled = RegexBuilder::new(&wrapped)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .nest_limit(50)
-        .build()
-        .map_err(|e| format!("invalid regex: {}", one_line(&e.to_string())))?;
+    let compiled = build(&format!("^(?:{inner})$"))?;
     for dangerous in ["null", "*"] {
         if compiled.is_match(dangerous) {
             return Err(format!("regex matches `{dangerous}`, which must never be trusted"));
