@@ -370,3 +370,97 @@ fn the_documented_operations_example_is_accepted() {
     assert!(config.policies[0].reject_disallowed().websocket);
     assert_eq!(config.policies[1].enforce_percent(), 0);
 }
+
+/// Origin regexes with credentials (issue 11, item 1): each broad regex of one policy, the
+/// part of the rule it breaks, and the same regexes without credentials as warnings.
+mod credentialed_origin_regexes {
+    use super::*;
+
+    /// (regex as written in JSON, message fragment naming the failing part; "" = accepted).
+    const REGEXES: &[(&str, &str)] = &[
+        (r"^https?://.+$", "does not start with a literal `https://`"),
+        (
+            r"^https?://app\\.example\\.com$",
+            "does not start with a literal `https://`",
+        ),
+        (r"^https://.*example\\.com$", "so https://evilexample.com matches too"),
+        (r"^https://.+\\.co\\.uk$", "the domain `co.uk` is a public suffix"),
+        (
+            r"^https://[a-z]+\\.example\\.com(\\.evil\\.com)?$",
+            "`(\\.evil\\.com)?` follows the domain",
+        ),
+        (r"^(?i)https://app\\.example\\.com$", "the flag group `(?i)`"),
+        (
+            r"^http://app\\.example\\.com$",
+            "`http://` is allowed only before a literal loopback host",
+        ),
+        (
+            r"^(https://a\\.example\\.com|https://.+)$",
+            "in the alternative `https://.+`",
+        ),
+        (r"^https://pr-[0-9]+\\.preview\\.example\\.com$", ""),
+        (r"^https://(www\\.)?example\\.com(:[0-9]+)?$", ""),
+        (r"^http://localhost(:\\d+)?$", ""),
+    ];
+
+    fn config(credentials: bool) -> String {
+        let list: Vec<String> = REGEXES.iter().map(|(re, _)| format!("\"{re}\"")).collect();
+        policy(&format!(
+            r#""allow_origins": ["https://app.example.com"], "allow_origin_regexes": [{}], "allow_credentials": {credentials}"#,
+            list.join(", ")
+        ))
+    }
+
+    fn expected() -> Vec<(String, &'static str)> {
+        REGEXES
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, needle))| !needle.is_empty())
+            .map(|(i, (_, needle))| (format!("policies[0].allow_origin_regexes[{i}]"), *needle))
+            .collect()
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn with_credentials_every_regex_not_confined_to_one_domains_https_origins_is_an_error_at_its_path() {
+        let config = config(true);
+        let expected = expected();
+        let pairs: Vec<(&str, &str)> = expected.iter().map(|(p, n)| (p.as_str(), *n)).collect();
+        assert_errors(&config, &pairs);
+        let errors = errors_of(&config);
+        for e in &errors.errors {
+            assert!(
+                e.message
+                    .contains("with allow_credentials: true an origin regex must be a literal `https://`"),
+                "every error states the rule: {e}"
+            );
+            assert!(e.value.as_deref().is_some_and(|v| v.starts_with("\"^")), "{e}");
+        }
+        assert!(errors.warnings.is_empty(), "{:?}", errors.warnings);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn without_credentials_the_same_regexes_load_with_one_warning_each() {
+        let compiled = compile(config(false).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let expected = expected();
+        assert_eq!(compiled.warnings.len(), expected.len(), "{:?}", compiled.warnings);
+        for ((path, needle), warning) in expected.iter().zip(&compiled.warnings) {
+            assert_eq!(&warning.path, path);
+            assert!(warning.message.contains(needle), "{warning}");
+            assert!(
+                warning.message.contains("refused with allow_credentials: true"),
+                "{warning}"
+            );
+        }
+        assert_eq!(compiled.policies[0].origin_entries(), 1 + REGEXES.len());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_regex_only_valid_once_wrapped_in_a_group_is_refused_with_or_without_credentials() {
+        for credentials in [true, false] {
+            let config = policy(&format!(
+                r#""allow_origin_regexes": ["^https://a\\.example\\.com)|(https://.*$"], "allow_credentials": {credentials}"#
+            ));
+            assert_errors(&config, &[("policies[0].allow_origin_regexes[0]", "invalid regex")]);
+        }
+    }
+}
