@@ -24,9 +24,10 @@
 //!
 //! # Why this is sound
 //!
-//! The filter tests a regex only against an `Origin` value that already parsed as a canonical
-//! serialized origin ([`super::origin::parse_origin`], called by `decide::check_origin`): the
-//! HTML standard's ASCII serialization of an origin
+//! The filter tests a regex only against an `Origin` value (Fetch §3.2.5, the serialized request
+//! origin) that already parsed as a canonical serialized origin
+//! ([`super::origin::parse_origin`], called by `decide::check_origin`): the HTML standard's ASCII
+//! serialization of an origin
 //! (<https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin>),
 //! `scheme "://" host [":" port]`, where the host is a lower-case domain of letters, digits,
 //! `-` and `_` in non-empty dot-separated labels, or a bracketed IPv6 address
@@ -34,9 +35,10 @@
 //! `s` match `https://` + H + `.` + D + P, where H is whatever the middle of the host
 //! matched, D the literal domain and P the port part, which matches only the empty string or
 //! `:` + digits. The scheme of `s` is the text before its first `://`, so it is `https`. The
-//! text after `://` is `H.D` + P; it does not start a bracketed IPv6 host, because such a
-//! host ends in `]` and neither `.D` nor P contains one. So the host runs to the first `:`,
-//! and that `:` cannot lie in H: the port would then contain `.D`, and a port is only digits.
+//! text after `://` is `H.D` + P. It is not a bracketed IPv6 host: that host's `]` would lie
+//! in H (neither `.D` nor P contains one) and be followed by nothing or `:` + digits, yet
+//! `.D` follows it. So the host runs to the first `:`, and that `:` cannot lie in H: the port
+//! would then contain `.D`, and a port is only digits.
 //! Hence the host is `H.D` with a non-empty H (labels are never empty): a subdomain of D. When
 //! a leading part matched `g` that is empty or ends in `.`, the host is `gD` by the same
 //! argument: D itself or a subdomain of it. When the whole host is literal, it is that host.
