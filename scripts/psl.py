@@ -2,9 +2,9 @@
 """The Public Suffix List (PSL) compiled into the automaton src/core/public_suffix.rs reads.
 
 The vendored list (third_party/publicsuffix/public_suffix_list.dat, MPL-2.0, both the ICANN
-and the PRIVATE sections) becomes src/core/public_suffix_list.bin: a minimized automaton
-(a DAFSA) over every rule's labels in reverse order, the form that measured smallest for this
-list (see README "Configuration reference", `allow_origins`, and the encoding notes below).
+and the PRIVATE sections) becomes src/core/public_suffix_list.bin: a minimized deterministic
+acyclic automaton over every rule's labels in reverse order, the form that measured smallest
+for this list (`sizes` below compares it with two others; the encoding is described below).
 
     scripts/psl.py build         regenerate the .bin from the vendored .dat
     scripts/psl.py check         regenerate in memory and fail unless it equals the committed
@@ -12,7 +12,8 @@ list (see README "Configuration reference", `allow_origins`, and the encoding no
     scripts/psl.py info [DAT]    print the list's version, commit and rule counts
     scripts/psl.py sizes         the automaton's size beside two other exact encodings
     scripts/psl.py expectations OUT
-                                 write `domain<TAB>0|1` for every rule of the list and the
+                                 write `domain<TAB>0|1<TAB>0|1` (is a public suffix, has
+                                 one below it) for every rule of the list and the
                                  domains derived from it, decided by the reference algorithm
                                  in this file (tests/public_suffix_list.rs compares the Rust
                                  lookup with it); also checks the reference algorithm against
@@ -361,6 +362,13 @@ def reference_is_public_suffix(keys: dict, domain: str) -> bool:
     return reference_public_suffix_length(keys, labels) == len(labels)
 
 
+def reference_has_public_suffix_below(keys: dict, parents: set, domain: str) -> bool:
+    """Some name strictly under `domain` is a public suffix: a wildcard rule over its
+    children, or a rule under it (`parents`: every key's proper prefixes)."""
+    key = tuple(reversed(domain.split(".")))
+    return bool(keys.get(key, 0) & WILDCARD) or key in parents
+
+
 def derived_domains(psl: PublicSuffixList):
     """Every rule's own name, a label under it, its parents, and for wildcards and
     exceptions the names around them."""
@@ -468,7 +476,12 @@ def main(argv: list) -> int:
             psl = load(DAT)
             keys = psl.keys()
             domains = derived_domains(psl) | set(official_cases(keys, TESTS))
-            lines = [f"{d}\t{int(reference_is_public_suffix(keys, d))}\n" for d in sorted(domains)]
+            parents = {k[:n] for k in keys for n in range(1, len(k))}
+            lines = [
+                f"{d}\t{int(reference_is_public_suffix(keys, d))}"
+                f"\t{int(reference_has_public_suffix_below(keys, parents, d))}\n"
+                for d in sorted(domains)
+            ]
             Path(argv[2]).write_text("".join(lines), encoding="ascii")
             suffixes = sum(1 for d in domains if reference_is_public_suffix(keys, d))
             print(f"{len(lines)} expectations ({suffixes} public suffixes)")

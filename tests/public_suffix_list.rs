@@ -1,15 +1,15 @@
 //! The whole vendored Public Suffix List against the compiled lookup: scripts/psl.py writes,
 //! from the .dat, every rule's name and the names derived from it (a label under each rule,
 //! wildcard children, exceptions and what lies under them, every parent, and the list's own
-//! test_psl.txt cases), each decided by its reference algorithm; is_public_suffix must agree on
-//! every one. Also: the committed automaton is exactly what the vendored list compiles to, and
+//! test_psl.txt cases), each decided by its reference algorithm; is_public_suffix and
+//! has_public_suffix_below must agree on every one. Also: the committed automaton is exactly what the vendored list compiles to, and
 //! the README states the vendored list's date. Native only: these run Python.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use edge_cors::core::public_suffix::is_public_suffix;
+use edge_cors::core::public_suffix::{has_public_suffix_below, is_public_suffix};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,34 +42,38 @@ fn every_rule_of_the_list_and_the_names_around_it_are_decided_as_the_reference_a
     let path: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("psl-expectations.tsv");
     psl(&["expectations", path.to_str().unwrap()]);
     let text = std::fs::read_to_string(&path).unwrap();
-    let (mut suffixes, mut others, mut wrong) = (0, 0, Vec::new());
+    let flag = |s: &str| match s {
+        "1" => true,
+        "0" => false,
+        _ => panic!("bad flag {s:?}"),
+    };
+    let (mut suffixes, mut parents, mut total, mut wrong) = (0, 0, 0, Vec::new());
     for line in text.lines() {
-        let (domain, expected) = line.split_once('\t').unwrap_or_else(|| panic!("bad line {line:?}"));
-        let expected = match expected {
-            "1" => true,
-            "0" => false,
-            _ => panic!("bad line {line:?}"),
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [domain, suffix, below] = fields[..] else {
+            panic!("bad line {line:?}")
         };
-        if expected {
-            suffixes += 1;
-        } else {
-            others += 1;
+        let (suffix, below) = (flag(suffix), flag(below));
+        total += 1;
+        suffixes += usize::from(suffix);
+        parents += usize::from(below);
+        if is_public_suffix(domain) != suffix {
+            wrong.push(format!("is_public_suffix({domain}) must be {suffix}"));
         }
-        if is_public_suffix(domain) != expected {
-            wrong.push(format!("{domain}: expected {expected}"));
+        if has_public_suffix_below(domain) != below {
+            wrong.push(format!("has_public_suffix_below({domain}) must be {below}"));
         }
     }
     assert!(
         wrong.is_empty(),
-        "{} of {} disagree with the reference, e.g.:\n{}",
+        "{} answers of {total} names disagree with the reference, e.g.:\n{}",
         wrong.len(),
-        suffixes + others,
         wrong[..wrong.len().min(20)].join("\n")
     );
-    // Both answers are well represented: over 10,000 rules, each with names under it.
+    // Every answer is well represented: over 10,000 rules, each with names under it.
     assert!(
-        suffixes > 10_000 && others > 15_000,
-        "{suffixes} suffixes, {others} others"
+        suffixes > 10_000 && total - suffixes > 15_000 && parents > 1_000 && total - parents > 15_000,
+        "{total} names, {suffixes} suffixes, {parents} with a suffix below"
     );
 }
 

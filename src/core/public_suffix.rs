@@ -7,9 +7,9 @@
 //! `public_suffix_list.bin` (refresh both with `scripts/refresh-psl.sh`); the filter and the
 //! checker embed the same bytes, so they decide identically.
 //!
-//! The .bin is a minimized automaton (a DAFSA) over every rule, read from the right: about
-//! 52 KB for 10,000 rules, where sorted strings front-coded take 77 KB and a label trie with a
-//! shared label table 100 KB (measured by `scripts/psl.py` on the 2026-10 list). Its layout:
+//! The .bin is a minimized deterministic acyclic automaton over every rule, read from the
+//! right: about 52 KB for 10,000 rules, where sorted strings front-coded take 77 KB and a label
+//! trie with a shared label table 100 KB (`scripts/psl.py sizes`, 2026-10 list). Its layout:
 //! - The automaton reads a domain's labels right to left, each label's bytes left to right,
 //!   with `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44
 //!   end a rule key, the symbol minus 37 being the rule's flags ([`NORMAL`], [`WILDCARD`]:
@@ -47,13 +47,14 @@ const EXCEPTION: u8 = 4;
 /// `com.`), or non-ASCII bytes (an IDN not converted to `xn--`, which the list could only
 /// answer after conversion) — counts as a public suffix: refusing is the safe answer.
 pub fn is_public_suffix(domain: &str) -> bool {
-    if !domain.is_ascii() || domain.split('.').any(str::is_empty) {
+    if !is_host_name(domain) {
         return true;
     }
     let labels = domain.split('.').count();
     // Labels of the prevailing rule so far: the implicit `*` rule has one.
     let mut prevailing = 1;
-    for (depth, flags) in rule_flags(domain) {
+    for (depth, state) in rule_states(domain) {
+        let flags = final_flags(state);
         if flags & EXCEPTION != 0 {
             // The exception rule prevails; the public suffix is that rule minus its leftmost
             // label, so shorter than `domain`.
@@ -69,9 +70,30 @@ pub fn is_public_suffix(domain: &str) -> bool {
     prevailing == labels
 }
 
-/// For each suffix of `domain` that is a rule key, from the shortest: (its number of labels,
-/// its flags). Stops where the automaton has no rule key continuing the domain.
-fn rule_flags(domain: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+/// Is some name strictly under `domain` a public suffix (`*.kawasaki.jp` makes every
+/// `x.kawasaki.jp` one; `s3.amazonaws.com` lies under `amazonaws.com`)? A wildcard origin
+/// over such a domain also covers sites anyone can register there. Same input rules as
+/// [`is_public_suffix`]: input that cannot be a registrable domain answers true.
+pub fn has_public_suffix_below(domain: &str) -> bool {
+    if !is_host_name(domain) {
+        return true;
+    }
+    let labels = domain.split('.').count();
+    rule_states(domain)
+        .last()
+        .filter(|(depth, _)| *depth == labels)
+        .is_some_and(|(_, state)| final_flags(state) & WILDCARD != 0 || follow(state, DOT).is_some())
+}
+
+/// ASCII labels, none empty: the only input the list can answer for.
+fn is_host_name(domain: &str) -> bool {
+    domain.is_ascii() && !domain.split('.').any(str::is_empty)
+}
+
+/// For each suffix of `domain` the automaton knows (a rule key or the start of a longer one),
+/// from the shortest: (its number of labels, its state). Stops at the first suffix that
+/// begins no rule key.
+fn rule_states(domain: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut state = Some(0);
     domain.rsplit('.').enumerate().map_while(move |(index, label)| {
         let mut at = state?;
@@ -82,7 +104,7 @@ fn rule_flags(domain: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
             at = follow(at, symbol(byte)?)?;
         }
         state = Some(at);
-        Some((index + 1, final_flags(at)))
+        Some((index + 1, at))
     })
 }
 
@@ -136,7 +158,7 @@ impl Iterator for Edges {
                     break;
                 }
             }
-            Some(pos + distance)
+            pos.checked_add(distance)
         };
         self.at = if byte & LAST != 0 { None } else { Some(pos) };
         Some((symbol, target))
@@ -267,6 +289,33 @@ mod tests {
         assert!(!is_public_suffix(&long));
         let long_label = "b".repeat(10_000);
         assert!(is_public_suffix(&long_label));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn names_with_public_suffixes_below_them_are_told_apart_from_plain_registrable_domains() {
+        for d in [
+            "kawasaki.jp",
+            "amazonaws.com",
+            "com",
+            "uk",
+            "co.uk",
+            "ck",
+            "公司.cn",
+            "a..b",
+        ] {
+            assert!(has_public_suffix_below(d), "{d}");
+        }
+        for d in [
+            "example.com",
+            "example.co.uk",
+            "city.kawasaki.jp",
+            "shop.myshopify.com",
+            "r2.dev",
+            "blogspot.com",
+            "unknown-tld",
+        ] {
+            assert!(!has_public_suffix_below(d), "{d}");
+        }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
