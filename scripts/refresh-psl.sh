@@ -90,7 +90,11 @@ new="$work/$chosen"
 new_date="$(cat "$new/date")"
 old_date="$(sed -n 's/^date: //p' "$dest/SOURCE" 2>/dev/null || true)"
 if [ "$allow_older" = 0 ] && [ -n "$old_date" ] && { [ "$new_date" = unknown ] || [[ "$new_date" < "$old_date" ]]; }; then
-  echo "the $chosen list ($new_date) is older than the vendored one ($old_date): nothing changed (--allow-older to force)" >&2
+  if [ "$new_date" = unknown ]; then
+    echo "the $chosen list has no VERSION line, so its date is unknown: nothing changed (--allow-older to take it)" >&2
+  else
+    echo "the $chosen list ($new_date) is older than the vendored one ($old_date): nothing changed (--allow-older to take it)" >&2
+  fi
   exit 1
 fi
 
