@@ -463,4 +463,36 @@ mod credentialed_origin_regexes {
             assert_errors(&config, &[("policies[0].allow_origin_regexes[0]", "invalid regex")]);
         }
     }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn wildcards_directly_under_any_entry_of_the_public_suffix_list_are_refused_each_at_its_path() {
+    // The issue's five, then a wildcard rule's child (`*.kawasaki.jp`), an IDN suffix in its
+    // punycode form (公司.cn) and a private hosting suffix with a port.
+    let bases = [
+        "myshopify.com",
+        "duckdns.org",
+        "r2.dev",
+        "k12.ca.us",
+        "translate.goog",
+        "nakahara.kawasaki.jp",
+        "xn--55qx5d.cn",
+        "s3.amazonaws.com:8443",
+    ];
+    let origins: Vec<String> = bases.iter().map(|b| format!(r#""https://*.{b}""#)).collect();
+    let config = policy(&format!(r#""allow_origins": [{}]"#, origins.join(", ")));
+    let expected: Vec<(String, String)> = bases
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let suffix = b.split(':').next().unwrap_or(b);
+            (format!("{O}[{i}]"), format!("public suffix `{suffix}`"))
+        })
+        .collect();
+    let expected: Vec<(&str, &str)> = expected.iter().map(|(p, m)| (p.as_str(), m.as_str())).collect();
+    assert_errors(&config, &expected);
+    // One label further down, each is a registrable domain someone owns: accepted.
+    let owned = r#""allow_origins": ["https://*.shop.myshopify.com", "https://*.city.kawasaki.jp",
+        "https://*.example.co.uk", "https://*.bucket.r2.dev", "https://*.example.xn--55qx5d.cn"]"#;
+    let config = policy(owned);
+    assert!(compile(config.as_bytes()).is_ok(), "must be accepted:\n{config}");
 }

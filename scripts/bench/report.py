@@ -15,6 +15,9 @@ SIZE_LABELS = {"1": "1 origin", "100": "100 origins", "large": "10k+1k*+10re", "
 # The issue's reference point: the minimal wasm CORS filter's preflight cost 165.7k against a
 # 105.4k do-nothing filter; edge-cors must stay below that ratio.
 MINIMAL_FILTER_PREFLIGHT_RATIO = 165.7 / 105.4
+# The module's size budget (after wasm-opt), which check_quick.py enforces too: the whole Public
+# Suffix List (src/core/public_suffix_list.bin, about 52 KB) fits in it.
+MODULE_BUDGET_BYTES = 320_000
 
 
 def _k(x: float | None) -> str:
@@ -72,7 +75,7 @@ def global_targets(results: dict) -> list[tuple[str, str, bool | None]]:
     out = []
     size = results.get("module_bytes", {}).get("edge_cors.wasm")
     if size is not None:
-        out.append(("module <= 300 KB", f"{size:,} bytes ({size / 1000:.1f} KB)", size <= 300_000))
+        out.append((f"module < {MODULE_BUDGET_BYTES // 1000} KB", f"{size:,} bytes ({size / 1000:.1f} KB)", size < MODULE_BUDGET_BYTES))
     for c in results.get("compile", []):
         if c["policy"] == "100k" and c.get("on_configure_ms") is not None:
             out.append(("100,000-origin policy compiled in < 1 s in Envoy", f"{c['on_configure_ms']:.0f} ms", c["on_configure_ms"] < 1000))
