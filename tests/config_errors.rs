@@ -463,6 +463,7 @@ mod credentialed_origin_regexes {
             assert_errors(&config, &[("policies[0].allow_origin_regexes[0]", "invalid regex")]);
         }
     }
+}
 
 #[wasm_bindgen_test(unsupported = test)]
 fn wildcards_directly_under_any_entry_of_the_public_suffix_list_are_refused_each_at_its_path() {
@@ -495,4 +496,25 @@ fn wildcards_directly_under_any_entry_of_the_public_suffix_list_are_refused_each
         "https://*.example.co.uk", "https://*.bucket.r2.dev", "https://*.example.xn--55qx5d.cn"]"#;
     let config = policy(owned);
     assert!(compile(config.as_bytes()).is_ok(), "must be accepted:\n{config}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn wildcards_and_regexes_over_a_domain_with_public_suffixes_below_it_are_refused() {
+    // `amazonaws.com` is no public suffix, but `s3.amazonaws.com` (and many more) under it are:
+    // `https://*.amazonaws.com` would trust every bucket site anyone can create.
+    let config = policy(
+        r#""allow_origins": ["https://*.amazonaws.com", "https://*.kawasaki.jp", "https://*.example.com"],
+           "allow_origin_regexes": ["^https://[a-z0-9-]+\\.amazonaws\\.com$"], "allow_credentials": true"#,
+    );
+    assert_errors(
+        &config,
+        &[
+            (&format!("{O}[0]"), "under which the Public Suffix List has entries"),
+            (&format!("{O}[1]"), "under which the Public Suffix List has entries"),
+            (
+                "policies[0].allow_origin_regexes[0]",
+                "the Public Suffix List has entries under `amazonaws.com`",
+            ),
+        ],
+    );
 }

@@ -12,7 +12,7 @@ use regex_lite::{Regex, RegexBuilder};
 use super::error::ConfigErrors;
 use super::origin::{self, HostPattern, Origin, OriginPattern, PortPattern};
 use super::origin_regex::{self, RULE};
-use super::public_suffix::is_public_suffix;
+use super::public_suffix::{has_public_suffix_below, is_public_suffix};
 
 const MAX_REGEX_LEN: usize = 1000;
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -215,6 +215,11 @@ fn pattern_problem(p: &OriginPattern<'_>, credentials: bool) -> Option<String> {
         if is_public_suffix(base) {
             return Some(format!(
                 "wildcard directly under the public suffix `{base}` would trust sites anyone can register; use a domain you own"
+            ));
+        }
+        if has_public_suffix_below(base) {
+            return Some(format!(
+                "wildcard over `{base}`, under which the Public Suffix List has entries (names anyone can register); list the subdomains you own"
             ));
         }
         if base

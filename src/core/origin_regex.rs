@@ -51,7 +51,7 @@
 use std::fmt;
 
 use super::origin;
-use super::public_suffix::is_public_suffix;
+use super::public_suffix::{has_public_suffix_below, is_public_suffix};
 
 /// The rule in one sentence, appended to every finding.
 pub const RULE: &str = "an origin regex must be a literal `https://` (`http://` only before a literal loopback host), \
@@ -305,6 +305,12 @@ fn check_domain(domain: &str) -> Result<(), Finding> {
         return Err(finding(
             Why::PublicSuffix,
             format!("the domain `{domain}` is a public suffix, under which anyone can register a name"),
+        ));
+    }
+    if has_public_suffix_below(domain) {
+        return Err(finding(
+            Why::PublicSuffix,
+            format!("the Public Suffix List has entries under `{domain}`: each is a public suffix, under which anyone can register a name; name the subdomain you own"),
         ));
     }
     Ok(())
@@ -1024,6 +1030,8 @@ mod tests {
         (r"^https://.+\.(com|net)$", Refused(Why::PublicSuffix)),
         (r"^https://(www\.)?co\.uk$", Refused(Why::PublicSuffix)),
         (r"^https://\w+\.localhost$", Refused(Why::PublicSuffix)),
+        (r"^https://.+\.amazonaws\.com$", Refused(Why::PublicSuffix)),
+        (r"^https://[a-z]+\.kawasaki\.jp$", Refused(Why::PublicSuffix)),
         // Hosts that do not end in `\.` + a literal domain.
         (r"^https://.+$", Refused(Why::HostEnd)),
         (r"^https://[a-z]+$", Refused(Why::HostEnd)),
