@@ -13,8 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-# The connection manager and filter pieces are the end-to-end tests' own (stdlib-only module).
-from harness import HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROUTER, wasm_filter  # noqa: E402
+# The listener (with the path and host normalization of every shipped config) and the filter are
+# the end-to-end tests' own pieces (harness.py needs only the standard library).
+from harness import ROUTER, http_listener, wasm_filter  # noqa: E402
 
 POLICY = {"policies": [{"name": "app", "allow_origins": ["https://app.example.com", "https://*.example.com"],
                         "allow_methods": ["PUT"], "allow_headers": ["content-type"], "allow_credentials": True,
@@ -27,22 +28,12 @@ def direct(prefix: str, body: str) -> dict:
 
 def soak_config(port: int, admin: int, wasm: str) -> dict:
     routes = [direct("/api/allowed", "allowed"), direct("/api/rejected", "rejected"), direct("/api/none", "none")]
+    route_config = {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}]}
     return {
         "node": {"id": "soak", "cluster": "soak"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
-        "static_resources": {"listeners": [{
-            "name": "soak",
-            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-            "filter_chains": [{"filters": [{
-                "name": "envoy.filters.network.http_connection_manager",
-                "typed_config": {
-                    "@type": HCM_TYPE,
-                    "stat_prefix": "soak",
-                    **PATH_AND_HOST_NORMALIZATION,
-                    "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}]},
-                    "http_filters": [wasm_filter(POLICY, wasm=wasm), ROUTER],
-                }}]}],
-        }]},
+        "static_resources": {"listeners": [
+            http_listener("soak", port, "soak", route_config, [wasm_filter(POLICY, wasm=wasm), ROUTER])]},
     }
 
 

@@ -157,6 +157,27 @@ def get_only_route(cluster: str = "upstream") -> dict:
     }
 
 
+def http_listener(name: str, port: int, stat_prefix: str, route_config: dict, http_filters: list,
+                  normalize: bool = True, **hcm_fields) -> dict:
+    """A listener on 127.0.0.1:`port` whose one network filter is an HttpConnectionManager with
+    PATH_AND_HOST_NORMALIZATION (unless `normalize=False`) and `hcm_fields`."""
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": HCM_TYPE,
+                "stat_prefix": stat_prefix,
+                **(PATH_AND_HOST_NORMALIZATION if normalize else {}),
+                **hcm_fields,
+                "route_config": route_config,
+                "http_filters": http_filters,
+            },
+        }]}],
+    }
+
+
 def bootstrap(listener_port: int, admin_port: int, upstream_port: int, http_filters: list, routes: list | None = None,
               route_typed_per_filter_config: dict | None = None, normalize: bool = True) -> dict:
     """A bootstrap with one listener, one virtual host for every domain, one upstream cluster.
@@ -165,25 +186,13 @@ def bootstrap(listener_port: int, admin_port: int, upstream_port: int, http_filt
     vhost = {"name": "all", "domains": ["*"], "routes": routes or [get_only_route()]}
     if route_typed_per_filter_config:
         vhost["typed_per_filter_config"] = route_typed_per_filter_config
+    listener = http_listener("main", listener_port, "main", {"name": "local", "virtual_hosts": [vhost]}, http_filters,
+                             normalize, codec_type="AUTO")
     return {
         "node": {"id": "edge-cors-test", "cluster": "edge-cors-test"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
         "static_resources": {
-            "listeners": [{
-                "name": "main",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": listener_port}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": HCM_TYPE,
-                        "stat_prefix": "main",
-                        "codec_type": "AUTO",
-                        **(PATH_AND_HOST_NORMALIZATION if normalize else {}),
-                        "route_config": {"name": "local", "virtual_hosts": [vhost]},
-                        "http_filters": http_filters,
-                    },
-                }]}],
-            }],
+            "listeners": [listener],
             "clusters": [{
                 "name": "upstream",
                 "type": "STATIC",
@@ -581,12 +590,15 @@ def access_log_lines(path: str) -> list:
 
 
 class RecordingUpstream:
-    """A loopback HTTP upstream that records the headers of every request it receives."""
+    """A loopback HTTP upstream that records every request it receives: `requests` holds
+    (request target exactly as received, i.e. the request line's before any cleanup by the server
+    library; [(lower-case name, value)] headers). `answer_headers(request_headers)`, if given,
+    returns the headers to add to the empty 200 it answers."""
 
-    def __init__(self):
+    def __init__(self, answer_headers=None):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        received = self.received = []
+        requests = self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -595,8 +607,11 @@ class RecordingUpstream:
                 pass
 
             def _answer(self):
-                received.append([(k.lower(), v) for k, v in self.headers.items()])
+                headers = [(k.lower(), v) for k, v in self.headers.items()]
+                requests.append((self.requestline.split(" ")[1], headers))
                 self.send_response(200)
+                for name, value in answer_headers(headers) if answer_headers else []:
+                    self.send_header(name, value)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -606,6 +621,11 @@ class RecordingUpstream:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def received(self) -> list:
+        """The headers of every request received, in order."""
+        return [headers for _, headers in self.requests]
 
     def stop(self):
         self.server.shutdown()

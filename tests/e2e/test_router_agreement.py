@@ -10,8 +10,9 @@ normalization") make Envoy rewrite both headers before the first filter runs.
 
 Static part: every Envoy config under envoy/, every README yaml block with an
 HttpConnectionManager, and the bootstraps the tests, the benchmark and the soak generate set the
-five options. Envoy part: the same hostile requests through a real Envoy with two virtual hosts
-and two policies, the upstream recording the path and virtual host the router used; with the
+five options. Envoy part: the same hostile requests through a real Envoy with three virtual hosts
+(api, partner, a catch-all) and two policies, the upstream recording the request target and the
+virtual host the router used; with the
 options every answer carries the CORS headers of the policy that covers what the router used (or
 Envoy refused the request), and without them Envoy forwards what it was sent.
 """
@@ -20,15 +21,13 @@ from __future__ import annotations
 import copy
 import re
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
 
 from harness import (
-    HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROOT, ROUTER, bootstrap, free_port, http_connection_managers, request,
-    wasm_filter,
+    HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROOT, ROUTER, RecordingUpstream, bootstrap, free_port,
+    http_connection_managers, request, wasm_filter,
 )
 
 sys.path.insert(0, str(ROOT / "scripts" / "bench"))
@@ -154,8 +153,7 @@ POLICIES = {"policies": [
 # serves hosts no other virtual host names).
 VHOSTS = {"api": "api.example.com", "partner": "partner.example.com", "fallback": None}
 
-# What a careless upstream answers by itself: the request's Origin, with credentials. It shows
-# through wherever edge-cors applies no policy.
+# With the request's Origin as ACAO: what a careless upstream answers by itself.
 UPSTREAM_OWN_CORS = {"access-control-allow-credentials": "true", "access-control-expose-headers": "x-upstream-internal"}
 
 # (name, Host, path, Origin). The first group leaves /partner/ through dot segments, encoded
@@ -181,45 +179,18 @@ CASES = [
 ESCAPED_SEPARATOR = re.compile(r"%(2f|5c)", re.I)
 
 
-class RouterRecorder:
-    """A loopback upstream recording, per request, the request target exactly as received (the
-    request line, before any server-side cleanup) and the virtual host the router chose (the
-    `x-vhost` header each virtual host adds). It answers with its own CORS headers: the
-    request's Origin with credentials, as a careless application would."""
-
-    def __init__(self):
-        seen = self.seen = []
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                seen.append({"target": self.requestline.split(" ")[1], "host": self.headers.get("host"),
-                             "vhost": self.headers.get("x-vhost")})
-                self.send_response(200)
-                if self.headers.get("origin"):
-                    self.send_header("access-control-allow-origin", self.headers["origin"])
-                    for name, value in UPSTREAM_OWN_CORS.items():
-                        self.send_header(name, value)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+def answer_as_a_careless_application(request_headers: list) -> list:
+    """The upstream's own CORS headers: the request's Origin, with credentials. They show through
+    wherever edge-cors applies no policy."""
+    origin = dict(request_headers).get("origin")
+    return [("access-control-allow-origin", origin), *UPSTREAM_OWN_CORS.items()] if origin else []
 
 
 @pytest.fixture
 def recorder():
-    r = RouterRecorder()
+    """The upstream: records the request target and the virtual host the router chose (the
+    `x-vhost` header each virtual host adds)."""
+    r = RecordingUpstream(answer_as_a_careless_application)
     yield r
     r.stop()
 
@@ -289,12 +260,15 @@ def as_a_normalizing_upstream_serves(path: str) -> str:
 
 
 def send(envoy, recorder, case) -> dict:
+    """One GET; its status, CORS headers and, if it reached the upstream, the request target, Host
+    and virtual host the upstream saw."""
     name, host, path, origin = case
-    before = len(recorder.seen)
+    before = len(recorder.requests)
     r = request(envoy.port, "GET", path, [("origin", origin)], host=host)
-    seen = recorder.seen[before:]
+    seen = [{"target": target, "host": dict(headers).get("host"), "vhost": dict(headers).get("x-vhost")}
+            for target, headers in recorder.requests[before:]]
     assert len(seen) <= 1, (name, seen)
-    return {"status": r.status, "cors": r.cors(), "location": r.get("location"), "upstream": seen[0] if seen else None}
+    return {"status": r.status, "cors": r.cors(), "upstream": seen[0] if seen else None}
 
 
 def test_with_the_options_every_answer_carries_the_cors_headers_of_what_the_router_used(start_envoy, recorder):
@@ -374,6 +348,19 @@ def test_strip_matching_host_port_keeps_a_port_other_than_the_listeners_so_the_r
     envoy = start_envoy(config=agreement_config(recorder.port, PATH_AND_HOST_NORMALIZATION))
     got = send(envoy, recorder, ("other port", f"partner.example.com:{other}", "/partner/reports", PARTNER))
     assert got["upstream"]["vhost"] == "partner" and got["upstream"]["host"] == "partner.example.com", got
+
+
+def test_unescape_and_redirect_sends_a_307_without_cors_headers_so_browsers_gain_nothing_from_it(
+        start_envoy, recorder):
+    """Why REJECT_REQUEST: the redirect alternative also answers before any filter, so its 307
+    carries no CORS header (a cross-origin fetch fails on it), and it points at the decoded path,
+    which is another resource for an API that keeps slashes inside segments."""
+    options = dict(PATH_AND_HOST_NORMALIZATION, path_with_escaped_slashes_action="UNESCAPE_AND_REDIRECT")
+    envoy = start_envoy(config=agreement_config(recorder.port, options))
+    for path, location in (("/partner/..%2fapi/users", "/api/users"), ("/files/a%2Fb", "/files/a/b")):
+        r = request(envoy.port, "GET", path, [("origin", PARTNER)], host="api.example.com")
+        assert (r.status, r.get("location"), r.cors()) == (307, location, {}), (path, r.status, r.headers)
+    assert recorder.requests == []
 
 
 # Istio's gateway connection manager with meshConfig.pathNormalization DECODE_AND_MERGE_SLASHES
