@@ -408,7 +408,7 @@ def test_the_readme_names_the_envoy_source_that_orders_normalization_before_the_
         assert needle in section, needle
 
 
-def test_readme_yaml_blocks_are_found():
+def test_the_readme_parser_finds_every_yaml_block():
     """The README parser sees the yaml blocks the README has (a parser finding nothing would make
     the snippet check vacuous)."""
     blocks = readme_yaml_blocks()
