@@ -29,42 +29,7 @@ envoy="$(envoy_bin)"
 work="$(mktemp -d /tmp/edge-cors-soak.XXXXXX)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port="$(free_port)"; admin="$(free_port)"
-python3 - "$work/envoy.json" "$port" "$admin" "$WASM" <<'PY'
-import json, sys
-path, port, admin, wasm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-policy = {"policies": [{"name": "app", "allow_origins": ["https://app.example.com", "https://*.example.com"],
-                        "allow_methods": ["PUT"], "allow_headers": ["content-type"], "allow_credentials": True,
-                        "max_age": 600}]}
-def direct(prefix, body):
-    return {"match": {"prefix": prefix}, "direct_response": {"status": 200, "body": {"inline_string": body}}}
-config = {
-    "node": {"id": "soak", "cluster": "soak"},
-    "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
-    "static_resources": {"listeners": [{
-        "name": "soak",
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-        "filter_chains": [{"filters": [{
-            "name": "envoy.filters.network.http_connection_manager",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "stat_prefix": "soak",
-                "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                    direct("/api/allowed", "allowed"), direct("/api/rejected", "rejected"), direct("/api/none", "none")]}]},
-                "http_filters": [
-                    {"name": "edge-cors", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                        "config": {"name": "edge-cors", "root_id": "edge-cors", "failure_policy": "FAIL_CLOSED",
-                                   "vm_config": {"vm_id": "edge-cors", "runtime": "envoy.wasm.runtime.v8",
-                                                 "code": {"local": {"filename": wasm}}},
-                                   "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
-                                                     "value": json.dumps(policy)}}}},
-                    {"name": "envoy.filters.http.router", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
-            }}]}],
-    }]},
-}
-open(path, "w").write(json.dumps(config))
-PY
+python3 "$ROOT/scripts/soak/soak_config.py" "$work/envoy.json" "$port" "$admin" "$WASM"
 
 "$envoy" -c "$work/envoy.json" --concurrency 1 --log-level warn --base-id "$admin" --disable-hot-restart \
   >"$work/envoy.log" 2>&1 &

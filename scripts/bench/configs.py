@@ -12,7 +12,7 @@ from __future__ import annotations
 
 
 # bench.py puts tests/e2e on sys.path: the Envoy config pieces are the end-to-end tests' own.
-from harness import ROUTER, wasm_filter  # noqa: E402
+from harness import ROUTER, http_listener, wasm_filter  # noqa: E402
 
 # The origin every "allowed" workload sends. In the larger policies it sits in the middle of the
 # exact list, so Envoy's native filter (which tries its matchers in order) scans half the list,
@@ -81,21 +81,10 @@ def native_cors_policy(size: str) -> dict:
 
 
 def _listener(port: int, filters: list, vhost: dict) -> dict:
-    return {
-        "name": "main",
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-        "filter_chains": [{"filters": [{
-            "name": "envoy.filters.network.http_connection_manager",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "stat_prefix": "bench",
-                "codec_type": "HTTP1",
-                "generate_request_id": False,
-                "route_config": {"name": "local", "virtual_hosts": [vhost]},
-                "http_filters": filters,
-            },
-        }]}],
-    }
+    # The path and host normalization of every shipped config (http_listener's default): a
+    # gateway's figures include what it costs.
+    return http_listener("main", port, "bench", {"name": "local", "virtual_hosts": [vhost]}, filters,
+                         codec_type="HTTP1", generate_request_id=False)
 
 
 def _bootstrap(admin_port: int, listener: dict, clusters: list) -> dict:

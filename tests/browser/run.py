@@ -22,15 +22,15 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
 
 from harness import (  # noqa: E402
-    ACCESS_LOG_FLUSH_ARGS, ROUTER, Envoy, Upstream, access_log_lines, bootstrap, edge_cors_chain, free_port, poll,
-    with_access_log,
+    ACCESS_LOG_FLUSH_ARGS, ROUTER, Envoy, Upstream, access_log_lines, add_cluster, bootstrap, edge_cors_chain, free_port,
+    get_only_route, poll, with_access_log,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -42,11 +42,51 @@ class PageHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def start_page_server(port: int) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), partial(PageHandler, directory=str(HERE / "pages")))
+def serve(port: int, handler) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def start_page_server(port: int) -> ThreadingHTTPServer:
+    return serve(port, partial(PageHandler, directory=str(HERE / "pages")))
+
+
+# A gRPC-web error as a server sends it: a trailers-only response (HTTP 200, the trailers among
+# the headers, no message; grpc/grpc doc/PROTOCOL-WEB.md), with the server's own CORS headers.
+GRPC_STATUS, GRPC_MESSAGE = "7", "permission%20denied"
+
+
+class GrpcWebHandler(BaseHTTPRequestHandler):
+    """The gRPC-web upstream behind /grpc/: every POST fails with PERMISSION_DENIED, exposing
+    grpc-status and grpc-message itself; it answers its own preflights too (where no policy
+    covers the path, edge-cors leaves them to it)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_OPTIONS(self):
+        self.send_response(204)
+        self.send_header("access-control-allow-origin", "*")
+        self.send_header("access-control-allow-methods", "POST")
+        self.send_header("access-control-allow-headers", "content-type,x-grpc-web,x-user-agent")
+        self.end_headers()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/grpc-web+proto")
+        self.send_header("grpc-status", GRPC_STATUS)
+        self.send_header("grpc-message", GRPC_MESSAGE)
+        self.send_header("access-control-allow-origin", "*")
+        self.send_header("access-control-expose-headers", "grpc-status,grpc-message")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+
+GRPC_ROUTE = {"match": {"prefix": "/grpc/"}, "route": {"cluster": "grpc"}}
 
 
 def policy(page: int) -> dict:
@@ -67,7 +107,22 @@ def policy(page: int) -> dict:
         {"name": "nocache", "match": {"path_prefixes": ["/nocache/"]},
          "allow_origins": [app], "allow_methods": ["PUT"], "allow_headers": ["content-type"], "max_age": 0},
         {"name": "wild", "match": {"path_prefixes": ["/wild/"]}, "allow_origins": [f"http://*.example.com:{page}"]},
+        # gRPC-web (README, "gRPC-web"): the client reads the status from the response headers.
+        {"name": "grpc-exposed", "match": {"path_prefixes": ["/grpc/exposed/"]}, **grpc_web(app),
+         "expose_headers": ["grpc-status", "grpc-message"]},
+        {"name": "grpc-hidden", "match": {"path_prefixes": ["/grpc/hidden/"]}, **grpc_web(app)},
     ]}
+
+
+def grpc_web(origin: str) -> dict:
+    """The README's gRPC-web policy example (the json block of its "gRPC-web" section), for this
+    page's origin, without its name, match and expose_headers: the suite runs what the README
+    recommends."""
+    section = (HERE.parents[1] / "README.md").read_text().split("\n### gRPC-web\n", 1)[1]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    assert example["expose_headers"] == ["grpc-status", "grpc-message"], example
+    rest = {k: v for k, v in example.items() if k not in ("name", "match", "expose_headers")}
+    return dict(rest, allow_origins=[origin])
 
 
 @dataclass
@@ -201,6 +256,15 @@ def cases(page: int, api: int, native_api: int) -> list:
         Case("subdomain wildcard, look-alike example.com.evil.test", f"http://example.com.evil.test:{page}",
              [Fetch(f"{api_host}/wild/look-alike", Expect(False, cors_error="MissingAllowOriginHeader"))],
              "blocked: MissingAllowOriginHeader"),
+        Case("gRPC-web error, policy exposes grpc-status and grpc-message", app_page,
+             [grpc_call(f"{api_host}/grpc/exposed/shop.v1.CartService/Add", GRPC_STATUS, GRPC_MESSAGE)],
+             "grpc-status 7 and grpc-message readable", preflights=("/grpc/exposed/shop.v1.CartService/Add", 1)),
+        Case("gRPC-web error, policy without them (the upstream's expose header removed)", app_page,
+             [grpc_call(f"{api_host}/grpc/hidden/shop.v1.CartService/Add", None, None)],
+             "grpc-status and grpc-message null", preflights=("/grpc/hidden/shop.v1.CartService/Add", 1)),
+        Case("control: gRPC-web error, no policy: the upstream's own CORS headers alone", app_page,
+             [grpc_call(f"{api_host}/grpc/open/shop.v1.CartService/Add", GRPC_STATUS, GRPC_MESSAGE)],
+             "grpc-status 7 readable", preflights=("/grpc/open/shop.v1.CartService/Add", 1)),
         # The same requests through Envoy's own CORS filter: the browser confirms two classes of
         # the differential run (tests/differential/run.py).
         Case("native filter: simple GET, rejected origin", "http://app.evil.test:" + str(page),
@@ -211,6 +275,14 @@ def cases(page: int, api: int, native_api: int) -> list:
                     method="PUT", headers={**json_put, "x-custom": "1"}, body="{}")],
              "blocked by the browser, not the proxy", preflights=("/app/put-x-custom", 1), native=True),
     ]
+
+
+def grpc_call(url: str, status: str | None, message: str | None) -> Fetch:
+    """A unary gRPC-web call as a gRPC-web client sends it (an empty message: one 5-byte frame
+    header), and what the page must read of grpc-status and grpc-message."""
+    return Fetch(url, Expect(True, 200, headers={"grpc-status": status, "grpc-message": message}), method="POST",
+                 headers={"content-type": "application/grpc-web+proto", "x-grpc-web": "1"}, body="\u0000" * 5,
+                 read_headers=["grpc-status", "grpc-message"])
 
 
 def describe(result: dict) -> str:
@@ -255,9 +327,12 @@ def main() -> int:
     native_log_path = str(work / "native-access.log")
     upstream = Upstream()
     pages = start_page_server(page_port)
+    grpc_port = free_port()
+    grpc = serve(grpc_port, GrpcWebHandler)
     (work / "native").mkdir()
-    envoy = Envoy(with_access_log(
-        bootstrap(api_port, admin_port, upstream.port, edge_cors_chain(policy(page_port))), log_path), work,
+    config = bootstrap(api_port, admin_port, upstream.port, edge_cors_chain(policy(page_port)),
+                       routes=[GRPC_ROUTE, get_only_route()])
+    envoy = Envoy(with_access_log(add_cluster(config, "grpc", grpc_port), log_path), work,
                   extra_args=ACCESS_LOG_FLUSH_ARGS)
     native = Envoy(with_access_log(native_config(free_port(), free_port(), upstream.port, page_port), native_log_path),
                    work / "native", extra_args=ACCESS_LOG_FLUSH_ARGS)
@@ -339,6 +414,7 @@ def main() -> int:
         native.stop()
         upstream.stop()
         pages.shutdown()
+        grpc.shutdown()
 
 
 def chromium_version() -> str:

@@ -135,6 +135,19 @@ def rbac_deny_filter(prefix: str = "/api/admin/") -> dict:
 
 ROUTER = {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
 
+HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+
+# The connection-manager options every shipped config and every generated bootstrap sets, so that
+# edge-cors and the router see the same `:path` and `:authority` (README, "Path and host
+# normalization"). Envoy applies them before the first HTTP filter runs.
+PATH_AND_HOST_NORMALIZATION = {
+    "normalize_path": True,
+    "merge_slashes": True,
+    "path_with_escaped_slashes_action": "REJECT_REQUEST",
+    "strip_trailing_host_dot": True,
+    "strip_any_host_port": True,
+}
+
 
 def get_only_route(cluster: str = "upstream") -> dict:
     """A route that matches every method but OPTIONS: a preflight reaching it would 404."""
@@ -144,29 +157,42 @@ def get_only_route(cluster: str = "upstream") -> dict:
     }
 
 
+def http_listener(name: str, port: int, stat_prefix: str, route_config: dict, http_filters: list,
+                  normalize: bool = True, **hcm_fields) -> dict:
+    """A listener on 127.0.0.1:`port` whose one network filter is an HttpConnectionManager with
+    PATH_AND_HOST_NORMALIZATION (unless `normalize=False`) and `hcm_fields`."""
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": HCM_TYPE,
+                "stat_prefix": stat_prefix,
+                **(PATH_AND_HOST_NORMALIZATION if normalize else {}),
+                **hcm_fields,
+                "route_config": route_config,
+                "http_filters": http_filters,
+            },
+        }]}],
+    }
+
+
 def bootstrap(listener_port: int, admin_port: int, upstream_port: int, http_filters: list, routes: list | None = None,
-              route_typed_per_filter_config: dict | None = None) -> dict:
+              route_typed_per_filter_config: dict | None = None, normalize: bool = True) -> dict:
+    """A bootstrap with one listener, one virtual host for every domain, one upstream cluster.
+    `normalize=False` leaves out PATH_AND_HOST_NORMALIZATION: Envoy's defaults, under which
+    filters see `:path` and `:authority` exactly as the client sent them."""
     vhost = {"name": "all", "domains": ["*"], "routes": routes or [get_only_route()]}
     if route_typed_per_filter_config:
         vhost["typed_per_filter_config"] = route_typed_per_filter_config
+    listener = http_listener("main", listener_port, "main", {"name": "local", "virtual_hosts": [vhost]}, http_filters,
+                             normalize, codec_type="AUTO")
     return {
         "node": {"id": "edge-cors-test", "cluster": "edge-cors-test"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
         "static_resources": {
-            "listeners": [{
-                "name": "main",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": listener_port}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "main",
-                        "codec_type": "AUTO",
-                        "route_config": {"name": "local", "virtual_hosts": [vhost]},
-                        "http_filters": http_filters,
-                    },
-                }]}],
-            }],
+            "listeners": [listener],
             "clusters": [{
                 "name": "upstream",
                 "type": "STATIC",
@@ -369,10 +395,19 @@ def edge_cors_log_lines(envoy, marker: str = "rejected: ") -> list:
     return out
 
 
+def http_connection_managers(config: dict) -> list:
+    """The typed_config of every HttpConnectionManager of a bootstrap's static listeners."""
+    return [f["typed_config"]
+            for listener in config.get("static_resources", {}).get("listeners", [])
+            for chain in listener.get("filter_chains", [])
+            for f in chain.get("filters", [])
+            if f.get("typed_config", {}).get("@type") == HCM_TYPE]
+
+
 def upgrade_websockets(config: dict) -> dict:
     """Let the listener's connection manager accept WebSocket upgrades."""
-    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    hcm["upgrade_configs"] = [{"upgrade_type": "websocket"}]
+    for hcm in http_connection_managers(config):
+        hcm["upgrade_configs"] = [{"upgrade_type": "websocket"}]
     return config
 
 
@@ -528,18 +563,15 @@ def with_access_log(config: dict, path: str) -> dict:
     requests that never reach the upstream. The file is flushed asynchronously: readers poll for
     the line they expect (see `access_log_lines`, ACCESS_LOG_FLUSH_ARGS).
     """
-    for listener in config.get("static_resources", {}).get("listeners", []):
-        for chain in listener.get("filter_chains", []):
-            for f in chain.get("filters", []):
-                if f.get("name") == "envoy.filters.network.http_connection_manager":
-                    f["typed_config"].setdefault("access_log", []).append({
-                        "name": "envoy.access_loggers.file",
-                        "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                            "path": path,
-                            "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
-                        },
-                    })
+    for hcm in http_connection_managers(config):
+        hcm.setdefault("access_log", []).append({
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": path,
+                "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
+            },
+        })
     return config
 
 
@@ -558,12 +590,15 @@ def access_log_lines(path: str) -> list:
 
 
 class RecordingUpstream:
-    """A loopback HTTP upstream that records the headers of every request it receives."""
+    """A loopback HTTP upstream that records every request it receives: `requests` holds
+    (request target exactly as received, i.e. the request line's before any cleanup by the server
+    library; [(lower-case name, value)] headers). `answer_headers(request_headers)`, if given,
+    returns the headers to add to the empty 200 it answers."""
 
-    def __init__(self):
+    def __init__(self, answer_headers=None):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        received = self.received = []
+        requests = self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -572,8 +607,11 @@ class RecordingUpstream:
                 pass
 
             def _answer(self):
-                received.append([(k.lower(), v) for k, v in self.headers.items()])
+                headers = [(k.lower(), v) for k, v in self.headers.items()]
+                requests.append((self.requestline.split(" ")[1], headers))
                 self.send_response(200)
+                for name, value in answer_headers(headers) if answer_headers else []:
+                    self.send_header(name, value)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -583,6 +621,11 @@ class RecordingUpstream:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def received(self) -> list:
+        """The headers of every request received, in order."""
+        return [headers for _, headers in self.requests]
 
     def stop(self):
         self.server.shutdown()
