@@ -19,7 +19,7 @@ use crate::core::decide::{Action, HeaderOp, ResponsePlan};
 use crate::core::headers::ACAO;
 use crate::core::metrics::{policy_metric_names, NO_POLICY_METRIC};
 use crate::core::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
-use crate::core::{compile, decide_with_draw, Config, Decision, RequestHeaders};
+use crate::core::{compile, decide, Config, Decision, RequestHeaders};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -90,15 +90,6 @@ fn now_ms() -> u64 {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A uniformly random u32 from the host's entropy (WASI `random_get`), for the rollout draw.
-fn random_u32() -> u32 {
-    getrandom::u32().unwrap_or_else(|e| {
-        // Without entropy the request is enforced (draw 0): the safe side of a rollout.
-        log::warn!("edge-cors: no random number for the rollout draw: {e}");
-        0
-    })
 }
 
 impl Context for Root {}
@@ -248,7 +239,7 @@ impl HttpContext for Stream {
         let Some(config) = &self.config else {
             return HostAction::Continue;
         };
-        let decision = decide_with_draw(config, &HostRequest, random_u32);
+        let decision = decide(config, &HostRequest);
         // One increment per request, of an id computed at configuration time.
         increment(self.counters.id(decision.counter_index()));
         self.upstream_cors_counter = decision

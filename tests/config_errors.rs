@@ -312,10 +312,17 @@ fn a_report_only_policy_cannot_also_set_a_rollout_percentage() {
         &policy(r#""allow_origins": ["https://a.com"], "mode": "report_only", "enforce_percent": 30"#),
         &[("policies[0].enforce_percent", "has no effect in report_only mode")],
     );
-    // Top-level report_only is a switch over every policy: a policy's percentage stays valid.
-    let ok = r#"{"mode": "report_only", "policies": [{"name": "p", "allow_origins": ["https://a.com"], "enforce_percent": 30}]}"#;
+    // The mode that counts is the effective one: a top-level report_only makes the percentage
+    // meaningless too, unless the policy sets its own mode to enforce.
+    assert_errors(
+        r#"{"mode": "report_only", "policies": [{"name": "p", "allow_origins": ["https://a.com"], "enforce_percent": 30}]}"#,
+        &[("policies[0].enforce_percent", "the top-level mode is \"report_only\"")],
+    );
+    let ok = r#"{"mode": "report_only", "policies": [{"name": "p", "allow_origins": ["https://a.com"], "enforce_percent": 30,
+        "mode": "enforce"}, {"name": "q", "allow_origins": ["https://b.com"]}]}"#;
     let config = compile(ok.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.policies[0].enforce_percent(), 0);
+    assert_eq!(config.policies[0].enforce_percent(), 30);
+    assert_eq!(config.policies[1].enforce_percent(), 0);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -515,6 +522,219 @@ fn wildcards_and_regexes_over_a_domain_with_public_suffixes_below_it_are_refused
                 "policies[0].allow_origin_regexes[0]",
                 "the Public Suffix List has entries under `amazonaws.com`",
             ),
+        ],
+    );
+}
+
+// ---- issue 11 (hardening): contradictions, methods browsers never send, shadowed policies,
+// hosts and path prefixes as the router reads them ----
+
+/// The warnings of a configuration that loads, rendered as the filter logs them.
+fn warnings_of_accepted(config: &str) -> Vec<String> {
+    match compile(config.as_bytes()) {
+        Ok(c) => c.warnings.iter().map(ToString::to_string).collect(),
+        Err(e) => panic!("config was refused but must load:\n{config}\n{e}"),
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn settings_that_contradict_each_other_are_refused_with_the_path_and_a_fix() {
+    let any = r#""allow_origins": ["*"]"#;
+    assert_errors(
+        &policy(&format!(
+            r#"{any}, "reject_disallowed": {{"unsafe_methods": true, "websocket": true}}"#
+        )),
+        &[
+            (
+                "policies[0].reject_disallowed.unsafe_methods",
+                "no origin is rejected under allow_origins [\"*\"]",
+            ),
+            (
+                "policies[0].reject_disallowed.websocket",
+                "list the trusted origins in allow_origins",
+            ),
+        ],
+    );
+    assert_errors(
+        &policy(&format!(r#"{any}, "reject_disallowed": {{"websocket": true}}"#)),
+        &[("policies[0].reject_disallowed.websocket", "never blocks anything")],
+    );
+    // Writing the defaults out is not a contradiction.
+    assert!(warnings_of_accepted(&policy(&format!(
+        r#"{any}, "reject_disallowed": {{"unsafe_methods": false, "websocket": false}}, "enforce_percent": 100"#
+    )))
+    .is_empty());
+    let a = r#""allow_origins": ["https://a.com"]"#;
+    for fields in [
+        format!(r#"{a}, "enforce_percent": 0"#),
+        format!(r#"{a}, "enforce_percent": 0, "mode": "enforce""#),
+    ] {
+        assert_errors(
+            &policy(&fields),
+            &[(
+                "policies[0].enforce_percent",
+                "0: enforces nothing; write \"mode\": \"report_only\" instead",
+            )],
+        );
+    }
+    assert_errors(
+        &policy(&format!(r#"{a}, "enforce_percent": 0, "mode": "report_only""#)),
+        &[("policies[0].enforce_percent", "has no effect in report_only mode")],
+    );
+    assert_errors(
+        &format!(r#"{{"mode": "report_only", "policies": [{{"name": "p", {a}, "enforce_percent": 50}}]}}"#),
+        &[(
+            "policies[0].enforce_percent",
+            "50: has no effect: the top-level mode is \"report_only\"",
+        )],
+    );
+    // A list that is there but empty would match everything: refused; omitting it says so.
+    assert_errors(
+        &policy(&format!(r#"{a}, "match": {{"hosts": [], "path_prefixes": []}}"#)),
+        &[
+            (
+                "policies[0].match.hosts",
+                "empty: it would match every request; omit `hosts`",
+            ),
+            ("policies[0].match.path_prefixes", "omit `path_prefixes` to match any"),
+        ],
+    );
+    assert!(warnings_of_accepted(&policy(&format!(r#"{a}, "match": {{}}"#))).is_empty());
+    // All of them at once.
+    assert_errors(
+        &format!(
+            r#"{{"policies": [{{"name": "p", {any}, "reject_disallowed": {{"unsafe_methods": true}}, "enforce_percent": 0}},
+                {{"name": "q", {a}, "match": {{"path_prefixes": ["/api", "/api/"]}}}}]}}"#
+        ),
+        &[
+            ("policies[0].reject_disallowed.unsafe_methods", "never blocks"),
+            ("policies[0].enforce_percent", "enforces nothing"),
+            ("policies[1].match.path_prefixes[1]", "duplicate path prefix"),
+        ],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn patch_in_another_case_is_refused_and_other_lower_case_methods_are_warned_about() {
+    let m = "policies[0].allow_methods";
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "allow_methods": ["patch", "Patch", "PATCH", "put"]"#),
+        &[
+            (
+                &format!("{m}[0]"),
+                "write \"PATCH\": browsers send it exactly as the page writes it",
+            ),
+            (&format!("{m}[1]"), "fetch(url, {method: 'PATCH'}) sends PATCH"),
+        ],
+    );
+    let warnings = warnings_of_accepted(&policy(
+        r#""allow_origins": ["https://a.com"], "allow_methods": ["PATCH", "purge", "MkCol", "PROPFIND", "delete"]"#,
+    ));
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("{m}[1]: \"purge\": not upper-case")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].starts_with(&format!("{m}[2]: \"MkCol\": not upper-case")),
+        "{warnings:?}"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_policy_no_request_can_reach_is_a_warning_naming_the_policies_that_cover_it() {
+    let config = |policies: &str| format!(r#"{{"policies": [{policies}]}}"#);
+    let p = |name: &str, m: &str| format!(r#"{{"name": "{name}", "match": {m}, "allow_origins": ["https://a.com"]}}"#);
+    let all = r#"{"name": "all", "allow_origins": ["https://a.com"]}"#;
+    // (policies, warnings)
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!("{all}, {}", p("api", r#"{"hosts": ["api.example.com"]}"#)),
+            vec![r#"policies[1]: never selected: policies[0] ("all") matches every request it matches"#],
+        ),
+        (
+            format!(
+                "{}, {}",
+                p("wild", r#"{"hosts": ["*.example.com:*", "*.example.org"]}"#),
+                p(
+                    "narrow",
+                    r#"{"hosts": ["a.b.example.com:8443", "x.example.org"], "path_prefixes": ["/v1"]}"#
+                )
+            ),
+            vec![r#"policies[1]: never selected: policies[0] ("wild") matches every request it matches"#],
+        ),
+        (
+            format!(
+                "{}, {}",
+                p("api", r#"{"path_prefixes": ["/api/"]}"#),
+                p("v1", r#"{"path_prefixes": ["/api/v1", "/api"]}"#)
+            ),
+            vec![
+                r#"policies[1].match.path_prefixes[0]: "/api/v1": redundant: `/api` covers it"#,
+                r#"policies[1]: never selected: policies[0] ("api") matches every request it matches"#,
+            ],
+        ),
+        (
+            format!(
+                "{}, {}, {}",
+                p("a", r#"{"hosts": ["a.example.com"]}"#),
+                p("b", r#"{"hosts": ["b.example.com"]}"#),
+                p(
+                    "ab",
+                    r#"{"hosts": ["a.example.com", "b.example.com"], "path_prefixes": ["/x"]}"#
+                )
+            ),
+            vec![
+                r#"policies[2]: never selected: policies[0] ("a") and policies[1] ("b") together match every request it matches"#,
+            ],
+        ),
+        (
+            format!("{}, {all}", p("root", r#"{"path_prefixes": ["/"]}"#)),
+            vec![r#"policies[1]: never selected: policies[0] ("root") matches every request it matches"#],
+        ),
+        // Reachable: narrower first, another port, the apex, a longer word, no host at all.
+        (
+            format!(
+                "{}, {}, {}, {}, {all}",
+                p("one", r#"{"hosts": ["a.example.com"], "path_prefixes": ["/api/v1"]}"#),
+                p("ported", r#"{"hosts": ["a.example.com:8443"]}"#),
+                p("wild", r#"{"hosts": ["*.example.com"], "path_prefixes": ["/api"]}"#),
+                p("apex", r#"{"hosts": ["example.com"], "path_prefixes": ["/apix"]}"#)
+            ),
+            vec![],
+        ),
+    ];
+    for (policies, want) in cases {
+        assert_eq!(warnings_of_accepted(&config(&policies)), want, "{policies}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn hosts_and_path_prefixes_are_checked_as_the_router_reads_them() {
+    let h = "policies[0].match.hosts";
+    assert_errors(
+        &policy(
+            r#""allow_origins": ["https://a.com"], "match": {"hosts": ["API.example.com", "api.example.com.", "api.example.com:443",
+                "api.example.com:0443", "[::1]:*", "[::1]:*", "*.example.com:*", "https://x.com"]}"#,
+        ),
+        &[
+            (&format!("{h}[0]"), "not a host"),
+            (&format!("{h}[1]"), "strip_trailing_host_dot"),
+            (&format!("{h}[3]"), "bad port"),
+            (&format!("{h}[5]"), "duplicate host"),
+            (&format!("{h}[7]"), "no scheme or path"),
+        ],
+    );
+    let p = "policies[0].match.path_prefixes";
+    assert_errors(
+        &policy(
+            r#""allow_origins": ["https://a.com"], "match": {"path_prefixes": ["/api?v=1", "//api", "/a/../b", "/a%2Fb", "/ok/"]}"#,
+        ),
+        &[
+            (&format!("{p}[0]"), "query"),
+            (&format!("{p}[1]"), "never matches"),
+            (&format!("{p}[2]"), "never matches"),
+            (&format!("{p}[3]"), "never matches"),
         ],
     );
 }

@@ -4,7 +4,12 @@
 //! - ACAO is only ever the request's Origin, verbatim, or `*`, and at most one line;
 //! - a rejected preflight carries no `Access-Control-*` header at all, and is never forwarded;
 //! - an allowed preflight or actual request names an origin the policy really trusts (checked
-//!   against an independent model of the origin rules).
+//!   against an independent model of the origin rules);
+//! - under an any-origin policy every forwarded response, with or without an Origin, carries
+//!   exactly one `*` and does not vary by Origin (Fetch "CORS protocol and HTTP caches");
+//! - a path-scoped policy's headers go only to normalized paths under its prefix, segment-wise
+//!   (checked against an independent normalizer), and an unnormalized path reaches no later
+//!   policy.
 //!
 //! A small xorshift PRNG with a fixed seed keeps runs reproducible without extra crates;
 //! `EDGE_CORS_PROPTEST_SEED` and `EDGE_CORS_PROPTEST_CASES` change seed and count.
@@ -322,9 +327,19 @@ fn random_requests_never_break_the_cors_invariants() {
                 lines, d.outcome, r
             ))
         };
-        // Without an Origin the request is not CORS and the upstream's answer (here a wrong
-        // `*` + credentials on purpose) passes untouched: only Vary may be added.
-        if matches!(d.outcome, Outcome::NotCors | Outcome::NoPolicy) {
+        let any_origin = json.contains(r#""allow_origins": ["*"]"#);
+        if any_origin && r.forwarded {
+            if acao != ["*"] {
+                fail("an any-origin policy forwarded a response without exactly one ACAO `*`");
+            }
+            if r.values("vary").iter().any(|v| v.contains("origin")) {
+                fail("an any-origin response varies by Origin");
+            }
+        }
+        // Without an Origin the request is not CORS and, unless the policy answers `*` to
+        // everyone, the upstream's answer (here a wrong `*` + credentials on purpose) passes
+        // untouched: only Vary may be added.
+        if matches!(d.outcome, Outcome::NotCors | Outcome::NoPolicy) && !any_origin {
             if cors.len() != 2 {
                 fail("a non-CORS response had its CORS headers changed");
             }
@@ -382,4 +397,129 @@ fn the_origin_model_agrees_with_decide_on_plain_cases() {
     assert!(!model_trusts(json, "https://example.com"));
     assert!(!model_trusts(json, "https://evilexample.com"));
     assert!(!model_trusts(json, "http://app.example.com"));
+}
+
+/// An independent normalizer, the way a normalizing router or upstream reads a path: decode
+/// `%2E`, `%2F`, `%5C` (any case), read `\` as `/`, merge slashes, remove dot segments
+/// (RFC 3986 §5.2.4). A path it changes is not normalized.
+fn normalized(path: &str) -> String {
+    let mut decoded = String::new();
+    let mut rest = path;
+    while let Some(c) = rest.chars().next() {
+        let lower = rest.get(..3).map(str::to_ascii_lowercase);
+        match lower.as_deref() {
+            Some("%2e") => decoded.push('.'),
+            Some("%2f" | "%5c") => decoded.push('/'),
+            _ => {
+                decoded.push(if c == '\\' { '/' } else { c });
+                rest = &rest[c.len_utf8()..];
+                continue;
+            }
+        }
+        rest = &rest[3..];
+    }
+    while decoded.contains("//") {
+        decoded = decoded.replace("//", "/");
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = decoded.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *seg {
+            "." if last => out.push(""),
+            "." => {}
+            ".." => {
+                out.pop();
+                if last {
+                    out.push("");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_path_normalizer_oracle_agrees_with_rfc_3986_examples() {
+    assert_eq!(normalized("/a/b/c/./../../g"), "/a/g");
+    assert_eq!(normalized("/mid/content=5/../6"), "/mid/6");
+    assert_eq!(normalized("/partner/..%2fapi/users"), "/api/users");
+    assert_eq!(normalized("//api/users"), "/api/users");
+    assert_eq!(normalized("/a/."), "/a/");
+    assert_eq!(normalized("/api/users"), "/api/users");
+    assert_eq!(normalized("/a/...b"), "/a/...b");
+}
+
+const PATH_SCOPED: &str = r#"{"policies": [
+    {"name": "scoped", "match": {"path_prefixes": ["/api"]}, "allow_origins": ["https://app.example.com"],
+     "allow_credentials": true},
+    {"name": "all", "allow_origins": ["*"]}
+]}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn path_scoped_headers_go_only_to_normalized_paths_under_the_prefix() {
+    const SEGMENTS: &[&str] = &[
+        "api",
+        "api",
+        "apix",
+        "API",
+        "x",
+        "",
+        ".",
+        "..",
+        "...",
+        "%2e",
+        "%2E%2e",
+        "%2f",
+        "a%2Fb",
+        "%5c",
+        "a\\b",
+        ".well-known",
+        "api-internal",
+    ];
+    const TAILS: &[&str] = &["", "", "?next=/../api", "?a=%2f", "#/..", "/"];
+    let mut rng = Rng::new(seed() ^ 0x9A7B);
+    let config = compile(PATH_SCOPED.as_bytes()).unwrap();
+    let (mut scoped_allowed, mut malformed, mut elsewhere) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for _ in 0..cases() / 4 {
+        let n = 1 + rng.below(4);
+        let segments: Vec<&str> = (0..n).map(|_| rng.pick(SEGMENTS)).collect();
+        let path = format!("/{}{}", segments.join("/"), rng.pick(TAILS));
+        let lines = [
+            (":method", "GET"),
+            (":path", path.as_str()),
+            ("origin", "https://app.example.com"),
+        ];
+        let d = decide(&config, &HeaderLines(&lines));
+        let r = respond(&d, 200, &[("access-control-allow-origin", "https://upstream.example")]);
+        let route = path.split(['?', '#']).next().unwrap_or_default();
+        let under_api = route == "/api" || route.starts_with("/api/");
+        let policy = d.policy.as_ref().map(|p| p.name.to_string());
+        let (want_policy, want_acao): (&str, &[&str]) = if normalized(route) != route {
+            malformed += 1;
+            ("scoped", &[])
+        } else if under_api {
+            scoped_allowed += 1;
+            ("scoped", &["https://app.example.com"])
+        } else {
+            elsewhere += 1;
+            ("all", &["*"])
+        };
+        if policy.as_deref() != Some(want_policy) || r.values("access-control-allow-origin") != want_acao {
+            failures.push(format!(
+                "{path:?}: policy {policy:?} outcome {:?} response {r:?}",
+                d.outcome
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!("properties: paths: {scoped_allowed} allowed under /api, {malformed} unnormalized, {elsewhere} elsewhere");
+    assert!(scoped_allowed > 50 && malformed > 50 && elsewhere > 50);
 }

@@ -55,14 +55,14 @@ const ROUTED: &str = r#"{"policies": [
 
 const PREFLIGHT_VARY: &str = "origin, access-control-request-method, access-control-request-headers";
 
-struct Case {
-    name: &'static str,
-    config: &'static str,
-    request: &'static [(&'static str, &'static str)],
+struct Case<'a> {
+    name: &'a str,
+    config: &'a str,
+    request: &'a [(&'a str, &'a str)],
     outcome: Outcome,
     forwarded: bool,
     status: u16,
-    headers: &'static [(&'static str, &'static str)],
+    headers: &'a [(&'a str, &'a str)],
 }
 
 fn run(config: &str, request: &[(&str, &str)], upstream_status: u16) -> (Outcome, SimulatedResponse) {
@@ -72,7 +72,7 @@ fn run(config: &str, request: &[(&str, &str)], upstream_status: u16) -> (Outcome
     (decision.outcome, response)
 }
 
-fn check(cases: &[Case]) {
+fn check(cases: &[Case<'_>]) {
     let mut failures = Vec::new();
     for c in cases {
         let (outcome, response) = run(c.config, c.request, 200);
@@ -103,9 +103,9 @@ const fn preflight(origin: &'static str, method: &'static str) -> [(&'static str
     ]
 }
 
-// Rule 1: no Origin (or an empty one) is not CORS.
+// Rule 1: no Origin (or an empty one) is not CORS; an any-origin policy answers it like any other.
 #[wasm_bindgen_test(unsupported = test)]
-fn requests_without_origin_are_forwarded_untouched_and_vary_by_origin_when_the_answer_does() {
+fn requests_without_origin_vary_by_origin_or_get_the_any_origin_policys_constant_answer() {
     const UPSTREAM_CORS: [(&str, &str); 3] = [
         ("access-control-allow-origin", "*"),
         ("access-control-allow-methods", "*"),
@@ -143,16 +143,15 @@ fn requests_without_origin_are_forwarded_untouched_and_vary_by_origin_when_the_a
             ],
         },
         Case {
-            name: "no origin, any-origin policy: nothing depends on Origin, no Vary added",
+            name: "no origin, any-origin policy: the same `*` answer as with one, no Vary added",
             config: PUBLIC,
             request: &[(":method", "GET")],
             outcome: Outcome::NotCors,
             forwarded: true,
             status: 200,
             headers: &[
-                UPSTREAM_CORS[0],
-                UPSTREAM_CORS[1],
-                UPSTREAM_CORS[2],
+                ("access-control-allow-origin", "*"),
+                ("access-control-expose-headers", "*"),
                 ("vary", "accept-encoding"),
             ],
         },
@@ -330,6 +329,11 @@ type RejectedCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, Reason);
 
 /// A refused preflight: 403 from the filter, only `Vary`, no `access-control-*` at all.
 fn check_rejected_preflights(config: &str, cases: &[RejectedCase<'_>]) {
+    check_rejected_preflights_varying(config, PREFLIGHT_VARY, cases);
+}
+
+/// [`check_rejected_preflights`] for a policy whose preflight `Vary` is `vary`.
+fn check_rejected_preflights_varying(config: &str, vary: &str, cases: &[RejectedCase<'_>]) {
     for (name, request, reason) in cases {
         let (outcome, response) = run(config, request, 200);
         assert_eq!(outcome, Outcome::PreflightRejected(*reason), "{name}");
@@ -337,7 +341,7 @@ fn check_rejected_preflights(config: &str, cases: &[RejectedCase<'_>]) {
         assert_eq!(response.status, 403, "{name}");
         assert_eq!(
             response.cors_and_vary(),
-            vec![("vary".to_string(), PREFLIGHT_VARY.to_string())],
+            vec![("vary".to_string(), vary.to_string())],
             "{name}"
         );
     }
@@ -678,8 +682,13 @@ fn the_first_policy_whose_match_fits_applies_and_no_match_leaves_everything_alon
         (Some("admin".into()), Outcome::ActualAllowed)
     );
     assert_eq!(
-        get("admin.example.com:8443", "/api/x", "https://app.example.com"),
+        get("admin.example.com", "/api/x", "https://app.example.com"),
         (Some("admin".into()), Outcome::ActualRejected(Reason::Origin))
+    );
+    // The router compares the Host with its port: so do policies (rule 6).
+    assert_eq!(
+        get("admin.example.com:8443", "/api/x", "https://admin-ui.example.com"),
+        (None, Outcome::NoPolicy)
     );
     assert_eq!(
         get("admin.example.com", "/other", "https://app.example.com"),
@@ -706,7 +715,7 @@ fn the_first_policy_whose_match_fits_applies_and_no_match_leaves_everything_alon
 
 // ---- operations: report-only, rollout, reject_disallowed, the decision header ----
 
-use edge_cors::core::decide_with_draw;
+use edge_cors::core::rollout::bucket;
 use edge_cors::core::Blocked;
 
 const OPS: &str = r#"{"policies": [
@@ -726,7 +735,7 @@ fn report_only_decides_and_counts_but_leaves_request_and_response_untouched() {
         ("origin", "https://evil.com"),
         ("access-control-request-method", "PUT"),
     ];
-    let decision = decide_with_draw(&config, &Req(&req), || unreachable!("report-only draws nothing"));
+    let decision = decide(&config, &Req(&req));
     assert_eq!(decision.outcome, Outcome::PreflightRejected(Reason::Origin));
     assert!(!decision.enforced);
     let response = respond(&decision, 200, UPSTREAM);
@@ -743,32 +752,53 @@ fn report_only_decides_and_counts_but_leaves_request_and_response_untouched() {
     );
 }
 
+/// Origins of the form `https://siteN.example.net` whose bucket under `policy` is below (or, with
+/// `enforced` false, at or above) `percent`.
+fn origins_in_bucket(policy: &str, percent: u8, enforced: bool, n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("https://site{i}.example.net"))
+        .filter(|o| (bucket(policy, o) < percent) == enforced)
+        .take(n)
+        .collect()
+}
+
 #[wasm_bindgen_test(unsupported = test)]
-fn the_rollout_draw_decides_enforcement_and_the_counter() {
+fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so() {
     let config = compile(OPS.as_bytes()).unwrap();
-    let req = [
-        (":method", "GET"),
-        (":path", "/rollout/x"),
-        ("origin", "https://evil.com"),
-    ];
-    let enforced = decide_with_draw(&config, &Req(&req), || 29);
-    assert!(enforced.enforced);
-    assert_eq!(enforced.counter_index(), Some(24 + 7), "rollout.actual_rejected.origin");
-    assert_eq!(
-        respond(&enforced, 200, UPSTREAM).values("access-control-allow-origin"),
-        Vec::<&str>::new()
-    );
-    let reported = decide_with_draw(&config, &Req(&req), || 30);
-    assert!(!reported.enforced);
-    assert_eq!(
-        reported.counter_index(),
-        Some(24 + 12 + 7),
-        "rollout.report_only.actual_rejected.origin"
-    );
-    assert_eq!(
-        respond(&reported, 200, UPSTREAM).values("access-control-allow-origin"),
-        vec!["*"]
-    );
+    let decide_for = |origin: &str| {
+        let req = [(":method", "GET"), (":path", "/rollout/x"), ("origin", origin)];
+        decide(&config, &Req(&req))
+    };
+    for origin in origins_in_bucket("rollout", 30, true, 5) {
+        for _ in 0..20 {
+            let d = decide_for(&origin);
+            assert!(d.enforced, "{origin}");
+            assert_eq!(d.counter_index(), Some(24 + 7), "rollout.actual_rejected.origin");
+            assert_eq!(
+                respond(&d, 200, UPSTREAM).values("access-control-allow-origin"),
+                Vec::<&str>::new()
+            );
+        }
+    }
+    for origin in origins_in_bucket("rollout", 30, false, 5) {
+        for _ in 0..20 {
+            let d = decide_for(&origin);
+            assert!(!d.enforced, "{origin}");
+            assert_eq!(
+                d.counter_index(),
+                Some(24 + 12 + 7),
+                "rollout.report_only.actual_rejected.origin"
+            );
+            assert_eq!(
+                respond(&d, 200, UPSTREAM).values("access-control-allow-origin"),
+                vec!["*"]
+            );
+        }
+    }
+    // Without an Origin the request is not part of the rollout: always handled as enforced.
+    let d = decide(&config, &Req(&[(":method", "GET"), (":path", "/rollout/x")]));
+    assert!(d.enforced);
+    assert_eq!(d.counter_index(), Some(24), "rollout.not_cors");
 }
 
 /// (request headers, expected block, expected status)
@@ -871,7 +901,7 @@ fn the_decision_header_is_sent_only_with_the_exact_token() {
         r
     };
     let header = |req: &[(&str, &str)]| {
-        let d = decide_with_draw(&config, &Req(req), || 0);
+        let d = decide(&config, &Req(req));
         respond(&d, 200, UPSTREAM)
             .values("x-edge-cors-decision")
             .iter()
@@ -896,9 +926,507 @@ fn the_decision_header_is_sent_only_with_the_exact_token() {
         ("origin", "https://app.example.com"),
         ("x-debug", "0123456789abcdef"),
     ];
-    let d = decide_with_draw(&config, &Req(&rollout), || 99);
+    assert!(
+        bucket("rollout", "https://app.example.com") >= 30,
+        "this origin is outside the 30% rollout"
+    );
+    let d = decide(&config, &Req(&rollout));
     assert_eq!(
         respond(&d, 200, UPSTREAM).values("x-edge-cors-decision"),
         vec!["policy=rollout; outcome=actual_allowed; mode=report_only; enforce_percent=30"]
     );
+}
+
+// ---- hardening (issue 11): any-origin answers, `*` in ACRH, path segments, unnormalized
+// paths, hosts as the router sees them, uncacheable explanations ----
+
+/// An upstream answer a shared cache may store, with its own CORS headers.
+const UPSTREAM_CACHEABLE: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("cache-control", "public, max-age=600"),
+    ("access-control-allow-origin", "https://reflected.example"),
+    ("access-control-allow-credentials", "true"),
+    ("vary", "accept-encoding"),
+];
+
+const PUBLIC_PLAIN: &str = r#"{"policies": [{"name": "public", "allow_origins": ["*"]}]}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_any_origin_policy_answers_star_on_every_forwarded_response_whatever_the_origin() {
+    let oversized = format!("https://{}.example", "a".repeat(1031 - "https://.example".len()));
+    assert_eq!(oversized.len(), 1031);
+    const STAR_EXPOSED: &[(&str, &str)] = &[
+        ("access-control-allow-origin", "*"),
+        ("access-control-expose-headers", "*"),
+        ("vary", "accept-encoding"),
+    ];
+    const STAR: &[(&str, &str)] = &[("access-control-allow-origin", "*"), ("vary", "accept-encoding")];
+    let allowed = |name, request| Case {
+        name,
+        config: PUBLIC,
+        request,
+        outcome: Outcome::ActualAllowed,
+        forwarded: true,
+        status: 200,
+        headers: STAR_EXPOSED,
+    };
+    let not_cors = |name, request| Case {
+        name,
+        config: PUBLIC,
+        request,
+        outcome: Outcome::NotCors,
+        forwarded: true,
+        status: 200,
+        headers: STAR_EXPOSED,
+    };
+    check(&[
+        not_cors("no Origin", &[(":method", "GET")]),
+        not_cors("empty Origin", &[(":method", "GET"), ("origin", "")]),
+        not_cors("HEAD without Origin", &[(":method", "HEAD")]),
+        not_cors(
+            "OPTIONS with ACRM but no Origin",
+            &[(":method", "OPTIONS"), ("access-control-request-method", "PUT")],
+        ),
+        allowed("a 1,031-byte Origin", &[(":method", "GET"), ("origin", &oversized)]),
+        allowed("`null`", &[(":method", "GET"), ("origin", "null")]),
+        allowed(
+            "trailing slash",
+            &[(":method", "GET"), ("origin", "https://a.example/")],
+        ),
+        allowed("upper case", &[(":method", "GET"), ("origin", "HTTPS://A.EXAMPLE")]),
+        allowed(
+            "two origins comma-joined",
+            &[
+                (":method", "POST"),
+                ("origin", "https://a.example"),
+                ("origin", "https://b.example"),
+            ],
+        ),
+        allowed("not an origin at all", &[(":method", "PUT"), ("origin", "\u{fffd} x")]),
+        Case {
+            name: "no expose_headers: ACAO alone",
+            config: PUBLIC_PLAIN,
+            request: &[(":method", "GET")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: STAR,
+        },
+        Case {
+            name: "no expose_headers, oversized Origin",
+            config: PUBLIC_PLAIN,
+            request: &[(":method", "GET"), ("origin", &oversized)],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: STAR,
+        },
+        Case {
+            name: "preflights are unchanged: an oversized Origin is still refused",
+            config: PUBLIC_PLAIN,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", &oversized),
+                ("access-control-request-method", "PUT"),
+            ],
+            outcome: Outcome::PreflightRejected(Reason::Malformed),
+            forwarded: false,
+            status: 403,
+            headers: &[("vary", "access-control-request-method, access-control-request-headers")],
+        },
+        Case {
+            name: "report-only: nothing changes, not even without an Origin",
+            config: r#"{"mode": "report_only", "policies": [{"name": "public", "allow_origins": ["*"]}]}"#,
+            request: &[(":method", "GET")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "*"),
+                ("access-control-max-age", "86400"),
+                ("vary", "accept-encoding"),
+            ],
+        },
+    ]);
+    // The repro: a cacheable upstream answer to a request without an Origin (an `<img>`, a
+    // navigation) must carry exactly one `*`, no reflected origin, no credentials, no Vary.
+    for request in [
+        vec![(":method", "GET")],
+        vec![(":method", "GET"), ("origin", oversized.as_str())],
+    ] {
+        let config = compile(PUBLIC_PLAIN.as_bytes()).unwrap();
+        let response = respond(&decide(&config, &Req(&request)), 200, UPSTREAM_CACHEABLE);
+        assert_eq!(response.values("access-control-allow-origin"), vec!["*"]);
+        assert!(response.values("access-control-allow-credentials").is_empty());
+        assert_eq!(response.values("vary"), vec!["accept-encoding"]);
+        assert_eq!(response.values("cache-control"), vec!["public, max-age=600"]);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_requested_star_header_is_refused_as_malformed_and_never_echoed() {
+    let with_acrh = |origin: &'static str, acrh: &'static str| {
+        vec![
+            (":method", "OPTIONS"),
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", acrh),
+        ]
+    };
+    for acrh in ["*", "x-a,*", "*, x-a", " * ", "content-type,,*"] {
+        check_rejected_preflights_varying(
+            PUBLIC,
+            "access-control-request-method, access-control-request-headers, access-control-request-private-network",
+            &[(
+                "any origin, `*` headers",
+                with_acrh("https://whoever.net", acrh),
+                Reason::Malformed,
+            )],
+        );
+        check_rejected_preflights(
+            STAR_HEADERS_WITH_CREDENTIALS,
+            &[(
+                "credentials, `*` headers",
+                with_acrh("https://app.example.com", acrh),
+                Reason::Malformed,
+            )],
+        );
+        check_rejected_preflights(
+            APP,
+            &[(
+                "listed headers",
+                with_acrh("https://app.example.com", acrh),
+                Reason::Malformed,
+            )],
+        );
+    }
+}
+
+const STATUS_AND_API: &str = r#"{"policies": [
+    {"name": "status", "match": {"path_prefixes": ["/status"]}, "allow_origins": ["*"]},
+    {"name": "api", "match": {"path_prefixes": ["/api/"]}, "allow_origins": ["https://app.example.com"]},
+    {"name": "strict", "allow_origins": ["https://www.example.com"]}
+]}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn path_prefixes_cover_whole_segments_and_never_the_query() {
+    // (path, policy, ACAO for a request from https://app.example.com)
+    let table: &[(&str, &str, Option<&str>)] = &[
+        ("/status", "status", Some("*")),
+        ("/status/", "status", Some("*")),
+        ("/status/health", "status", Some("*")),
+        ("/status?verbose=1", "status", Some("*")),
+        ("/status-internal/secrets", "strict", None),
+        ("/statusx", "strict", None),
+        ("/Status", "strict", None),
+        ("/other?next=/status", "strict", None),
+        ("/api", "api", Some("https://app.example.com")),
+        ("/api?x=1", "api", Some("https://app.example.com")),
+        ("/api/users", "api", Some("https://app.example.com")),
+        ("/apix", "strict", None),
+        ("/API/users", "strict", None),
+    ];
+    let config = compile(STATUS_AND_API.as_bytes()).unwrap();
+    for (path, policy, acao) in table {
+        let request = [
+            (":method", "GET"),
+            (":path", *path),
+            ("origin", "https://app.example.com"),
+        ];
+        let d = decide(&config, &Req(&request));
+        assert_eq!(d.policy.as_ref().map(|p| &*p.name), Some(*policy), "{path}");
+        let response = respond(&d, 200, UPSTREAM);
+        let want: Vec<&str> = acao.iter().copied().collect();
+        assert_eq!(response.values("access-control-allow-origin"), want, "{path}");
+    }
+    // The issue's repro, exactly: the internal path gets no `*` and none of the upstream's.
+    check(&[Case {
+        name: "/status-internal/secrets is not under /status",
+        config: STATUS_AND_API,
+        request: &[
+            (":method", "GET"),
+            (":path", "/status-internal/secrets"),
+            ("origin", "https://evil.example"),
+        ],
+        outcome: Outcome::ActualRejected(Reason::Origin),
+        forwarded: true,
+        status: 200,
+        headers: &[("vary", "accept-encoding"), ("vary", "origin")],
+    }]);
+}
+
+const PARTNER: &str = r#"{"policies": [
+    {"name": "api", "match": {"hosts": ["api.example.com"]}, "allow_origins": ["https://app.example.com"]},
+    {"name": "partner", "match": {"path_prefixes": ["/partner/"]}, "allow_origins": ["https://partner.example.com"],
+     "allow_credentials": true, "reject_disallowed": {"unsafe_methods": true}},
+    {"name": "public", "allow_origins": ["*"]}
+]}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_unnormalized_path_gets_no_path_scoped_policys_headers_and_falls_through_to_no_other() {
+    const REFUSED: &[(&str, &str)] = &[("vary", "accept-encoding"), ("vary", "origin")];
+    let mut cases = Vec::new();
+    let unnormalized = [
+        "/partner/..%2fapi/users",
+        "/partner/..%2Fapi/users",
+        "/partner/../api/users",
+        "/partner/./users",
+        "//api/users",
+        "/api//users",
+        "/api/..%5cpartner",
+        "/partner/%2e%2e/api/users",
+        "/partner\\..\\api",
+        "/elsewhere/..",
+    ];
+    let requests: Vec<[(&str, &str); 4]> = unnormalized
+        .iter()
+        .map(|path| {
+            [
+                (":method", "GET"),
+                (":authority", "other.example.com"),
+                (":path", *path),
+                ("origin", "https://partner.example.com"),
+            ]
+        })
+        .collect();
+    for (path, request) in unnormalized.iter().zip(&requests) {
+        cases.push(Case {
+            name: path,
+            config: PARTNER,
+            request,
+            outcome: Outcome::ActualRejected(Reason::Malformed),
+            forwarded: true,
+            status: 200,
+            headers: REFUSED,
+        });
+    }
+    cases.extend([
+        Case {
+            name: "a normalized partner path is allowed with credentials",
+            config: PARTNER,
+            request: &[
+                (":method", "GET"),
+                (":path", "/partner/users?next=/../x"),
+                ("origin", "https://partner.example.com"),
+            ],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://partner.example.com"),
+                ("access-control-allow-credentials", "true"),
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "a preflight on an unnormalized path: 403 malformed",
+            config: PARTNER,
+            request: &[
+                (":method", "OPTIONS"),
+                (":path", "/partner/..%2fapi/users"),
+                ("origin", "https://partner.example.com"),
+                ("access-control-request-method", "GET"),
+            ],
+            outcome: Outcome::PreflightRejected(Reason::Malformed),
+            forwarded: false,
+            status: 403,
+            headers: &[("vary", PREFLIGHT_VARY)],
+        },
+        Case {
+            name: "without an Origin: not CORS, the upstream's CORS headers removed",
+            config: PARTNER,
+            request: &[(":method", "GET"), (":path", "/partner/../api/users")],
+            outcome: Outcome::NotCors,
+            forwarded: true,
+            status: 200,
+            headers: REFUSED,
+        },
+        Case {
+            name: "a policy without a path constraint reached first is unaffected",
+            config: PARTNER,
+            request: &[
+                (":method", "GET"),
+                (":authority", "api.example.com"),
+                (":path", "//api/users"),
+                ("origin", "https://app.example.com"),
+            ],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("vary", "accept-encoding"),
+                ("vary", "origin"),
+            ],
+        },
+        Case {
+            name: "a normalized path outside every prefix reaches the catch-all",
+            config: PARTNER,
+            request: &[
+                (":method", "GET"),
+                (":path", "/api/users"),
+                ("origin", "https://x.example"),
+            ],
+            outcome: Outcome::ActualAllowed,
+            forwarded: true,
+            status: 200,
+            headers: &[("access-control-allow-origin", "*"), ("vary", "accept-encoding")],
+        },
+    ]);
+    check(&cases);
+    // Answered as for a malformed Origin, `reject_disallowed` included: an unsafe method is
+    // refused before it reaches the upstream.
+    let config = compile(PARTNER.as_bytes()).unwrap();
+    let post = [
+        (":method", "POST"),
+        (":path", "/partner/..%2fapi/users"),
+        ("origin", "https://partner.example.com"),
+    ];
+    let d = decide(&config, &Req(&post));
+    assert_eq!(d.blocked, Some(Blocked::UnsafeMethod));
+    assert_eq!(d.policy.as_ref().map(|p| &*p.name), Some("partner"));
+    let r = respond(&d, 200, UPSTREAM);
+    assert_eq!((r.forwarded, r.status), (false, 403));
+    // Counted under the policy that took it, as malformed.
+    let d = decide(&config, &Req(&requests[0]));
+    assert_eq!(d.counter_index(), Some(24 + 8), "partner.actual_rejected.malformed");
+}
+
+const HOSTS: &str = r#"{"policies": [
+    {"name": "partner", "match": {"hosts": ["partner.example.com"]}, "allow_origins": ["https://partner.example.com"],
+     "allow_credentials": true},
+    {"name": "ported", "match": {"hosts": ["api.example.com:8443", "*.example.org:*", "[::1]:10000", "[2001:db8::1]"]},
+     "allow_origins": ["https://partner.example.com"]},
+    {"name": "strict", "allow_origins": ["https://www.example.com"]}
+]}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn hosts_are_matched_as_the_router_sees_them() {
+    // (:authority, policy): case-insensitive; port and trailing dot compared, never stripped.
+    let table: &[(&str, &str)] = &[
+        ("partner.example.com", "partner"),
+        ("PARTNER.Example.COM", "partner"),
+        ("partner.example.com.", "strict"),
+        ("partner.example.com:8443", "strict"),
+        ("partner.example.com:443", "strict"),
+        ("api.example.com:8443", "ported"),
+        ("API.example.com:8443", "ported"),
+        ("api.example.com", "strict"),
+        ("api.example.com:443", "strict"),
+        ("api.example.com.:8443", "strict"),
+        ("a.example.org:9000", "ported"),
+        ("a.b.example.org:1", "ported"),
+        ("a.example.org", "strict"),
+        ("example.org:9000", "strict"),
+        ("[::1]:10000", "ported"),
+        ("[::1]", "strict"),
+        ("[::1]:10001", "strict"),
+        ("[2001:DB8::1]", "ported"),
+        ("[2001:db8::1]:443", "strict"),
+        ("", "strict"),
+    ];
+    let config = compile(HOSTS.as_bytes()).unwrap();
+    for (authority, policy) in table {
+        let request = [
+            (":method", "GET"),
+            (":authority", *authority),
+            ("origin", "https://partner.example.com"),
+        ];
+        let d = decide(&config, &Req(&request));
+        assert_eq!(d.policy.as_ref().map(|p| &*p.name), Some(*policy), "{authority:?}");
+    }
+    // The issue's repro: with a port or a trailing dot the partner policy does not answer,
+    // and the strict catch-all removes the upstream's reflected headers.
+    for authority in ["partner.example.com:8443", "partner.example.com."] {
+        check(&[Case {
+            name: authority,
+            config: HOSTS,
+            request: &[
+                (":method", "GET"),
+                (":authority", authority),
+                ("origin", "https://partner.example.com"),
+            ],
+            outcome: Outcome::ActualRejected(Reason::Origin),
+            forwarded: true,
+            status: 200,
+            headers: &[("vary", "accept-encoding"), ("vary", "origin")],
+        }]);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_response_carrying_the_decision_explains_itself_to_no_cache() {
+    let config = compile(OPS.as_bytes()).unwrap();
+    let token = ("x-debug", "0123456789abcdef");
+    // (request, forwarded): every kind of response the header can go on.
+    let allowed_get = [
+        (":method", "GET"),
+        (":path", "/strict/"),
+        ("origin", "https://app.example.com"),
+        token,
+    ];
+    let blocked_post = [
+        (":method", "POST"),
+        (":path", "/strict/"),
+        ("origin", "https://evil.com"),
+        token,
+    ];
+    let preflight_ok = [
+        (":method", "OPTIONS"),
+        (":path", "/strict/"),
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "GET"),
+        token,
+    ];
+    let preflight_refused = [
+        (":method", "OPTIONS"),
+        (":path", "/strict/"),
+        ("origin", "https://evil.com"),
+        ("access-control-request-method", "GET"),
+        token,
+    ];
+    let report_only = [
+        (":method", "GET"),
+        (":path", "/legacy"),
+        ("origin", "https://evil.com"),
+        token,
+    ];
+    let no_origin = [(":method", "GET"), (":path", "/strict/"), token];
+    let cases: [(&[(&str, &str)], bool); 6] = [
+        (&allowed_get, true),
+        (&blocked_post, false),
+        (&preflight_ok, false),
+        (&preflight_refused, false),
+        (&report_only, true),
+        (&no_origin, true),
+    ];
+    for (request, forwarded) in cases {
+        let r = respond(&decide(&config, &Req(request)), 200, UPSTREAM_CACHEABLE);
+        assert_eq!(r.forwarded, forwarded, "{request:?}");
+        assert_eq!(r.values("x-edge-cors-decision").len(), 1, "{request:?}");
+        assert_eq!(r.values("cache-control"), vec!["no-store"], "{request:?}");
+        // Without the token, the upstream's caching is left alone.
+        let without: Vec<(&str, &str)> = request.iter().copied().filter(|h| *h != token).collect();
+        let r = respond(&decide(&config, &Req(&without)), 200, UPSTREAM_CACHEABLE);
+        assert!(r.values("x-edge-cors-decision").is_empty());
+        let want: Vec<&str> = if forwarded { vec!["public, max-age=600"] } else { vec![] };
+        assert_eq!(r.values("cache-control"), want, "{request:?}");
+    }
+    // No policy: the filter explains that, and marks that response too.
+    let no_policy_ops = r#"{"policies": [{"name": "p", "match": {"hosts": ["a.example.com"]},
+        "allow_origins": ["https://app.example.com"]}],
+        "decision_header": {"token_header": "x-debug", "token": "0123456789abcdef"}}"#;
+    let config = compile(no_policy_ops.as_bytes()).unwrap();
+    let r = respond(
+        &decide(
+            &config,
+            &Req(&[(":method", "GET"), (":authority", "b.example.com"), token]),
+        ),
+        200,
+        UPSTREAM_CACHEABLE,
+    );
+    assert_eq!(r.values("x-edge-cors-decision"), vec!["policy=-; outcome=no_policy"]);
+    assert_eq!(r.values("cache-control"), vec!["no-store"]);
 }

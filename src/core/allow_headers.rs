@@ -112,6 +112,10 @@ impl AllowHeaders {
     /// value listed no name.
     ///
     /// Bounded: the value is refused past [`MAX_ACRH_LEN`] bytes or [`MAX_ACRH_NAMES`] names.
+    /// An element `*` is refused as malformed, whatever the policy: it is a legal token, but
+    /// echoed as an ACAH value it is the wildcard (Fetch §3.2.3: any header name, for requests
+    /// without credentials), which grants more than was checked; no real page names a header
+    /// `*`, so refusing it costs nothing and the wildcard is never echoed literally.
     /// Optional whitespace around elements and empty elements (`a,,b`) are tolerated, as
     /// RFC 9110 §5.6.1 asks of list recipients; a combined value from several header lines
     /// arrives comma-joined and parses the same way.
@@ -126,7 +130,7 @@ impl AllowHeaders {
             if name.is_empty() {
                 continue;
             }
-            if !name.bytes().all(is_tchar) {
+            if name == "*" || !name.bytes().all(is_tchar) {
                 return Err(AcrhRejection::Malformed);
             }
             names += 1;
@@ -205,6 +209,23 @@ mod tests {
             check(&build(&["*", "authorization"]), "authorization"),
             Ok("authorization".into())
         );
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_requested_star_is_malformed_alone_or_in_a_list_under_any_policy() {
+        for policy in [
+            build(&["*"]),
+            build(&["*", "authorization"]),
+            build(&["x-a"]),
+            build(&[]),
+        ] {
+            for acrh in ["*", "x-a,*", "*,x-a", " * ", "x-a, ,*,,", "authorization,*"] {
+                assert_eq!(check(&policy, acrh), Err(AcrhRejection::Malformed), "{acrh:?}");
+            }
+            // `*` inside a name is a token character like any other.
+            assert_ne!(check(&policy, "x-*"), Err(AcrhRejection::Malformed));
+        }
+        assert_eq!(check(&build(&["*"]), "x-*"), Ok("x-*".into()));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

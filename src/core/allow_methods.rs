@@ -11,7 +11,8 @@ pub const SAFELISTED: [&str; 3] = ["GET", "HEAD", "POST"];
 
 /// Methods browsers normalize to upper case (Fetch §2.2.1 "normalize a method"). Config
 /// entries matching one of these in any case are stored upper-case; every other method is
-/// compared byte for byte, as browsers send it (`fetch(url, {method: "patch"})` sends `patch`).
+/// compared byte for byte, as browsers send it (`fetch(url, {method: "patch"})` sends `patch`,
+/// `{method: "PATCH"}` sends `PATCH`).
 const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 
 /// Fetch §2.2.1 forbidden methods: browsers never send them, and allowing them is a mistake.
@@ -44,6 +45,17 @@ impl AllowMethods {
                 );
                 continue;
             }
+            if m.eq_ignore_ascii_case("PATCH") && m != "PATCH" {
+                // Pages write `PATCH`, which browsers send as written: a lower- or mixed-case
+                // entry would refuse every real PATCH preflight.
+                errors.push_str(
+                    path,
+                    m,
+                    "write \"PATCH\": browsers send it exactly as the page writes it (Fetch §2.2.1 upper-cases \
+                     only DELETE, GET, HEAD, OPTIONS, POST, PUT), and fetch(url, {method: 'PATCH'}) sends PATCH",
+                );
+                continue;
+            }
             let normalized = NORMALIZED
                 .iter()
                 .find(|n| n.eq_ignore_ascii_case(m))
@@ -51,6 +63,14 @@ impl AllowMethods {
             if methods.iter().any(|x| **x == *normalized) {
                 errors.push_str(path, m, "duplicate method");
                 continue;
+            }
+            if normalized.bytes().any(|b| b.is_ascii_lowercase()) {
+                errors.warn_str(
+                    path,
+                    m,
+                    "not upper-case: browsers send custom methods exactly as the page writes them (Fetch \
+                     §2.2.1), so this allows only a page that writes it in exactly this case",
+                );
             }
             methods.push(normalized.into());
         }
@@ -96,6 +116,26 @@ mod tests {
         assert!(m.allows("GET") && m.allows("POST") && m.allows("HEAD"));
         assert!(!m.allows("DELETE"));
         assert_eq!(&**m.header_value(), "PUT, PATCH");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn patch_must_be_written_upper_case_and_other_custom_methods_in_lower_case_are_warned_about() {
+        let (m, e) = build(&[
+            "patch", "Patch", "pAtCh", "PATCH", "purge", "Mkcol", "M-SEARCH", "delete",
+        ]);
+        assert_eq!(e.total, 3, "{e}");
+        for path in ["m[0]", "m[1]", "m[2]"] {
+            assert!(e.has(path, "write \"PATCH\""), "{path}: {e}");
+        }
+        let warned: Vec<&str> = e.warnings.iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(warned, ["m[4]", "m[5]"]);
+        assert!(e
+            .warnings
+            .iter()
+            .all(|w| w.message.contains("exactly as the page writes them")));
+        assert!(m.allows("PATCH") && m.allows("purge") && m.allows("Mkcol") && m.allows("M-SEARCH"));
+        assert!(!m.allows("PURGE") && !m.allows("patch"));
+        assert!(m.allows("DELETE"));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

@@ -14,6 +14,7 @@ use super::decision_header::DecisionHeader;
 use super::error::ConfigErrors;
 use super::policy::Policy;
 use super::rollout::{self, Mode, RejectDisallowed};
+use super::route_match::RouteMatch;
 
 /// Config files larger than this are refused before parsing.
 pub const MAX_CONFIG_BYTES: usize = 16 << 20;
@@ -107,14 +108,8 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
             Mode::ReportOnly => 0,
             Mode::Enforce => rp.enforce_percent.unwrap_or(100),
         };
-        if rp.mode == Some(Mode::ReportOnly) && rp.enforce_percent.is_some() {
-            errors.push(
-                &format!("{}.enforce_percent", rp.path),
-                None,
-                "has no effect in report_only mode; remove it, or set mode to \"enforce\"",
-            );
-        }
         policy.reject_disallowed = rp.reject_disallowed;
+        refuse_contradictions(rp, &policy, &mut errors);
         if policies.iter().any(|p| p.name == policy.name) {
             let name = Value::String(policy.name.to_string());
             errors.push(&format!("{}.name", rp.path), Some(&name), "duplicate policy name");
@@ -124,6 +119,7 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    warn_shadowed(&policies, &mut errors);
     // Requests stop at the first catch-all policy, so only the policies before it decide
     // whether `:authority` or `:path` must be read at all.
     let mut reads_authority = false;
@@ -146,6 +142,76 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
         reads_path,
         warnings: errors.warnings,
     })
+}
+
+/// Settings that are each valid but together mean nothing, or not what they say: refused, so
+/// an operator never believes a protection is on when it is not.
+fn refuse_contradictions(rp: &RawPolicy, policy: &Policy, errors: &mut ConfigErrors) {
+    let percent_path = format!("{}.enforce_percent", rp.path);
+    match (policy.mode, rp.enforce_percent) {
+        (Mode::ReportOnly, Some(p)) if rp.mode == Some(Mode::ReportOnly) => errors.push(
+            &percent_path,
+            Some(&Value::from(p)),
+            "has no effect in report_only mode; remove it, or set mode to \"enforce\"",
+        ),
+        (Mode::ReportOnly, Some(p)) => errors.push(
+            &percent_path,
+            Some(&Value::from(p)),
+            "has no effect: the top-level mode is \"report_only\" and this policy sets no mode of its own; \
+             remove it, or set this policy's mode to \"enforce\"",
+        ),
+        (Mode::Enforce, Some(0)) => errors.push(
+            &percent_path,
+            Some(&Value::from(0)),
+            "enforces nothing; write \"mode\": \"report_only\" instead",
+        ),
+        _ => {}
+    }
+    if policy.allows_any_origin() {
+        let reject = rp.reject_disallowed;
+        for (flag, on) in [
+            ("unsafe_methods", reject.unsafe_methods),
+            ("websocket", reject.websocket),
+        ] {
+            if on {
+                errors.push(
+                    &format!("{}.reject_disallowed.{flag}", rp.path),
+                    Some(&Value::Bool(true)),
+                    "never blocks anything: no origin is rejected under allow_origins [\"*\"]; list the \
+                     trusted origins in allow_origins to block the others, or remove it",
+                );
+            }
+        }
+    }
+}
+
+/// A policy an earlier one (or several together) covers can never be selected: a warning,
+/// since it is most likely a policy placed after a broader one by mistake.
+fn warn_shadowed(policies: &[Rc<Policy>], errors: &mut ConfigErrors) {
+    for (j, policy) in policies.iter().enumerate() {
+        let earlier: Vec<(usize, &RouteMatch)> = policies
+            .iter()
+            .take(j)
+            .enumerate()
+            .map(|(i, p)| (i, &p.route))
+            .collect();
+        let Some(by) = policy.route.shadowed_by(&earlier) else {
+            continue;
+        };
+        let named: Vec<String> = by
+            .iter()
+            .filter_map(|&i| policies.get(i))
+            .map(|p| format!("policies[{}] (\"{}\")", p.index(), p.name))
+            .collect();
+        let message = match named.as_slice() {
+            [one] => format!("never selected: {one} matches every request it matches"),
+            many => format!(
+                "never selected: {} together match every request it matches",
+                many.join(" and ")
+            ),
+        };
+        errors.warn(&format!("policies[{j}]"), None, message);
+    }
 }
 
 /// Read the raw, typed configuration and every structural error. The raw configuration is
@@ -226,6 +292,17 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
         if let Some(mut mf) = Fields::new(m, &mpath, f.errors) {
             rp.match_hosts = mf.strings("hosts").unwrap_or_default();
             rp.match_path_prefixes = mf.strings("path_prefixes").unwrap_or_default();
+            // Omitting a constraint means "any"; an empty list reads as "none" but would mean
+            // "any" too: refused, so a template that rendered nothing cannot widen a policy.
+            for key in ["hosts", "path_prefixes"] {
+                if m.get(key).and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                    mf.errors.push(
+                        &format!("{mpath}.{key}"),
+                        Some(&Value::Array(Vec::new())),
+                        format!("empty: it would match every request; omit `{key}` to match any, or list at least one"),
+                    );
+                }
+            }
             mf.finish();
         }
     }

@@ -9,10 +9,11 @@ use std::rc::Rc;
 use super::allow_headers::AcrhRejection;
 use super::config::Config;
 use super::decision_header::{explain, DECISION_HEADER};
-use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY};
+use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CACHE_CONTROL, CORS_RESPONSE_HEADERS, VARY};
 use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
 use super::policy::Policy;
 use super::rollout;
+use super::route_match;
 use super::token::is_token;
 
 /// Source of request header values (the glue reads them from Envoy; tests from a list).
@@ -82,6 +83,10 @@ impl HeaderValue {
     }
 }
 
+/// `Cache-Control` of responses carrying the decision header (RFC 9111 §5.2.2.5: no cache,
+/// shared or private, stores them).
+const NO_STORE: &str = "no-store";
+
 /// How to decorate the response of a forwarded request (or of a later filter's local reply).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResponsePlan {
@@ -93,7 +98,8 @@ pub struct ResponsePlan {
     pub expose_headers: Option<Rc<str>>,
     /// Appended to `Vary`, never replacing what the upstream put there.
     pub vary: Option<&'static str>,
-    /// `x-edge-cors-decision`, only for requests carrying the configured debug token.
+    /// `x-edge-cors-decision`, only for requests carrying the configured debug token (with
+    /// `cache-control: no-store`, so no cache serves the explanation to anyone else).
     pub decision: Option<String>,
 }
 
@@ -130,6 +136,7 @@ impl ResponsePlan {
         }
         if let Some(d) = &self.decision {
             f(HeaderOp::Set(DECISION_HEADER, d));
+            f(HeaderOp::Set(CACHE_CONTROL, NO_STORE));
         }
     }
 
@@ -202,18 +209,12 @@ impl Decision {
     }
 }
 
-/// Decide what to do with one request. A partial `enforce_percent` rollout enforces every
-/// request here (the draw is 0); the glue uses [`decide_with_draw`] with real entropy.
+/// Decide what to do with one request: evaluate it as if enforced, then apply report-only mode
+/// and the rollout (sticky per origin: [`rollout::enforced`]), then the debug header.
 pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
-    decide_with_draw(config, req, || 0)
-}
-
-/// Decide, applying report-only mode and the rollout: `draw` (a uniformly random `u32`) is
-/// called only when the matched policy enforces between 1 and 99 percent of requests.
-pub fn decide_with_draw(config: &Config, req: &impl RequestHeaders, draw: impl FnOnce() -> u32) -> Decision {
     let mut decision = evaluate(config, req);
     if let Some(policy) = &decision.policy {
-        if !rollout::enforced(policy.enforce_percent(), draw) {
+        if !rollout::enforced(policy.enforce_percent(), &policy.name, decision.origin.as_deref()) {
             // Report-only: count and log what would have happened, change nothing.
             decision.enforced = false;
             decision.action = Action::Untouched;
@@ -232,7 +233,10 @@ pub fn decide_with_draw(config: &Config, req: &impl RequestHeaders, draw: impl F
 
 fn attach_decision_header(action: &mut Action, text: String) {
     match action {
-        Action::Reply(reply) => reply.headers.push((DECISION_HEADER, HeaderValue::Owned(text))),
+        Action::Reply(reply) => {
+            reply.headers.push((DECISION_HEADER, HeaderValue::Owned(text)));
+            reply.headers.push((CACHE_CONTROL, HeaderValue::Static(NO_STORE)));
+        }
         Action::Forward(plan) => plan.decision = Some(text),
         Action::Untouched => {
             *action = Action::Forward(ResponsePlan {
@@ -245,48 +249,72 @@ fn attach_decision_header(action: &mut Action, text: String) {
 
 /// The decision as if enforced.
 fn evaluate(config: &Config, req: &impl RequestHeaders) -> Decision {
-    let Some(policy) = select_policy(config, req) else {
+    let Some(Selected {
+        policy,
+        path_unnormalized,
+    }) = select_policy(config, req)
+    else {
         return Decision::new(None, Outcome::NoPolicy, None, Action::Untouched);
     };
     // Fetch §3.2.5: a request without an Origin header (or with an empty one) is not a CORS
-    // request; its response still varies by Origin when the policy's answer does.
+    // request.
     let origin = match req.get(headers::ORIGIN) {
         Some(o) if !o.is_empty() => o,
-        _ => {
-            let plan = ResponsePlan {
-                vary: policy.vary_actual,
-                ..ResponsePlan::default()
-            };
-            return Decision::new(Some(policy), Outcome::NotCors, None, Action::Forward(plan));
-        }
+        _ => return not_cors(policy, path_unnormalized),
     };
     // Fetch §3.2.2 / §4.8: a CORS-preflight request is an OPTIONS request carrying Origin and
     // a non-empty ACRM. ACRM is read first: absent (the common case) it is a cheap miss and
     // the method need not be read at all.
     if let Some(acrm) = req.get(headers::ACRM).filter(|m| !m.is_empty()) {
         if req.get(headers::METHOD).as_deref() == Some("OPTIONS") {
-            return preflight(config, policy, origin, acrm, req);
+            return preflight(config, policy, origin, acrm, req, path_unnormalized);
         }
     }
-    actual(policy, origin, req)
+    actual(policy, origin, req, path_unnormalized)
 }
 
-fn select_policy(config: &Config, req: &impl RequestHeaders) -> Option<Rc<Policy>> {
+/// The policy a request is decided by.
+struct Selected {
+    policy: Rc<Policy>,
+    /// The `:path` may mean another path to the router or the upstream (see
+    /// [`route_match::is_unnormalized`]): the policy answers as for a malformed request.
+    path_unnormalized: bool,
+}
+
+/// The first policy whose `match` fits. A path the router or a normalizing upstream may read
+/// as another (`/partner/..%2fapi/users` is `/api/users` to them) cannot be trusted to pick a
+/// path-scoped policy, nor to skip one: the first path-scoped policy whose hosts match takes
+/// it and answers as for a malformed request, so the request neither gets that policy's CORS
+/// headers nor falls through to a broader policy after it. Policies without a path
+/// constraint match such a path as any other.
+fn select_policy(config: &Config, req: &impl RequestHeaders) -> Option<Selected> {
     let authority = if config.reads_authority {
         req.get(headers::AUTHORITY)
     } else {
         None
     };
-    let path = if config.reads_path {
+    let raw_path = if config.reads_path {
         req.get(headers::PATH)
     } else {
         None
     };
-    config
-        .policies
-        .iter()
-        .find(|p| p.route.matches(authority.as_deref(), path.as_deref()))
-        .cloned()
+    let path = raw_path.as_deref().map(route_match::route_path);
+    // Scanned once, and only when a path-scoped policy's hosts match.
+    let mut unnormalized: Option<bool> = None;
+    for p in &config.policies {
+        if !p.route.matches_host(authority.as_deref()) {
+            continue;
+        }
+        let path_unnormalized = p.route.constrains_path()
+            && *unnormalized.get_or_insert_with(|| path.is_some_and(route_match::is_unnormalized));
+        if path_unnormalized || p.route.matches_path(path) {
+            return Some(Selected {
+                policy: Rc::clone(p),
+                path_unnormalized,
+            });
+        }
+    }
+    None
 }
 
 /// Is the request's Origin trusted by the policy? Errors carry the rejection reason.
@@ -313,8 +341,57 @@ fn allow_origin_value(policy: &Policy, origin: &str) -> HeaderValue {
     }
 }
 
-fn actual(policy: Rc<Policy>, origin: String, req: &impl RequestHeaders) -> Decision {
-    let checked = if origin.len() > MAX_ORIGIN_LEN {
+/// The response of an allowed request: the upstream's CORS headers replaced by the policy's.
+fn allowed_plan(policy: &Policy, allow_origin: HeaderValue) -> ResponsePlan {
+    ResponsePlan {
+        strip_cors: true,
+        allow_origin: Some(allow_origin),
+        allow_credentials: policy.credentials,
+        expose_headers: policy.expose.header_value().cloned(),
+        vary: policy.vary_actual,
+        decision: None,
+    }
+}
+
+/// The response of a refused request: no CORS header at all. Fetch §4.9 "CORS check": without
+/// ACAO the browser refuses the response to the page; the upstream's own CORS headers are
+/// removed too, or they would answer for us.
+fn refused_plan(policy: &Policy) -> ResponsePlan {
+    ResponsePlan {
+        strip_cors: true,
+        vary: policy.vary_actual,
+        ..ResponsePlan::default()
+    }
+}
+
+/// A request without an Origin. Fetch, "CORS protocol and HTTP caches": an any-origin policy's
+/// answer is the same for every request, so it goes on this response too, without `Vary`: a
+/// cache may store the response of an `<img>` or a navigation and hand it to a later
+/// `fetch()`, which would fail without ACAO. Other policies' answers depend on the Origin, so
+/// the response varies by it. On a path that is not normalized the policy grants nothing.
+fn not_cors(policy: Rc<Policy>, path_unnormalized: bool) -> Decision {
+    let plan = if path_unnormalized {
+        refused_plan(&policy)
+    } else if policy.origins.is_any() {
+        allowed_plan(&policy, HeaderValue::Static("*"))
+    } else {
+        ResponsePlan {
+            vary: policy.vary_actual,
+            ..ResponsePlan::default()
+        }
+    };
+    Decision::new(Some(policy), Outcome::NotCors, None, Action::Forward(plan))
+}
+
+fn actual(policy: Rc<Policy>, origin: String, req: &impl RequestHeaders, path_unnormalized: bool) -> Decision {
+    let checked = if path_unnormalized {
+        Err(Reason::Malformed)
+    } else if policy.origins.is_any() {
+        // Nothing is parsed: the answer is `*` whatever the Origin (oversized, malformed,
+        // `null`), the same as without one (Fetch "CORS protocol and HTTP caches"). The length
+        // cap below exists to bound parsing, which an any-origin policy does not do.
+        Ok(())
+    } else if origin.len() > MAX_ORIGIN_LEN {
         Err(Reason::Malformed)
     } else {
         check_origin(&policy, &origin)
@@ -322,17 +399,8 @@ fn actual(policy: Rc<Policy>, origin: String, req: &impl RequestHeaders) -> Deci
     let (outcome, plan) = match checked {
         Ok(()) => (
             Outcome::ActualAllowed,
-            ResponsePlan {
-                strip_cors: true,
-                allow_origin: Some(allow_origin_value(&policy, &origin)),
-                allow_credentials: policy.credentials,
-                expose_headers: policy.expose.header_value().cloned(),
-                vary: policy.vary_actual,
-                decision: None,
-            },
+            allowed_plan(&policy, allow_origin_value(&policy, &origin)),
         ),
-        // Fetch §4.9 "CORS check": without ACAO the browser refuses the response to the page.
-        // The upstream's own CORS headers are removed too, or they would answer for us.
         Err(reason) => {
             if let Some((blocked, method)) = blocked(&policy, req) {
                 // The browser would hide the response, but only after the upstream acted on
@@ -356,14 +424,7 @@ fn actual(policy: Rc<Policy>, origin: String, req: &impl RequestHeaders) -> Deci
                 d.requested_method = method;
                 return d;
             }
-            (
-                Outcome::ActualRejected(reason),
-                ResponsePlan {
-                    strip_cors: true,
-                    vary: policy.vary_actual,
-                    ..ResponsePlan::default()
-                },
-            )
+            (Outcome::ActualRejected(reason), refused_plan(&policy))
         }
     };
     Decision::new(Some(policy), outcome, Some(origin), Action::Forward(plan))
@@ -391,9 +452,21 @@ fn blocked(policy: &Policy, req: &impl RequestHeaders) -> Option<(Blocked, Optio
     None
 }
 
-fn preflight(config: &Config, policy: Rc<Policy>, origin: String, acrm: String, req: &impl RequestHeaders) -> Decision {
+fn preflight(
+    config: &Config,
+    policy: Rc<Policy>,
+    origin: String,
+    acrm: String,
+    req: &impl RequestHeaders,
+    path_unnormalized: bool,
+) -> Decision {
     let acrh = req.get(headers::ACRH);
-    match check_preflight(config, &policy, &origin, &acrm, acrh.as_deref(), req) {
+    let checked = if path_unnormalized {
+        Err(Reason::Malformed)
+    } else {
+        check_preflight(config, &policy, &origin, &acrm, acrh.as_deref(), req)
+    };
+    match checked {
         Ok(reply) => Decision::new(
             Some(policy),
             Outcome::PreflightAllowed,

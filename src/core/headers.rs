@@ -17,6 +17,9 @@ pub const ACEH: &str = "access-control-expose-headers";
 pub const ACMA: &str = "access-control-max-age";
 pub const ACAPN: &str = "access-control-allow-private-network";
 pub const VARY: &str = "vary";
+/// Set to `no-store` on responses that carry the decision header, so no cache hands the
+/// explanation to a client without the token.
+pub const CACHE_CONTROL: &str = "cache-control";
 
 /// Every CORS response header an upstream might set. edge-cors owns these on every response
 /// to a CORS request it handles, so the upstream's copies are removed first: one owner per

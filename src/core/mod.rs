@@ -39,6 +39,6 @@ pub mod token;
 pub mod vary;
 
 pub use config::{compile, Config};
-pub use decide::{decide, decide_with_draw, Blocked, Decision, Outcome, Reason, RequestHeaders};
+pub use decide::{decide, Blocked, Decision, Outcome, Reason, RequestHeaders};
 pub use error::{ConfigError, ConfigErrors};
 pub use policy::Policy;

@@ -1,50 +1,98 @@
-//! Which requests a policy applies to: `:authority` host (without port) and `:path` prefix.
+//! Which requests a policy applies to, seen as Envoy's router sees them: the `:authority` (host
+//! and port as sent, compared case-insensitively) and the `:path` (whole segments, the query
+//! left out).
+//!
+//! Host: Envoy's virtual-host `domains` compare the lower-cased Host *including* its port and
+//! any trailing dot (`RouteMatcher::findVirtualHost` in source/common/router/config_impl.cc);
+//! `example.com:443` and `example.com.` reach another virtual host unless the connection
+//! manager sets `strip_any_host_port` / `strip_matching_host_port` and `strip_trailing_host_dot`
+//! (http_connection_manager.proto). The filter runs before the router on the same headers, so
+//! it compares the same way: no port or dot is stripped here, and an entry names the port it
+//! covers (`api.example.com:8443`, or `api.example.com:*` for any explicit port, as a
+//! `domains` prefix wildcard does).
+//!
+//! Path: a prefix covers itself and what lies below it, segment by segment, as Envoy's
+//! `path_separated_prefix` and Gateway API's `PathPrefix` do: `/status` covers `/status`,
+//! `/status/x` and `/status?x`, never `/status-internal`. Comparison is case-sensitive.
 
 use super::error::ConfigErrors;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum HostMatch {
+enum HostName {
+    /// A lower-case host name, or an IPv6 literal with its brackets.
     Exact(Box<str>),
-    /// `*.example.com`: one or more labels under example.com.
+    /// `*.example.com`: one or more labels under example.com (never the apex).
     Subdomains(Box<str>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Port {
+    /// The authority carries no port.
+    Absent,
+    /// Exactly this port, written canonically (no leading zero).
+    Exact(Box<str>),
+    /// `:*`: any explicit port (not the bare host: list that too, as for Envoy's `domains`).
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HostMatch {
+    name: HostName,
+    port: Port,
 }
 
 #[derive(Debug, Default)]
 pub struct RouteMatch {
     hosts: Vec<HostMatch>,
+    /// Normalized prefixes: no trailing `/`, never empty (a `/` entry removes the constraint).
     path_prefixes: Vec<Box<str>>,
 }
 
 impl RouteMatch {
     pub fn build(hosts: &[(String, String)], prefixes: &[(String, String)], errors: &mut ConfigErrors) -> RouteMatch {
         let mut m = RouteMatch::default();
+        let mut host_paths: Vec<(&str, &str)> = Vec::with_capacity(hosts.len());
         for (path, h) in hosts {
-            let (pattern, name) = match h.strip_prefix("*.") {
-                Some(base) => (HostMatch::Subdomains(base.into()), base),
-                None => (HostMatch::Exact(h.as_str().into()), h.as_str()),
-            };
-            if !is_host_name(name) {
-                errors.push_str(
-                    path,
-                    h,
-                    "not a lower-case host name (no scheme, port or path; `*.` prefix for subdomains)",
-                );
-            } else if m.hosts.contains(&pattern) {
-                errors.push_str(path, h, "duplicate host");
-            } else {
-                m.hosts.push(pattern);
+            match parse_host_entry(h) {
+                Err(message) => errors.push_str(path, h, message),
+                Ok(entry) if m.hosts.contains(&entry) => errors.push_str(path, h, "duplicate host"),
+                Ok(entry) => {
+                    m.hosts.push(entry);
+                    host_paths.push((path, h));
+                }
             }
         }
+        for (i, ((path, h), entry)) in host_paths.iter().zip(&m.hosts).enumerate() {
+            let other = m.hosts.iter().enumerate().find(|(j, o)| *j != i && o.covers(entry));
+            if let Some((_, other)) = other {
+                errors.warn_str(path, h, format!("redundant: {} covers it", other.display()));
+            }
+        }
+        let mut normalized: Vec<(&str, &str, &str)> = Vec::with_capacity(prefixes.len());
         for (path, p) in prefixes {
-            if !p.starts_with('/') || p.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-                errors.push_str(
+            match normalize_prefix(p) {
+                Err(message) => errors.push_str(path, p, message),
+                Ok(n) if normalized.iter().any(|(_, _, o)| *o == n) => errors.push_str(
                     path,
                     p,
-                    "a path prefix must start with `/` and contain no spaces or control characters",
-                );
-            } else {
-                m.path_prefixes.push(p.as_str().into());
+                    "duplicate path prefix (a trailing `/` makes no difference: prefixes match whole segments)",
+                ),
+                Ok(n) => normalized.push((path, p, n)),
             }
+        }
+        for (i, (path, p, n)) in normalized.iter().enumerate() {
+            let other = normalized
+                .iter()
+                .enumerate()
+                .find(|(j, (_, _, o))| *j != i && prefix_covers(o, n));
+            if let Some((_, (_, _, other))) = other {
+                let shown = if other.is_empty() { "/" } else { other };
+                errors.warn_str(path, p, format!("redundant: `{shown}` covers it"));
+            }
+        }
+        // `/` covers every path: the policy does not constrain paths at all.
+        if !normalized.iter().any(|(_, _, n)| n.is_empty()) {
+            m.path_prefixes = normalized.iter().map(|(_, _, n)| Box::from(*n)).collect();
         }
         m
     }
@@ -57,48 +105,201 @@ impl RouteMatch {
         !self.path_prefixes.is_empty()
     }
 
-    /// `authority` is the request's `:authority` (host, optionally with a port).
-    pub fn matches(&self, authority: Option<&str>, path: Option<&str>) -> bool {
-        if self.constrains_host() {
-            let Some(host) = authority.map(strip_port) else {
-                return false;
-            };
-            if !self.hosts.iter().any(|m| host_matches(m, host)) {
-                return false;
+    /// `authority` is the request's `:authority`, as received.
+    pub fn matches_host(&self, authority: Option<&str>) -> bool {
+        if !self.constrains_host() {
+            return true;
+        }
+        let Some((host, port)) = authority.and_then(split_authority) else {
+            return false;
+        };
+        self.hosts.iter().any(|m| m.matches(host, port))
+    }
+
+    /// `path` is the request's `:path` cut by [`route_path`].
+    pub fn matches_path(&self, path: Option<&str>) -> bool {
+        if !self.constrains_path() {
+            return true;
+        }
+        path.is_some_and(|path| {
+            self.path_prefixes.iter().any(|p| {
+                path.strip_prefix(&**p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+        })
+    }
+
+    /// Does `self` fit every request with a host of `host` (`None`: any host, or none)?
+    fn covers_host(&self, host: Option<&HostMatch>) -> bool {
+        match host {
+            _ if !self.constrains_host() => true,
+            None => false,
+            Some(h) => self.hosts.iter().any(|m| m.covers(h)),
+        }
+    }
+
+    /// Does `self` fit every request whose path lies under `prefix` (`None`: any path)?
+    fn covers_path(&self, prefix: Option<&str>) -> bool {
+        match prefix {
+            _ if !self.constrains_path() => true,
+            None => false,
+            Some(q) => self.path_prefixes.iter().any(|p| prefix_covers(p, q)),
+        }
+    }
+
+    /// The earlier routes that together fit every request `self` fits, or `None` when some
+    /// request reaches `self`. `earlier` is `(index, route)` in configuration order. A route
+    /// fits the union of its (host entry, path prefix) pairs, so it is unreachable when each
+    /// pair is covered by one earlier route; the first route covering every pair is named
+    /// alone. Requests whose path is not normalized go to the first path-scoped route whose
+    /// hosts match, which for a covered route is an earlier one too.
+    pub fn shadowed_by(&self, earlier: &[(usize, &RouteMatch)]) -> Option<Vec<usize>> {
+        let hosts: Vec<Option<&HostMatch>> = if self.constrains_host() {
+            self.hosts.iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let paths: Vec<Option<&str>> = if self.constrains_path() {
+            self.path_prefixes.iter().map(|p| Some(&**p)).collect()
+        } else {
+            vec![None]
+        };
+        let pairs: Vec<(Option<&HostMatch>, Option<&str>)> =
+            hosts.iter().flat_map(|h| paths.iter().map(move |p| (*h, *p))).collect();
+        let covers =
+            |r: &RouteMatch, (h, p): &(Option<&HostMatch>, Option<&str>)| r.covers_host(*h) && r.covers_path(*p);
+        if let Some((i, _)) = earlier.iter().find(|(_, r)| pairs.iter().all(|pair| covers(r, pair))) {
+            return Some(vec![*i]);
+        }
+        let mut by: Vec<usize> = Vec::new();
+        for pair in &pairs {
+            let (i, _) = earlier.iter().find(|(_, r)| covers(r, pair))?;
+            if !by.contains(i) {
+                by.push(*i);
             }
         }
-        if self.constrains_path() {
-            let Some(path) = path else {
-                return false;
-            };
-            if !self.path_prefixes.iter().any(|p| path.starts_with(&**p)) {
-                return false;
-            }
-        }
-        true
+        by.sort_unstable();
+        Some(by)
     }
 }
 
-fn host_matches(m: &HostMatch, host: &str) -> bool {
-    match m {
-        HostMatch::Exact(h) => host.eq_ignore_ascii_case(h),
-        HostMatch::Subdomains(base) => {
-            host.len() > base.len() + 1
-                && host.get(host.len() - base.len() - 1..).is_some_and(|tail| {
-                    tail.starts_with('.') && tail.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(base))
-                })
+impl HostMatch {
+    fn matches(&self, host: &str, port: Option<&str>) -> bool {
+        let port_ok = match (&self.port, port) {
+            (Port::Absent, None) => true,
+            (Port::Exact(p), Some(q)) => **p == *q,
+            (Port::Any, Some(q)) => !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()),
+            _ => false,
+        };
+        port_ok
+            && match &self.name {
+                HostName::Exact(h) => host.eq_ignore_ascii_case(h),
+                HostName::Subdomains(base) => is_strict_subdomain(host, base),
+            }
+    }
+
+    /// Does every authority `other` matches also match `self`?
+    fn covers(&self, other: &HostMatch) -> bool {
+        let port = match (&self.port, &other.port) {
+            (Port::Any, Port::Any | Port::Exact(_)) => true,
+            (a, b) => a == b,
+        };
+        port && match (&self.name, &other.name) {
+            (HostName::Exact(a), HostName::Exact(b)) => a == b,
+            (HostName::Subdomains(base), HostName::Exact(h)) => is_strict_subdomain(h, base),
+            (HostName::Subdomains(a), HostName::Subdomains(b)) => a == b || is_strict_subdomain(b, a),
+            (HostName::Exact(_), HostName::Subdomains(_)) => false,
+        }
+    }
+
+    fn display(&self) -> String {
+        let name = match &self.name {
+            HostName::Exact(h) => h.to_string(),
+            HostName::Subdomains(base) => format!("*.{base}"),
+        };
+        match &self.port {
+            Port::Absent => format!("`{name}`"),
+            Port::Exact(p) => format!("`{name}:{p}`"),
+            Port::Any => format!("`{name}:*`"),
         }
     }
 }
 
-fn strip_port(authority: &str) -> &str {
+/// `host` is one or more labels under `base` (case-insensitive).
+fn is_strict_subdomain(host: &str, base: &str) -> bool {
+    host.len() > base.len() + 1
+        && host
+            .get(host.len() - base.len() - 1..)
+            .is_some_and(|tail| tail.starts_with('.') && tail.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(base)))
+}
+
+/// Split an `:authority` into host and port (`None`: no port) as the router reads it: an IPv6
+/// literal keeps its brackets; anything after them but a `:port` is not an authority.
+fn split_authority(authority: &str) -> Option<(&str, Option<&str>)> {
     if authority.starts_with('[') {
-        return authority
-            .find(']')
-            .and_then(|i| authority.get(..=i))
-            .unwrap_or(authority);
+        let end = authority.find(']')?;
+        let host = authority.get(..=end)?;
+        let rest = authority.get(end + 1..)?;
+        if rest.is_empty() {
+            return Some((host, None));
+        }
+        return rest.strip_prefix(':').map(|port| (host, Some(port)));
     }
-    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    Some(match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    })
+}
+
+const HOST_FORMAT: &str = "a lower-case host name or [IPv6] literal, optionally `*.` for subdomains, \
+     then optionally `:port` or `:*` (any explicit port); no scheme or path";
+
+fn parse_host_entry(entry: &str) -> Result<HostMatch, String> {
+    let not_a_host = || format!("not a host: expected {HOST_FORMAT}");
+    if entry.contains('/') {
+        return Err(not_a_host());
+    }
+    let (host, port) = split_authority(entry).ok_or_else(not_a_host)?;
+    if host.ends_with('.') {
+        return Err(
+            "trailing dot: the router compares the Host as sent, so `name.` is another host; \
+             set `strip_trailing_host_dot` on the connection manager and list the name without the dot"
+                .into(),
+        );
+    }
+    let name = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        if !is_ipv6_literal(inner) {
+            return Err(format!("not an IPv6 literal: expected {HOST_FORMAT}"));
+        }
+        HostName::Exact(host.into())
+    } else if let Some(base) = host.strip_prefix("*.").filter(|b| is_host_name(b)) {
+        HostName::Subdomains(base.into())
+    } else if is_host_name(host) {
+        HostName::Exact(host.into())
+    } else {
+        return Err(not_a_host());
+    };
+    let port = match port {
+        None => Port::Absent,
+        Some("*") => Port::Any,
+        Some(p) if is_canonical_port(p) => Port::Exact(p.into()),
+        Some(_) => {
+            return Err("bad port: expected 1 to 65535 without leading zeros, or `*` for any explicit port".into());
+        }
+    };
+    Ok(HostMatch { name, port })
+}
+
+fn is_canonical_port(p: &str) -> bool {
+    !p.starts_with('0') && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+}
+
+fn is_ipv6_literal(inner: &str) -> bool {
+    inner.contains(':')
+        && inner.len() <= 45
+        && inner
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
 }
 
 fn is_host_name(h: &str) -> bool {
@@ -110,6 +311,49 @@ fn is_host_name(h: &str) -> bool {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         })
+}
+
+/// A configured prefix without its trailing `/` (`/` itself becomes empty: every path).
+fn normalize_prefix(p: &str) -> Result<&str, &'static str> {
+    if !p.starts_with('/') || p.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err("a path prefix must start with `/` and contain no spaces or control characters");
+    }
+    if p.contains(['?', '#']) {
+        return Err("the query and fragment never take part in matching: give the path only");
+    }
+    if is_unnormalized(p) {
+        return Err(
+            "never matches: it holds `//`, a `.` or `..` segment, `\\` or an encoded `/`, `\\` or `.`, \
+             and requests whose path holds one are refused as malformed on path-scoped policies",
+        );
+    }
+    Ok(p.strip_suffix('/').unwrap_or(p))
+}
+
+/// `prefix` (normalized) covers every path under `other` (normalized).
+fn prefix_covers(prefix: &str, other: &str) -> bool {
+    other
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The part of a `:path` that routing compares: before the query (`?`) and any fragment.
+pub fn route_path(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+/// Would a normalizing router or upstream read `path` (already cut by [`route_path`]) as
+/// another path? True for `//`, a `.` or `..` segment, a `\` (a separator to many servers), and
+/// a percent-encoded `/`, `\` or `.` (`%2F`, `%5C`, `%2E`, any case): what Envoy's
+/// `normalize_path`, `merge_slashes` and `path_with_escaped_slashes_action` would rewrite.
+pub fn is_unnormalized(path: &str) -> bool {
+    path.contains("//")
+        || path.contains('\\')
+        || path
+            .as_bytes()
+            .windows(3)
+            .any(|w| matches!(w, [b'%', b'2', b'f' | b'F' | b'e' | b'E'] | [b'%', b'5', b'c' | b'C']))
+        || path.split('/').any(|s| s == "." || s == "..")
 }
 
 #[cfg(test)]
@@ -125,22 +369,268 @@ mod tests {
         r
     }
 
-    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
-    fn hosts_match_without_port_and_case_insensitively() {
-        let r = route(&["api.example.com", "*.example.org"], &[]);
-        assert!(r.matches(Some("api.example.com:10000"), None));
-        assert!(r.matches(Some("API.Example.com"), None));
-        assert!(r.matches(Some("a.b.example.org"), None));
-        assert!(!r.matches(Some("example.org"), None));
-        assert!(!r.matches(Some("evilexample.org"), None));
-        assert!(!r.matches(None, None));
+    fn host_errors(entry: &str) -> ConfigErrors {
+        let mut e = ConfigErrors::default();
+        RouteMatch::build(&[("h".to_string(), entry.to_string())], &[], &mut e);
+        e
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
-    fn path_prefixes_restrict_the_policy() {
-        let r = route(&[], &["/api/"]);
-        assert!(r.matches(None, Some("/api/users?x=1")));
-        assert!(!r.matches(None, Some("/apix")));
-        assert!(!r.matches(None, None));
+    fn hosts_match_as_the_router_compares_them_case_insensitively_with_port_and_dot() {
+        // (entries, authority, matches)
+        let table: &[(&[&str], &str, bool)] = &[
+            (&["api.example.com"], "api.example.com", true),
+            (&["api.example.com"], "API.Example.COM", true),
+            (&["api.example.com"], "api.example.com.", false),
+            (&["api.example.com"], "api.example.com:8443", false),
+            (&["api.example.com"], "api.example.com:443", false),
+            (&["api.example.com"], "api.example.com:", false),
+            (&["api.example.com:8443"], "api.example.com:8443", true),
+            (&["api.example.com:8443"], "API.example.com:8443", true),
+            (&["api.example.com:8443"], "api.example.com", false),
+            (&["api.example.com:8443"], "api.example.com:08443", false),
+            (&["api.example.com:8443"], "api.example.com:443", false),
+            (&["api.example.com:8443"], "api.example.com.:8443", false),
+            (&["api.example.com:*"], "api.example.com:1", true),
+            (&["api.example.com:*"], "api.example.com:65535", true),
+            (&["api.example.com:*"], "api.example.com", false),
+            (&["api.example.com:*"], "api.example.com:", false),
+            (&["api.example.com:*"], "api.example.com:x", false),
+            (&["api.example.com", "api.example.com:*"], "api.example.com", true),
+            (&["api.example.com", "api.example.com:*"], "api.example.com:10000", true),
+            (&["*.example.org"], "a.example.org", true),
+            (&["*.example.org"], "A.B.Example.org", true),
+            (&["*.example.org"], "example.org", false),
+            (&["*.example.org"], "evilexample.org", false),
+            (&["*.example.org"], "a.example.org:443", false),
+            (&["*.example.org"], "a.example.org.", false),
+            (&["*.example.org:8443"], "a.example.org:8443", true),
+            (&["*.example.org:8443"], "a.example.org", false),
+            (&["*.example.org:8443"], "a.example.org:9443", false),
+            (&["*.example.org:*"], "a.b.example.org:9443", true),
+            (&["*.example.org:*"], "a.example.org", false),
+            (&["[::1]"], "[::1]", true),
+            (&["[::1]"], "[::1]:8080", false),
+            (&["[::1]:8080"], "[::1]:8080", true),
+            (&["[::1]:*"], "[::1]:8080", true),
+            (&["[::1]:*"], "[::1]", false),
+            (&["[2001:db8::1]"], "[2001:DB8::1]", true),
+            (&["[::1]"], "::1", false),
+            (&["[::1]"], "[::1]x", false),
+            (&["127.0.0.1"], "127.0.0.1", true),
+            (&["127.0.0.1"], "127.0.0.1:10000", false),
+        ];
+        for (entries, authority, want) in table {
+            let r = route(entries, &[]);
+            assert_eq!(r.matches_host(Some(authority)), *want, "{entries:?} vs {authority:?}");
+        }
+        assert!(!route(&["api.example.com"], &[]).matches_host(None));
+        assert!(route(&[], &[]).matches_host(None));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn host_entries_that_the_router_could_never_see_are_refused() {
+        for (entry, needle) in [
+            ("API.example.com", "not a host"),
+            ("https://api.example.com", "not a host"),
+            ("api.example.com/x", "not a host"),
+            ("api.example.com.", "trailing dot"),
+            ("*.example.com.:443", "trailing dot"),
+            ("api.example.com:0", "bad port"),
+            ("api.example.com:08443", "bad port"),
+            ("api.example.com:65536", "bad port"),
+            ("api.example.com:", "bad port"),
+            ("api.example.com:**", "bad port"),
+            ("[::g]", "IPv6"),
+            ("[]", "IPv6"),
+            ("[::1", "not a host"),
+            ("*.[::1]", "not a host"),
+            ("*", "not a host"),
+            ("", "not a host"),
+        ] {
+            let e = host_errors(entry);
+            assert!(e.has("h", needle), "{entry:?}: {e}");
+            assert_eq!(e.total, 1, "{entry:?}: {e}");
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn path_prefixes_match_whole_segments_before_the_query_case_sensitively() {
+        // (prefixes, :path, matches)
+        let table: &[(&[&str], &str, bool)] = &[
+            (&["/status"], "/status", true),
+            (&["/status"], "/status/", true),
+            (&["/status"], "/status/a/b", true),
+            (&["/status"], "/status?x=1", true),
+            (&["/status"], "/status#frag", true),
+            (&["/status"], "/status-internal/secrets", false),
+            (&["/status"], "/statusx", false),
+            (&["/status"], "/Status", false),
+            (&["/status"], "/", false),
+            (&["/status"], "/x?/status", false),
+            (&["/api/"], "/api", true),
+            (&["/api/"], "/api/users?x=1", true),
+            (&["/api/"], "/api?x", true),
+            (&["/api/"], "/apix", false),
+            (&["/api/v1"], "/api/v1/users", true),
+            (&["/api/v1"], "/api/v2/users", false),
+            (&["/a", "/b/"], "/b/c", true),
+            (&["/a", "/b/"], "/c", false),
+            (&["/caf%C3%A9"], "/caf%C3%A9/x", true),
+        ];
+        for (prefixes, path, want) in table {
+            let r = route(&[], prefixes);
+            assert_eq!(
+                r.matches_path(Some(route_path(path))),
+                *want,
+                "{prefixes:?} vs {path:?}"
+            );
+        }
+        assert!(!route(&[], &["/api"]).matches_path(None));
+        let all = route(&[], &["/"]);
+        assert!(!all.constrains_path(), "`/` covers every path");
+        assert!(all.matches_path(None) && all.matches_path(Some("/anything")));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn unnormalized_paths_are_recognized_in_every_spelling() {
+        for path in [
+            "//api/users",
+            "/partner//api",
+            "/partner/../api/users",
+            "/partner/..",
+            "/partner/./api",
+            "/.",
+            "/partner/..%2fapi/users",
+            "/partner/..%2Fapi/users",
+            "/partner%2Fapi",
+            "/partner/%2e%2e/api",
+            "/partner/%2E./api",
+            "/partner/..%5capi",
+            "/partner/..%5Capi",
+            "/partner\\..\\api",
+        ] {
+            assert!(is_unnormalized(route_path(path)), "{path}");
+        }
+        for path in [
+            "/",
+            "/partner/api/users",
+            "/partner/...",
+            "/partner/.well-known/x",
+            "/partner/a..b",
+            "/partner/%2a%41",
+            "/partner/%252f",
+            "/partner?x=//../%2f",
+            "/partner#/../",
+            "",
+            "*",
+        ] {
+            assert!(!is_unnormalized(route_path(path)), "{path}");
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn prefixes_that_can_never_match_or_repeat_another_are_refused() {
+        for (prefix, needle) in [
+            ("api", "start with `/`"),
+            ("/a b", "start with `/`"),
+            ("/api?x=1", "query"),
+            ("/api#x", "fragment"),
+            ("//api", "never matches"),
+            ("/api//", "never matches"),
+            ("/a/../b", "never matches"),
+            ("/a/./b", "never matches"),
+            ("/a%2fb", "never matches"),
+            ("/a\\b", "never matches"),
+        ] {
+            let mut e = ConfigErrors::default();
+            RouteMatch::build(&[], &[("p".to_string(), prefix.to_string())], &mut e);
+            assert!(e.has("p", needle), "{prefix:?}: {e}");
+        }
+        let mut e = ConfigErrors::default();
+        let p = |s: &str| ("p".to_string(), s.to_string());
+        RouteMatch::build(&[], &[p("/api"), p("/api/"), p("/api/v1"), p("/")], &mut e);
+        assert_eq!(e.total, 1, "{e}");
+        assert!(e.has("p", "duplicate path prefix"));
+        let warned: Vec<String> = e.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warned,
+            [
+                "p: \"/api\": redundant: `/` covers it",
+                "p: \"/api/v1\": redundant: `/api` covers it"
+            ]
+        );
+        let mut e = ConfigErrors::default();
+        let h = |s: &str| ("h".to_string(), s.to_string());
+        RouteMatch::build(
+            &[h("a.example.com"), h("*.example.com"), h("b.example.com:8443")],
+            &[],
+            &mut e,
+        );
+        let warned: Vec<String> = e.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warned, ["h: \"a.example.com\": redundant: `*.example.com` covers it"]);
+    }
+
+    fn shadow(routes: &[(&[&str], &[&str])]) -> Option<Vec<usize>> {
+        let built: Vec<RouteMatch> = routes.iter().map(|(h, p)| route(h, p)).collect();
+        let (last, earlier) = built.split_last().unwrap();
+        let earlier: Vec<(usize, &RouteMatch)> = earlier.iter().enumerate().collect();
+        last.shadowed_by(&earlier)
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_route_is_shadowed_only_when_earlier_routes_fit_every_request_it_fits() {
+        let none: &[&str] = &[];
+        // Covered by one earlier route.
+        assert_eq!(shadow(&[(none, none), (&["a.example.com"], &["/x"])]), Some(vec![0]));
+        assert_eq!(
+            shadow(&[(&["*.example.com"], none), (&["a.example.com"], none)]),
+            Some(vec![0])
+        );
+        assert_eq!(
+            shadow(&[(&["*.example.com"], none), (&["*.a.example.com"], none)]),
+            Some(vec![0])
+        );
+        assert_eq!(
+            shadow(&[(&["*.example.com:*"], none), (&["a.example.com:8443"], none)]),
+            Some(vec![0])
+        );
+        assert_eq!(
+            shadow(&[(none, &["/api"]), (none, &["/api/v1", "/api/v2/"])]),
+            Some(vec![0])
+        );
+        assert_eq!(
+            shadow(&[(&["x.com"], &["/a"]), (none, &["/b"]), (&["x.com"], &["/b/c"])]),
+            Some(vec![1])
+        );
+        // Covered only together.
+        assert_eq!(
+            shadow(&[(none, &["/a"]), (none, &["/b"]), (none, &["/a/x", "/b/y"])]),
+            Some(vec![0, 1])
+        );
+        assert_eq!(
+            shadow(&[(&["a.com"], none), (&["b.com"], none), (&["a.com", "b.com"], &["/p"])]),
+            Some(vec![0, 1])
+        );
+        // Reachable.
+        assert_eq!(shadow(&[(&["a.example.com"], none), (none, none)]), None);
+        assert_eq!(shadow(&[(&["a.example.com"], none), (&["*.example.com"], none)]), None);
+        assert_eq!(shadow(&[(&["*.example.com"], none), (&["example.com"], none)]), None);
+        assert_eq!(
+            shadow(&[(&["a.example.com"], none), (&["a.example.com:8443"], none)]),
+            None
+        );
+        assert_eq!(
+            shadow(&[(&["a.example.com:8443"], none), (&["a.example.com:*"], none)]),
+            None
+        );
+        assert_eq!(
+            shadow(&[(&["a.example.com:*"], none), (&["a.example.com"], none)]),
+            None
+        );
+        assert_eq!(shadow(&[(none, &["/api/v1"]), (none, &["/api"])]), None);
+        assert_eq!(shadow(&[(none, &["/api"]), (none, &["/apix"])]), None);
+        assert_eq!(shadow(&[(none, &["/a"]), (none, &["/a", "/b"])]), None);
+        assert_eq!(shadow(&[(&["x.com"], &["/a"]), (none, &["/a"])]), None);
     }
 }
