@@ -168,7 +168,7 @@ pub struct Decision {
     pub outcome: Outcome,
     /// The request's Origin, as received (for logs).
     pub origin: Option<String>,
-    /// What the filter does. For a request not enforced (report-only mode, or not drawn by
+    /// What the filter does. For a request not enforced (report-only mode, or an Origin outside
     /// `enforce_percent`) this is `Untouched` (or only the debug header): the outcome still
     /// says what enforcement would have done.
     pub action: Action,

@@ -1,9 +1,9 @@
 //! Report-only mode and percentage rollout: which requests a policy enforces.
 //!
-//! A policy in report-only mode (or a request not drawn for enforcement) is evaluated, counted
-//! and logged exactly like an enforced one, but the filter changes neither the request nor the
-//! response: preflights reach the upstream, the upstream's own CORS headers stay. That is how a
-//! team moves CORS from its services to the gateway without breaking a page.
+//! A policy in report-only mode (or a request from an Origin outside the rollout) is evaluated,
+//! counted and logged exactly like an enforced one, but the filter changes neither the request
+//! nor the response: preflights reach the upstream, the upstream's own CORS headers stay. That
+//! is how a team moves CORS from its services to the gateway without breaking a page.
 
 use serde_json::Value;
 

@@ -171,15 +171,22 @@ impl RouteMatch {
         if let Some((i, _)) = earlier.iter().find(|(_, r)| pairs.iter().all(|pair| covers(r, pair))) {
             return Some(vec![*i]);
         }
-        let mut by: Vec<usize> = Vec::new();
+        // Each pair's first covering route, listed in configuration order.
+        let mut used = vec![false; earlier.len()];
         for pair in &pairs {
-            let (i, _) = earlier.iter().find(|(_, r)| covers(r, pair))?;
-            if !by.contains(i) {
-                by.push(*i);
+            let k = earlier.iter().position(|(_, r)| covers(r, pair))?;
+            if let Some(u) = used.get_mut(k) {
+                *u = true;
             }
         }
-        by.sort_unstable();
-        Some(by)
+        Some(
+            earlier
+                .iter()
+                .zip(used)
+                .filter(|(_, u)| *u)
+                .map(|((i, _), _)| *i)
+                .collect(),
+        )
     }
 }
 
@@ -318,7 +325,7 @@ fn normalize_prefix(p: &str) -> Result<&str, &'static str> {
     if !p.starts_with('/') || p.bytes().any(|b| b.is_ascii_control() || b == b' ') {
         return Err("a path prefix must start with `/` and contain no spaces or control characters");
     }
-    if p.contains(['?', '#']) {
+    if p.bytes().any(|b| b == b'?' || b == b'#') {
         return Err("the query and fragment never take part in matching: give the path only");
     }
     if is_unnormalized(p) {
@@ -339,7 +346,10 @@ fn prefix_covers(prefix: &str, other: &str) -> bool {
 
 /// The part of a `:path` that routing compares: before the query (`?`) and any fragment.
 pub fn route_path(path: &str) -> &str {
-    path.split(['?', '#']).next().unwrap_or(path)
+    path.bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .and_then(|end| path.get(..end))
+        .unwrap_or(path)
 }
 
 /// Would a normalizing router or upstream read `path` (already cut by [`route_path`]) as
