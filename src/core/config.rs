@@ -188,28 +188,23 @@ fn refuse_contradictions(rp: &RawPolicy, policy: &Policy, errors: &mut ConfigErr
 /// A policy an earlier one (or several together) covers can never be selected: a warning,
 /// since it is most likely a policy placed after a broader one by mistake.
 fn warn_shadowed(policies: &[Rc<Policy>], errors: &mut ConfigErrors) {
+    let routes: Vec<&RouteMatch> = policies.iter().map(|p| &p.route).collect();
     for (j, policy) in policies.iter().enumerate() {
-        let earlier: Vec<(usize, &RouteMatch)> = policies
-            .iter()
-            .take(j)
-            .enumerate()
-            .map(|(i, p)| (i, &p.route))
-            .collect();
-        let Some(by) = policy.route.shadowed_by(&earlier) else {
+        let Some(by) = policy.route.shadowed_by(routes.get(..j).unwrap_or_default()) else {
             continue;
         };
-        let named: Vec<String> = by
-            .iter()
-            .filter_map(|&i| policies.get(i))
-            .map(|p| format!("policies[{}] (\"{}\")", p.index(), p.name))
-            .collect();
-        let message = match named.as_slice() {
-            [one] => format!("never selected: {one} matches every request it matches"),
-            many => format!(
-                "never selected: {} together match every request it matches",
-                many.join(" and ")
-            ),
-        };
+        let mut message = String::from("never selected: ");
+        for (n, p) in by.iter().filter_map(|&i| policies.get(i)).enumerate() {
+            if n > 0 {
+                message.push_str(" and ");
+            }
+            message.push_str(&format!("policies[{}] (\"{}\")", p.index(), p.name));
+        }
+        message.push_str(if by.len() == 1 {
+            " matches every request it matches"
+        } else {
+            " together match every request it matches"
+        });
         errors.warn(&format!("policies[{j}]"), None, message);
     }
 }

@@ -109,64 +109,59 @@ impl RouteMatch {
         })
     }
 
-    /// Does `self` fit every request with a host of `host` (`None`: any host, or none)?
-    fn covers_host(&self, host: Option<&HostMatch>) -> bool {
-        match host {
+    /// Does `self` fit every request with a host of `host` (`None`: any host, or none) and a
+    /// path under `prefix` (`None`: any path)?
+    fn covers_pair(&self, host: Option<&HostMatch>, prefix: Option<&str>) -> bool {
+        let host_ok = match host {
             _ if !self.constrains_host() => true,
             None => false,
             Some(h) => self.hosts.iter().any(|m| m.covers(h)),
-        }
+        };
+        host_ok
+            && match prefix {
+                _ if !self.constrains_path() => true,
+                None => false,
+                Some(q) => self.path_prefixes.iter().any(|p| prefix_covers(p, q)),
+            }
     }
 
-    /// Does `self` fit every request whose path lies under `prefix` (`None`: any path)?
-    fn covers_path(&self, prefix: Option<&str>) -> bool {
-        match prefix {
-            _ if !self.constrains_path() => true,
-            None => false,
-            Some(q) => self.path_prefixes.iter().any(|p| prefix_covers(p, q)),
-        }
+    /// The (host entry, path prefix) pairs whose union is every request `self` fits; `None`
+    /// stands for "any" where `self` has no constraint.
+    fn pair(&self, i: usize) -> (Option<&HostMatch>, Option<&str>) {
+        let paths = self.path_prefixes.len().max(1);
+        (
+            self.hosts.get(i / paths),
+            self.path_prefixes.get(i % paths).map(|p| &**p),
+        )
     }
 
-    /// The earlier routes that together fit every request `self` fits, or `None` when some
-    /// request reaches `self`. `earlier` is `(index, route)` in configuration order. A route
-    /// fits the union of its (host entry, path prefix) pairs, so it is unreachable when each
-    /// pair is covered by one earlier route; the first route covering every pair is named
-    /// alone. Requests whose path is not normalized go to the first path-scoped route whose
-    /// hosts match, which for a covered route is an earlier one too.
-    pub fn shadowed_by(&self, earlier: &[(usize, &RouteMatch)]) -> Option<Vec<usize>> {
-        let hosts: Vec<Option<&HostMatch>> = if self.constrains_host() {
-            self.hosts.iter().map(Some).collect()
-        } else {
-            vec![None]
+    fn pairs(&self) -> usize {
+        self.hosts.len().max(1) * self.path_prefixes.len().max(1)
+    }
+
+    /// The positions in `earlier` (routes in configuration order) of the routes that together
+    /// fit every request `self` fits, or `None` when some request reaches `self`. A route fits
+    /// the union of its (host entry, path prefix) pairs, so it is unreachable when each pair is
+    /// covered by one earlier route; the first route covering every pair is named alone.
+    /// Requests whose path is not normalized go to the first path-scoped route whose hosts
+    /// match, which for a covered route is an earlier one too.
+    pub fn shadowed_by(&self, earlier: &[&RouteMatch]) -> Option<Vec<usize>> {
+        let covers = |r: &RouteMatch, i: usize| {
+            let (h, p) = self.pair(i);
+            r.covers_pair(h, p)
         };
-        let paths: Vec<Option<&str>> = if self.constrains_path() {
-            self.path_prefixes.iter().map(|p| Some(&**p)).collect()
-        } else {
-            vec![None]
-        };
-        let pairs: Vec<(Option<&HostMatch>, Option<&str>)> =
-            hosts.iter().flat_map(|h| paths.iter().map(move |p| (*h, *p))).collect();
-        let covers =
-            |r: &RouteMatch, (h, p): &(Option<&HostMatch>, Option<&str>)| r.covers_host(*h) && r.covers_path(*p);
-        if let Some((i, _)) = earlier.iter().find(|(_, r)| pairs.iter().all(|pair| covers(r, pair))) {
-            return Some(vec![*i]);
+        if let Some(k) = earlier.iter().position(|r| (0..self.pairs()).all(|i| covers(r, i))) {
+            return Some(vec![k]);
         }
         // Each pair's first covering route, listed in configuration order.
         let mut used = vec![false; earlier.len()];
-        for pair in &pairs {
-            let k = earlier.iter().position(|(_, r)| covers(r, pair))?;
+        for i in 0..self.pairs() {
+            let k = earlier.iter().position(|r| covers(r, i))?;
             if let Some(u) = used.get_mut(k) {
                 *u = true;
             }
         }
-        Some(
-            earlier
-                .iter()
-                .zip(used)
-                .filter(|(_, u)| *u)
-                .map(|((i, _), _)| *i)
-                .collect(),
-        )
+        Some((0..earlier.len()).filter(|&k| used.get(k) == Some(&true)).collect())
     }
 }
 
@@ -226,25 +221,30 @@ fn split_authority(authority: &str) -> Option<(&str, Option<&str>)> {
     })
 }
 
-const HOST_FORMAT: &str = "a lower-case host name or [IPv6] literal, optionally `*.` for subdomains, \
-     then optionally `:port` or `:*` (any explicit port); no scheme or path";
+/// What a `match.hosts` entry may be, for error messages (a macro, so messages are constants).
+macro_rules! host_format {
+    () => {
+        "a lower-case host name or [IPv6] literal, optionally `*.` for subdomains, then optionally \
+         `:port` or `:*` (any explicit port); no scheme or path"
+    };
+}
 
-fn parse_host_entry(entry: &str) -> Result<HostMatch, String> {
-    let not_a_host = || format!("not a host: expected {HOST_FORMAT}");
+const NOT_A_HOST: &str = concat!("not a host: expected ", host_format!());
+
+fn parse_host_entry(entry: &str) -> Result<HostMatch, &'static str> {
     if entry.contains('/') {
-        return Err(not_a_host());
+        return Err(NOT_A_HOST);
     }
-    let (host, port) = split_authority(entry).ok_or_else(not_a_host)?;
+    let (host, port) = split_authority(entry).ok_or(NOT_A_HOST)?;
     if host.ends_with('.') {
         return Err(
             "trailing dot: the router compares the Host as sent, so `name.` is another host; \
-             set `strip_trailing_host_dot` on the connection manager and list the name without the dot"
-                .into(),
+             set `strip_trailing_host_dot` on the connection manager and list the name without the dot",
         );
     }
     let name = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         if !is_ipv6_literal(inner) {
-            return Err(format!("not an IPv6 literal: expected {HOST_FORMAT}"));
+            return Err(concat!("not an IPv6 literal: expected ", host_format!()));
         }
         HostName::Exact(host.into())
     } else if let Some(base) = host.strip_prefix("*.").filter(|b| is_host_name(b)) {
@@ -252,14 +252,14 @@ fn parse_host_entry(entry: &str) -> Result<HostMatch, String> {
     } else if is_host_name(host) {
         HostName::Exact(host.into())
     } else {
-        return Err(not_a_host());
+        return Err(NOT_A_HOST);
     };
     let port = match port {
         None => Port::Absent,
         Some("*") => Port::Any,
         Some(p) if is_canonical_port(p) => Port::Exact(p.into()),
         Some(_) => {
-            return Err("bad port: expected 1 to 65535 without leading zeros, or `*` for any explicit port".into());
+            return Err("bad port: expected 1 to 65535 without leading zeros, or `*` for any explicit port");
         }
     };
     Ok(HostMatch { name, port })
@@ -541,7 +541,7 @@ mod tests {
     fn shadow(routes: &[(&[&str], &[&str])]) -> Option<Vec<usize>> {
         let built: Vec<RouteMatch> = routes.iter().map(|(h, p)| route(h, p)).collect();
         let (last, earlier) = built.split_last().unwrap();
-        let earlier: Vec<(usize, &RouteMatch)> = earlier.iter().enumerate().collect();
+        let earlier: Vec<&RouteMatch> = earlier.iter().collect();
         last.shadowed_by(&earlier)
     }
 
