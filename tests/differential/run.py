@@ -383,6 +383,11 @@ def classify(r: Req, config: dict, edge: Seen, native: Seen) -> tuple:
             explained["any-origin policy: edge-cors sends the literal *, native reflects the Origin"].add(
                 "access-control-allow-origin")
 
+    if (policy is not None and policy.get("allow_origins") == ["*"] and not r.origin and not edge_local
+            and edge.cors.get("access-control-allow-origin") == "*"):
+        explained["any-origin policy, no Origin: edge-cors sends its `*` answer anyway (Fetch, \"CORS protocol "
+                  "and HTTP caches\"), native leaves the response alone"] |= {k for k in cors if k in edge.cors}
+
     if r.origin and len(r.origin) > 1024 and not edge.cors and (native.cors.get("access-control-allow-origin") == r.origin):
         explained["Origin longer than 1024 bytes: edge-cors rejects it unread, native matches it"] |= diff
     return diff, explained
