@@ -497,32 +497,28 @@ impl Piece {
 }
 
 /// A reader of regex-lite syntax (without the `x` flag, which is refused before anything
-/// else is concluded). `None` from any method: syntax it does not model.
+/// else is concluded). `None` from any method: syntax it does not model. `i` is a byte
+/// offset into `src`; the methods step over a character whole, and the bare `i += 1` and
+/// `i += 2` below only ever step over ASCII characters just peeked.
 struct Parser<'a> {
     src: &'a str,
-    chars: Vec<(usize, char)>,
     i: usize,
     depth: usize,
 }
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser {
-            src,
-            chars: src.char_indices().collect(),
-            i: 0,
-            depth: 0,
-        }
+        Parser { src, i: 0, depth: 0 }
     }
 
     fn parse(mut self) -> Option<Vec<Vec<Piece>>> {
         let alts = self.alternation()?;
         // A `)` with no group open stops `alternation` early.
-        (self.i == self.chars.len()).then_some(alts)
+        (self.i == self.src.len()).then_some(alts)
     }
 
     fn peek_at(&self, k: usize) -> Option<char> {
-        self.chars.get(self.i + k).map(|&(_, c)| c)
+        self.src.get(self.i..)?.chars().nth(k)
     }
 
     fn peek(&self) -> Option<char> {
@@ -531,20 +527,20 @@ impl<'a> Parser<'a> {
 
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
-        self.i += 1;
+        self.i += c.len_utf8();
         Some(c)
     }
 
     fn eat(&mut self, c: char) -> bool {
         let hit = self.peek() == Some(c);
         if hit {
-            self.i += 1;
+            self.i += c.len_utf8();
         }
         hit
     }
 
     fn pos(&self) -> usize {
-        self.chars.get(self.i).map_or(self.src.len(), |&(p, _)| p)
+        self.i
     }
 
     /// Alternatives up to the end or the `)` closing the current group (not consumed).
@@ -1258,6 +1254,15 @@ mod tests {
         );
         // A `)` that closes nothing is not read as the end of the pattern.
         assert_eq!(p(r"a)|(b"), None);
+        // Characters outside ASCII are read whole, and pieces keep their exact text.
+        let wide = "ü(é|ß)+[ä-ö]\\u00e9";
+        let pieces = p(wide).and_then(|alts| alts.into_iter().next()).unwrap_or_default();
+        assert_eq!(
+            pieces.iter().map(|q| q.text(wide)).collect::<Vec<_>>(),
+            ["ü", "(é|ß)+", "[ä-ö]", "\\u00e9"]
+        );
+        assert_eq!(pieces.first().map(|q| &q.atom), Some(&Atom::Lit('ü')));
+        assert_eq!(pieces.get(2).map(|q| &q.atom), Some(&Atom::Set(None)));
     }
 
     /// A small deterministic generator (xorshift), enough to vary hosts.
