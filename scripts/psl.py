@@ -31,10 +31,13 @@ Encoding of the .bin (read by src/core/public_suffix.rs, which documents the sam
   `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44 end a
   rule key, the symbol minus 37 being the rule flags (1 normal, 2 wildcard, 4 exception).
 - A state is its outgoing edges, one after another; the root state starts at byte 0.
-- An edge is one byte: bit 7 set on the last edge of a state, bits 0-5 the symbol. For a
-  non-final symbol, bit 6 set means the target state starts at the next byte (only ever on a
-  state's last edge); bit 6 clear means a distance follows, big-endian base 128 (bit 7 set on
-  every byte but the last), counted from the byte after it to the target state.
+- An edge is one byte, bit 7 set on the last edge of a state, bits 0-6 a code: 0-37 a symbol
+  whose target state starts at the next byte (only ever on a state's last edge); 38-44 a final
+  symbol; 45-82 the symbol code - 45 followed by one byte, 83-120 the symbol code - 83
+  followed by two bytes (big-endian): the distance from the byte after them to the target
+  state. One or two whole bytes measured smallest: 47.9 KB, where a base-128 distance (one
+  byte below 128, two below 16,384, else three) took 51.7 KB. A list whose automaton needs a
+  distance of 65,536 or more is refused (widen FAR_BYTES here and in the Rust reader).
 """
 import hashlib
 import re
@@ -53,11 +56,14 @@ NORMAL, WILDCARD, EXCEPTION = 1, 2, 4
 ALPHABET = ".abcdefghijklmnopqrstuvwxyz0123456789-"
 SYMBOL = {c: i for i, c in enumerate(ALPHABET)}
 FINAL_BASE = len(ALPHABET) - 1  # 37: final symbols are 38..44 (FINAL_BASE + flags)
-LAST, INLINE = 0x80, 0x40
+LAST = 0x80
+# Edge codes (bits 0-6 of an edge byte): symbol codes for each way to reach the target.
+NEAR, FAR = FINAL_BASE + 8, FINAL_BASE + 8 + FINAL_BASE + 1  # 45: one distance byte, 83: two
+FAR_BYTES = 2
 # A state whose unfolded subtree has at most this many edges is copied into each state that
 # leads to it instead of being shared: a copy can sit right after its parent (no distance
-# bytes). Measured on the 2026-10 list: 0 -> 52,994 bytes, 1 -> 51,911, 2 -> 51,663, 3 -> 54,351.
-COPY_AT_MOST = 2
+# bytes). Measured on the 2026-10 list: 0 -> 48,231 bytes, 1 -> 47,894, 2 -> 48,715.
+COPY_AT_MOST = 1
 
 
 class ListError(Exception):
@@ -278,19 +284,17 @@ def compile_automaton(keys: dict) -> bytes:
         edges = [e for e in edges if e not in inline] + inline
         for i in range(len(edges) - 1, -1, -1):
             symbol, target = edges[i]
-            byte = symbol | (LAST if i == len(edges) - 1 else 0)
-            if target is None:
-                out[0:0] = bytes([byte])
-            elif inline and i == len(edges) - 1:
-                out[0:0] = bytes([byte | INLINE])
+            last = LAST if i == len(edges) - 1 else 0
+            if target is None or (inline and i == len(edges) - 1):
+                out[0:0] = bytes([symbol | last])
             else:
                 distance = len(out) - from_end[target]
-                varint = [distance & 0x7F]
-                distance >>= 7
-                while distance:
-                    varint.append(LAST | (distance & 0x7F))
-                    distance >>= 7
-                out[0:0] = bytes([byte]) + bytes(reversed(varint))
+                if distance < 0x100:
+                    out[0:0] = bytes([NEAR + symbol | last, distance])
+                elif distance < 1 << 8 * FAR_BYTES:
+                    out[0:0] = bytes([FAR + symbol | last]) + distance.to_bytes(FAR_BYTES, "big")
+                else:
+                    raise ListError(f"a distance of {distance} bytes does not fit {FAR_BYTES} bytes: widen FAR_BYTES")
         from_end[node] = len(out)
         previous = node
     if from_end[root] != len(out):
@@ -307,19 +311,11 @@ def lookup_flags(automaton: bytes, key: tuple) -> int:
         while True:
             byte = automaton[pos]
             pos += 1
-            symbol, target = byte & 0x3F, None
+            code, target = byte & ~LAST, None
+            symbol, length = (code, 0) if code < NEAR else (code - NEAR, 1) if code < FAR else (code - FAR, FAR_BYTES)
             if symbol <= FINAL_BASE:
-                if byte & INLINE:
-                    target = pos
-                else:
-                    distance = 0
-                    while True:
-                        b = automaton[pos]
-                        pos += 1
-                        distance = distance << 7 | (b & 0x7F)
-                        if not b & LAST:
-                            break
-                    target = pos + distance
+                target = pos + length + int.from_bytes(automaton[pos : pos + length], "big")
+                pos += length
             if symbol == wanted or (wanted is None and symbol > FINAL_BASE):
                 return symbol, target
             if byte & LAST:

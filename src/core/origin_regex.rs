@@ -147,12 +147,20 @@ pub fn check(inner: &str) -> Option<Finding> {
 }
 
 /// One alternative: scheme, host, optional port, end.
-fn check_branch(branch: &[Piece], inner: &str) -> Result<(), Finding> {
+fn check_branch(branch: &[&Piece], inner: &str) -> Result<(), Finding> {
     // `^` first and `$` last hold anyway: the pattern is compiled as `^(?:...)$`.
-    let start = branch.iter().take_while(|p| p.is_plain(&Atom::Start)).count();
-    let end = branch.len() - branch.iter().rev().take_while(|p| p.is_plain(&Atom::End)).count();
+    let start = branch
+        .iter()
+        .take_while(|p| p.is_unquantified(|a| matches!(a, Atom::Start)))
+        .count();
+    let end = branch.len()
+        - branch
+            .iter()
+            .rev()
+            .take_while(|p| p.is_unquantified(|a| matches!(a, Atom::End)))
+            .count();
     let pieces = branch.get(start..end.max(start)).unwrap_or_default();
-    let lead: String = pieces.iter().map_while(Piece::literal).take(8).collect();
+    let (lead, _) = literal_prefix(pieces);
     let (scheme_len, http) = if lead.starts_with("https://") {
         (8, false)
     } else if lead.starts_with("http://") {
@@ -171,10 +179,10 @@ fn check_branch(branch: &[Piece], inner: &str) -> Result<(), Finding> {
 
 /// Split off a trailing port form: a group matched at most once whose every alternative is
 /// `:` + digits, or `:` + digits at the end.
-fn split_port(rest: &[Piece]) -> (&[Piece], &[Piece]) {
+fn split_port<'s, 'p>(rest: &'s [&'p Piece]) -> (&'s [&'p Piece], &'s [&'p Piece]) {
     if let Some((last, before)) = rest.split_last() {
         if let Atom::Group(alts) = &last.atom {
-            if last.max.is_some_and(|m| m <= 1) && alts.iter().all(|a| is_port(a)) {
+            if last.max.is_some_and(|m| m <= 1) && alts.iter().all(|a| is_port(&refs(a))) {
                 return (before, std::slice::from_ref(last));
             }
         }
@@ -190,18 +198,18 @@ fn split_port(rest: &[Piece]) -> (&[Piece], &[Piece]) {
 }
 
 /// `:` then one or more pieces that match only ASCII digits.
-fn is_port(seq: &[Piece]) -> bool {
+fn is_port(seq: &[&Piece]) -> bool {
     match seq.split_first() {
         Some((colon, digits)) => {
-            colon.literal() == Some(':') && !digits.is_empty() && digits.iter().all(Piece::only_digits)
+            colon.literal() == Some(':') && !digits.is_empty() && digits.iter().all(|d| d.only_digits())
         }
         None => false,
     }
 }
 
-fn check_host(host: &[Piece], http: bool, inner: &str) -> Result<(), Finding> {
-    let literal: Option<String> = host.iter().map(Piece::literal).collect();
-    if let Some(name) = literal {
+fn check_host(host: &[&Piece], http: bool, inner: &str) -> Result<(), Finding> {
+    let (name, literal) = literal_prefix(host);
+    if literal == host.len() {
         return literal_host(&name, http);
     }
     let text = render(host, inner);
@@ -214,7 +222,7 @@ fn check_host(host: &[Piece], http: bool, inner: &str) -> Result<(), Finding> {
         .rposition(|p| !p.literal().is_some_and(is_domain_char))
         .map_or(0, |i| i + 1);
     let (head, tail) = host.split_at_checked(split).unwrap_or((host, &[]));
-    let labels: String = tail.iter().filter_map(Piece::literal).collect();
+    let (labels, _) = literal_prefix(tail);
     let (domain, glued) = match dot_end(head) {
         DotEnd::Always | DotEnd::OrEmpty => (labels.as_str(), ""),
         DotEnd::No => match labels.split_once('.') {
@@ -258,7 +266,7 @@ fn plain_http(host: &str) -> Finding {
 }
 
 /// The host has a literal `.` followed by domain labels, then something else: report that.
-fn after_domain(host: &[Piece], inner: &str) -> Option<Finding> {
+fn after_domain(host: &[&Piece], inner: &str) -> Option<Finding> {
     let dot = host.iter().rposition(|p| p.literal() == Some('.'))?;
     let rest = host.get(dot..)?;
     let labels_end = rest.iter().position(|p| !p.literal().is_some_and(is_domain_char))?;
@@ -332,14 +340,14 @@ enum DotEnd {
     No,
 }
 
-fn dot_end(seq: &[Piece]) -> DotEnd {
+fn dot_end(seq: &[&Piece]) -> DotEnd {
     // Walk back over parts that may be empty until one that is never empty decides.
     for piece in seq.iter().rev() {
         let atom = match &piece.atom {
             Atom::Lit('.') => DotEnd::Always,
             Atom::Group(alts) => alts
                 .iter()
-                .map(|a| dot_end(a))
+                .map(|a| dot_end(&refs(a)))
                 .fold(DotEnd::Always, |acc, d| match (acc, d) {
                     (DotEnd::No, _) | (_, DotEnd::No) => DotEnd::No,
                     (DotEnd::OrEmpty, _) | (_, DotEnd::OrEmpty) => DotEnd::OrEmpty,
@@ -358,8 +366,8 @@ fn dot_end(seq: &[Piece]) -> DotEnd {
 
 /// Replace every unquantified group by each of its alternatives, in turn: `https://(a|b)\.c`
 /// is `https://a\.c` or `https://b\.c`. `None` past `budget` alternatives.
-fn expand(seq: &[Piece], budget: usize) -> Option<Vec<Vec<Piece>>> {
-    let mut out: Vec<Vec<Piece>> = vec![Vec::new()];
+fn expand(seq: &[Piece], budget: usize) -> Option<Vec<Vec<&Piece>>> {
+    let mut out = vec![Vec::new()];
     for piece in seq {
         match &piece.atom {
             Atom::Group(alts) if !piece.quantified => {
@@ -373,21 +381,23 @@ fn expand(seq: &[Piece], budget: usize) -> Option<Vec<Vec<Piece>>> {
                 if out.len().saturating_mul(options.len()) > budget {
                     return None;
                 }
-                out = out
-                    .iter()
-                    .flat_map(|prefix| {
-                        options.iter().map(move |option| {
-                            let mut joined = prefix.clone();
-                            joined.extend(option.iter().cloned());
-                            joined
-                        })
-                    })
-                    .collect();
+                let mut joined = Vec::new();
+                for prefix in &out {
+                    for option in &options {
+                        joined.push([prefix.as_slice(), option].concat());
+                    }
+                }
+                out = joined;
             }
-            _ => out.iter_mut().for_each(|branch| branch.push(piece.clone())),
+            _ => out.iter_mut().for_each(|branch| branch.push(piece)),
         }
     }
     (out.len() <= budget).then_some(out)
+}
+
+/// A sequence as the references the checks read.
+fn refs(seq: &[Piece]) -> Vec<&Piece> {
+    seq.iter().collect()
 }
 
 /// The text of the first flag group, if any.
@@ -399,7 +409,18 @@ fn flag_group(seq: &[Piece], inner: &str) -> Option<String> {
     })
 }
 
-fn render(seq: &[Piece], inner: &str) -> String {
+/// The characters of the literal pieces `seq` starts with, and how many pieces that is.
+fn literal_prefix(seq: &[&Piece]) -> (String, usize) {
+    let mut text = String::new();
+    let mut n = 0;
+    while let Some(c) = seq.get(n).and_then(|p| p.literal()) {
+        text.push(c);
+        n += 1;
+    }
+    (text, n)
+}
+
+fn render(seq: &[&Piece], inner: &str) -> String {
     seq.iter().map(|p| p.text(inner)).collect()
 }
 
@@ -458,8 +479,8 @@ impl Piece {
         }
     }
 
-    fn is_plain(&self, atom: &Atom) -> bool {
-        !self.quantified && self.atom == *atom
+    fn is_unquantified(&self, atom: impl Fn(&Atom) -> bool) -> bool {
+        !self.quantified && atom(&self.atom)
     }
 
     fn only_digits(&self) -> bool {
@@ -476,32 +497,28 @@ impl Piece {
 }
 
 /// A reader of regex-lite syntax (without the `x` flag, which is refused before anything
-/// else is concluded). `None` from any method: syntax it does not model.
+/// else is concluded). `None` from any method: syntax it does not model. `i` is a byte
+/// offset into `src`; the methods step over a character whole, and the bare `i += 1` and
+/// `i += 2` below only ever step over ASCII characters just peeked.
 struct Parser<'a> {
     src: &'a str,
-    chars: Vec<(usize, char)>,
     i: usize,
     depth: usize,
 }
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser {
-            src,
-            chars: src.char_indices().collect(),
-            i: 0,
-            depth: 0,
-        }
+        Parser { src, i: 0, depth: 0 }
     }
 
     fn parse(mut self) -> Option<Vec<Vec<Piece>>> {
         let alts = self.alternation()?;
         // A `)` with no group open stops `alternation` early.
-        (self.i == self.chars.len()).then_some(alts)
+        (self.i == self.src.len()).then_some(alts)
     }
 
     fn peek_at(&self, k: usize) -> Option<char> {
-        self.chars.get(self.i + k).map(|&(_, c)| c)
+        self.src.get(self.i..)?.chars().nth(k)
     }
 
     fn peek(&self) -> Option<char> {
@@ -510,20 +527,20 @@ impl<'a> Parser<'a> {
 
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
-        self.i += 1;
+        self.i += c.len_utf8();
         Some(c)
     }
 
     fn eat(&mut self, c: char) -> bool {
         let hit = self.peek() == Some(c);
         if hit {
-            self.i += 1;
+            self.i += c.len_utf8();
         }
         hit
     }
 
     fn pos(&self) -> usize {
-        self.chars.get(self.i).map_or(self.src.len(), |&(p, _)| p)
+        self.i
     }
 
     /// Alternatives up to the end or the `)` closing the current group (not consumed).
@@ -585,13 +602,14 @@ impl<'a> Parser<'a> {
         Some(range)
     }
 
+    /// Decimal digits; `None` without any or past `u32`.
     fn number(&mut self) -> Option<u32> {
-        let start = self.i;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+        let mut value = None;
+        while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
             self.i += 1;
+            value = Some(value.unwrap_or(0u32).checked_mul(10)?.checked_add(d)?);
         }
-        let digits: String = self.chars.get(start..self.i)?.iter().map(|&(_, c)| c).collect();
-        digits.parse().ok()
+        value
     }
 
     fn piece(&mut self) -> Option<Piece> {
@@ -653,20 +671,21 @@ impl<'a> Parser<'a> {
 
     /// `\xNN`, `\uNNNN`, `\UNNNNNNNN` or `\x{...}`, positioned after the letter.
     fn hex(&mut self, digits: usize) -> Option<char> {
-        let mut text = String::new();
-        if self.eat('{') {
-            loop {
-                match self.bump()? {
-                    '}' => break,
-                    c => text.push(c),
-                }
+        let braced = self.eat('{');
+        let (mut value, mut read) = (0u32, 0);
+        loop {
+            let done = if braced { self.eat('}') } else { read == digits };
+            if done {
+                break;
             }
-        } else {
-            for _ in 0..digits {
-                text.push(self.bump()?);
-            }
+            value = value.checked_mul(16)?.checked_add(self.bump()?.to_digit(16)?)?;
+            read += 1;
         }
-        u32::from_str_radix(&text, 16).ok().and_then(char::from_u32)
+        // `\x{}` names no character.
+        if read == 0 {
+            return None;
+        }
+        char::from_u32(value)
     }
 
     /// A bracketed class, positioned after `[`.
@@ -1235,6 +1254,15 @@ mod tests {
         );
         // A `)` that closes nothing is not read as the end of the pattern.
         assert_eq!(p(r"a)|(b"), None);
+        // Characters outside ASCII are read whole, and pieces keep their exact text.
+        let wide = "ü(é|ß)+[ä-ö]\\u00e9";
+        let pieces = p(wide).and_then(|alts| alts.into_iter().next()).unwrap_or_default();
+        assert_eq!(
+            pieces.iter().map(|q| q.text(wide)).collect::<Vec<_>>(),
+            ["ü", "(é|ß)+", "[ä-ö]", "\\u00e9"]
+        );
+        assert_eq!(pieces.first().map(|q| &q.atom), Some(&Atom::Lit('ü')));
+        assert_eq!(pieces.get(2).map(|q| &q.atom), Some(&Atom::Set(None)));
     }
 
     /// A small deterministic generator (xorshift), enough to vary hosts.

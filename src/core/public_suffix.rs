@@ -8,17 +8,19 @@
 //! checker embed the same bytes, so they decide identically.
 //!
 //! The .bin is a minimized deterministic acyclic automaton over every rule, read from the
-//! right: about 52 KB for 10,000 rules, where sorted strings front-coded take 77 KB and a label
+//! right: about 48 KB for 10,000 rules, where sorted strings front-coded take 77 KB and a label
 //! trie with a shared label table 100 KB (`scripts/psl.py sizes`, 2026-10 list). Its layout:
 //! - The automaton reads a domain's labels right to left, each label's bytes left to right,
 //!   with `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44
 //!   end a rule key, the symbol minus 37 being the rule's flags ([`NORMAL`], [`WILDCARD`]:
 //!   `*.key`, [`EXCEPTION`]: `!key`).
 //! - A state is its outgoing edges, one after another; the root state starts at byte 0.
-//! - An edge is one byte: bit 7 ([`LAST`]) set on the last edge of a state, bits 0-5 the
-//!   symbol. For a symbol below 38, bit 6 ([`INLINE`]) means the target state starts at the
-//!   next byte; otherwise a distance follows, big-endian base 128 (bit 7 set on every byte but
-//!   the last), counted from the byte after it to the target state.
+//! - An edge is one byte: bit 7 ([`LAST`]) set on the last edge of a state, bits 0-6 a code.
+//!   Codes 0-44 are the symbol itself; for a symbol below 38 the target state starts at the
+//!   next byte. Codes from [`NEAR`] (45) are the symbol + 45 followed by one byte, codes from
+//!   [`FAR`] (83) the symbol + 83 followed by two bytes (big-endian): the distance from the
+//!   byte after them to the target state. (Whole bytes measured 4 KB smaller than base-128
+//!   distances, which need a third byte from 16 KB on.)
 //!
 //! A lookup follows one edge per byte of the domain and scans at most one state's edges (at
 //! most 45) per step: it is bounded by the domain's length and allocates nothing.
@@ -27,11 +29,16 @@
 static AUTOMATON: &[u8] = include_bytes!("public_suffix_list.bin");
 
 const LAST: u8 = 0x80;
-const INLINE: u8 = 0x40;
-const SYMBOL_BITS: u8 = 0x3f;
 const DOT: u8 = 0;
 /// Symbols above this one end a rule key; the difference is the key's flags.
 const FINAL_BASE: u8 = 37;
+/// Edge codes of a symbol (at most [`FINAL_BASE`]) whose target is one byte of distance away.
+const NEAR: u8 = FINAL_BASE + 8;
+/// Edge codes of a symbol whose target is two bytes of distance away; codes past its symbols
+/// are not used.
+const FAR: u8 = NEAR + FINAL_BASE + 1;
+/// Distance bytes after a [`FAR`] code (`FAR_BYTES` in scripts/psl.py).
+const FAR_BYTES: usize = 2;
 const NORMAL: u8 = 1;
 const WILDCARD: u8 = 2;
 const EXCEPTION: u8 = 4;
@@ -143,22 +150,24 @@ impl Iterator for Edges {
         let mut pos = self.at?;
         let byte = *AUTOMATON.get(pos)?;
         pos += 1;
-        let symbol = byte & SYMBOL_BITS;
-        let target = if symbol > FINAL_BASE {
-            None
-        } else if byte & INLINE != 0 {
-            Some(pos)
-        } else {
+        let code = byte & !LAST;
+        let (symbol, length) = match code {
+            ..NEAR => (code, 0),
+            NEAR..FAR => (code - NEAR, 1),
+            FAR.. => (code - FAR, FAR_BYTES),
+        };
+        let target = if symbol <= FINAL_BASE {
             let mut distance = 0usize;
-            loop {
-                let b = *AUTOMATON.get(pos)?;
+            for _ in 0..length {
+                distance = (distance << 8) | usize::from(*AUTOMATON.get(pos)?);
                 pos += 1;
-                distance = (distance << 7) | usize::from(b & !LAST);
-                if b & LAST == 0 {
-                    break;
-                }
             }
-            pos.checked_add(distance)
+            Some(pos.checked_add(distance)?)
+        } else if length == 0 {
+            None
+        } else {
+            // Codes past the last symbol + FAR are not used.
+            return None;
         };
         self.at = if byte & LAST != 0 { None } else { Some(pos) };
         Some((symbol, target))
