@@ -27,10 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import configs  # noqa: E402
-from harness import envoy_ready, free_port, poll  # noqa: E402
+from harness.processes import Envoy, free_port, poll  # noqa: E402
 
 ENVOY_CPU = "0"
 LOAD_CPU = "1"
@@ -40,53 +40,18 @@ def progress(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-class Proc:
-    """One Envoy (optionally under callgrind), with a generated config and polled readiness."""
-
-    def __init__(self, name: str, config: dict, workdir: Path, envoy: str, callgrind: bool = False,
-                 cpu: str | None = None):
-        self.name = name
-        self.dir = workdir / name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.config = config
-        self.admin_port = config["admin"]["address"]["socket_address"]["port_value"]
-        self.port = config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
-        cfg = self.dir / "envoy.json"
-        cfg.write_text(json.dumps(config))
-        self.log_path = self.dir / "envoy.log"
-        self.callgrind_out = self.dir / "callgrind.out"
-        cmd = [envoy, "-c", str(cfg), "--concurrency", "1", "--log-level", "info",
-               "--base-id", str(self.admin_port), "--disable-hot-restart"]
-        if callgrind:
-            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.callgrind_out}", "--dump-line=no",
-                   "--compress-strings=no", "--instr-atstart=no", *cmd]
-        if cpu is not None:
-            cmd = ["taskset", "-c", cpu, *cmd]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-
-    def wait_ready(self, timeout: float) -> "Proc":
-        poll(lambda: envoy_ready(self.proc, self.admin_port, lambda: self.log_text()[-4000:]), timeout,
-             f"{self.name} /ready", interval=0.2)
-        return self
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def rss_kib(self) -> int:
-        """Resident memory of the Envoy process (the child of taskset execs in place)."""
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def launch(name: str, config: dict, workdir: Path, envoy: str, callgrind: bool = False,
+           cpu: str | None = None) -> Envoy:
+    """One Envoy in workdir/`name`, started (not yet ready: `.wait_ready()`), optionally under
+    callgrind (dumps into its work dir) and pinned to `cpu`."""
+    wrapper = []
+    if cpu is not None:
+        wrapper += ["taskset", "-c", cpu]
+    if callgrind:
+        wrapper += ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir / name / 'callgrind.out'}",
+                    "--dump-line=no", "--compress-strings=no", "--instr-atstart=no"]
+    # Valgrind takes its time to exit: a minute before SIGKILL.
+    return Envoy(config, workdir / name, envoy_bin=envoy, wrapper=wrapper, stop_timeout=60).launch()
 
 
 class Client:
@@ -143,7 +108,7 @@ def callgrind_total(path: Path) -> int:
     return int(m.group(1))
 
 
-def measure_callgrind(proc: Proc, variant: str, workloads: list, n: int, warmup: int) -> dict:
+def measure_callgrind(proc: Envoy, variant: str, workloads: list, n: int, warmup: int) -> dict:
     """Instructions per request for each workload on an Envoy running under callgrind."""
     out = {}
     for dump_index, workload in enumerate(workloads, start=1):
@@ -153,7 +118,7 @@ def measure_callgrind(proc: Proc, variant: str, workloads: list, n: int, warmup:
             status, h = client.send(method, headers)
         if os.environ.get("BENCH_NO_CHECK") != "1":
             check_answer(variant, workload, status, h)
-        before = set(proc.dir.glob("callgrind.out*"))
+        before = set(proc.workdir.glob("callgrind.out*"))
         if dump_index == 1:
             # Started with instrumentation off (--instr-atstart=no): Envoy and V8 start several
             # times faster; instrumenting from here on costs nothing in the counts.
@@ -165,9 +130,9 @@ def measure_callgrind(proc: Proc, variant: str, workloads: list, n: int, warmup:
             client.send(method, headers)
         subprocess.run(["callgrind_control", "-d", workload, str(proc.proc.pid)], check=True, capture_output=True)
         client.close()
-        dump = poll(lambda: sorted(set(proc.dir.glob("callgrind.out*")) - before), 60, "the callgrind dump")
+        dump = poll(lambda: sorted(set(proc.workdir.glob("callgrind.out*")) - before), 60, "the callgrind dump")
         out[workload] = callgrind_total(dump[-1]) / n
-        progress(f"  {proc.name:14} {workload:20} {out[workload] / 1000:8.1f}k instructions/request")
+        progress(f"  {proc.workdir.name:14} {workload:20} {out[workload] / 1000:8.1f}k instructions/request")
     return out
 
 
@@ -233,11 +198,11 @@ def compile_time(envoy: str, edge_wasm: str, floor_wasm: str, workdir: Path, siz
     name = f"compile-{size}"
     cfg = configs.variant_config("edge", size, free_port(), free_port(), up, edge_wasm, floor_wasm)
     t0 = time.monotonic()
-    proc = Proc(name, cfg, workdir, envoy, cpu=ENVOY_CPU)
+    proc = launch(name, cfg, workdir, envoy, cpu=ENVOY_CPU)
     try:
-        proc.wait_ready(300)
+        proc.wait_ready(300, interval=0.2)
         ready_s = time.monotonic() - t0
-        log = proc.log_text()
+        log = proc.log()
         m = re.search(r"edge-cors: configured .*? in (\d+) us", log)
         pages = re.search(r"wasm memory (\d+) pages", log)
         return {
@@ -303,9 +268,9 @@ def main() -> int:
 
     results: dict = {"quick": quick, "requests_per_callgrind_cell": n, "sizes": sizes,
                      "instances": {k: {"variant": v, "policy": s} for k, (v, s) in instances.items()}}
-    upstream = Proc("upstream", configs.upstream_config(free_port(), free_port()), workdir, args.envoy, cpu=LOAD_CPU)
+    upstream = launch("upstream", configs.upstream_config(free_port(), free_port()), workdir, args.envoy, cpu=LOAD_CPU)
     try:
-        upstream.wait_ready(60)
+        upstream.wait_ready(60, interval=0.2)
 
         # 1. Instructions per request (callgrind): each instance in turn, one at a time, with
         # each backend: `proxied` (the route forwards to the upstream, what a gateway does) and
@@ -319,9 +284,9 @@ def main() -> int:
                 progress(f"callgrind ({backend}): starting {inst} under valgrind")
                 cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, args.edge_wasm,
                                              args.floor_wasm, direct=backend == "direct")
-                proc = Proc(f"cg-{backend}-{inst}", cfg, workdir, args.envoy, callgrind=True)
+                proc = launch(f"cg-{backend}-{inst}", cfg, workdir, args.envoy, callgrind=True)
                 try:
-                    proc.wait_ready(900)
+                    proc.wait_ready(900, interval=0.2)
                     callgrind[inst] = measure_callgrind(proc, variant, configs.workloads_for(size), n, warmup)
                 finally:
                     proc.stop()
@@ -333,9 +298,9 @@ def main() -> int:
             try:
                 for inst, (variant, size) in instances.items():
                     cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
-                    procs[inst] = Proc(f"load-{inst}", cfg, workdir, args.envoy, cpu=ENVOY_CPU)
+                    procs[inst] = launch(f"load-{inst}", cfg, workdir, args.envoy, cpu=ENVOY_CPU)
                 for p in procs.values():
-                    p.wait_ready(300)
+                    p.wait_ready(300, interval=0.2)
                 for inst, p in procs.items():
                     variant = instances[inst][0]
                     for workload in configs.workloads_for(instances[inst][1]):
@@ -356,9 +321,9 @@ def main() -> int:
         compile_sizes = ["1"] if quick else ["1", "large", "100k"]
         results["compile"] = [compile_time(args.envoy, args.edge_wasm, args.floor_wasm, workdir, s) for s in compile_sizes]
         floor_cfg = configs.variant_config("floor", None, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
-        floor_proc = Proc("rss-floor", floor_cfg, workdir, args.envoy, cpu=ENVOY_CPU)
+        floor_proc = launch("rss-floor", floor_cfg, workdir, args.envoy, cpu=ENVOY_CPU)
         try:
-            floor_proc.wait_ready(120)
+            floor_proc.wait_ready(120, interval=0.2)
             results["floor_rss_kib"] = floor_proc.rss_kib()
         finally:
             floor_proc.stop()

@@ -10,9 +10,11 @@ Every variant routes every method to the same upstream (another Envoy answering 
 """
 from __future__ import annotations
 
-
-# bench.py puts tests/e2e on sys.path: the Envoy config pieces are the end-to-end tests' own.
-from harness import ROUTER, http_listener, wasm_filter  # noqa: E402
+# bench.py puts tests/ on sys.path: the Envoy configs come from the test harness's one builder.
+from harness.envoy_config import (  # noqa: E402
+    NATIVE_CORS, ROUTER, bootstrap, direct_response_route, http_listener, native_cors_filter, native_cors_policy,
+    route_config, route_to, static_cluster, virtual_host, wasm_filter,
+)
 
 # The origin every "allowed" workload sends. In the larger policies it sits in the middle of the
 # exact list, so Envoy's native filter (which tries its matchers in order) scans half the list,
@@ -59,7 +61,7 @@ def edge_cors_policy(size: str) -> dict:
     return {"policies": [policy]}
 
 
-def native_cors_policy(size: str) -> dict:
+def bench_native_policy(size: str) -> dict:
     """The same policy for envoy.filters.http.cors: one StringMatcher per entry, in order."""
     exact, wildcards, regexes = policy_origins(size)
     matchers = [{"exact": o} for o in exact]
@@ -69,54 +71,40 @@ def native_cors_policy(size: str) -> dict:
         matchers.append({"safe_regex": {"regex": f"https://[a-z0-9-]+(\\.[a-z0-9-]+)*{suffix}"}})
     for r in regexes:
         matchers.append({"safe_regex": {"regex": r.removeprefix("^").removesuffix("$")}})
-    return {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
-        "allow_origin_string_match": matchers,
-        "allow_methods": ",".join(ALLOW_METHODS),
-        "allow_headers": ",".join(ALLOW_HEADERS),
-        "expose_headers": ",".join(EXPOSE_HEADERS),
-        "max_age": str(MAX_AGE),
-        "allow_credentials": True,
-    }
+    return native_cors_policy(
+        allow_origin_string_match=matchers,
+        allow_methods=",".join(ALLOW_METHODS),
+        allow_headers=",".join(ALLOW_HEADERS),
+        expose_headers=",".join(EXPOSE_HEADERS),
+        max_age=str(MAX_AGE),
+        allow_credentials=True,
+    )
 
 
 def _listener(port: int, filters: list, vhost: dict) -> dict:
     # The path and host normalization of every shipped config (http_listener's default): a
     # gateway's figures include what it costs.
-    return http_listener("main", port, "bench", {"name": "local", "virtual_hosts": [vhost]}, filters,
+    return http_listener("main", port, "bench", route_config([vhost]), filters,
                          codec_type="HTTP1", generate_request_id=False)
 
 
 def _bootstrap(admin_port: int, listener: dict, clusters: list) -> dict:
-    return {
-        "node": {"id": "edge-cors-bench", "cluster": "edge-cors-bench"},
-        # The stats flush (every 5 s by default) walks every stat: under callgrind a measurement
-        # window spans several seconds, and a flush landing in it would add thousands of
-        # instructions to the per-request figure of whichever variant it hit.
-        "stats_flush_interval": "299s",
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
-        "static_resources": {"listeners": [listener], "clusters": clusters},
-    }
+    # The stats flush (every 5 s by default) walks every stat: under callgrind a measurement
+    # window spans several seconds, and a flush landing in it would add thousands of
+    # instructions to the per-request figure of whichever variant it hit.
+    return bootstrap(admin_port, [listener], clusters, node="edge-cors-bench", stats_flush_interval="299s")
 
 
 def fixed_response_route() -> dict:
     """A small fixed 200, as an API would answer."""
-    return {
-        "match": {"prefix": "/"},
-        "direct_response": {"status": 200, "body": {"inline_string": "{\"ok\":true}"}},
-        "response_headers_to_add": [
-            {"header": {"key": "content-type", "value": "application/json"}},
-            {"header": {"key": "etag", "value": "\"v1\""}},
-            {"header": {"key": "vary", "value": "accept-encoding"}},
-        ],
-    }
+    return direct_response_route("/", '{"ok":true}', headers=[
+        ("content-type", "application/json"), ("etag", '"v1"'), ("vary", "accept-encoding")])
 
 
 def upstream_config(port: int, admin_port: int) -> dict:
     """The upstream: an Envoy answering every request with a fixed 200 (fast and steady,
     unlike a Python server, so the load generator measures the Envoy under test)."""
-    vhost = {"name": "all", "domains": ["*"], "routes": [fixed_response_route()]}
-    return _bootstrap(admin_port, _listener(port, [ROUTER], vhost), [])
+    return _bootstrap(admin_port, _listener(port, [ROUTER], virtual_host([fixed_response_route()])), [])
 
 
 def variant_config(variant: str, size: str | None, port: int, admin_port: int, upstream_port: int,
@@ -124,26 +112,20 @@ def variant_config(variant: str, size: str | None, port: int, admin_port: int, u
     """The Envoy under test for one variant (and policy size for `native` and `edge`).
     `direct`: answer from the route itself (direct_response) instead of proxying to the upstream;
     a cheaper request, so every filter's share of it is larger (native CORS skips such routes)."""
-    route = fixed_response_route() if direct else {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}
-    vhost: dict = {"name": "all", "domains": ["*"], "routes": [route]}
+    route = fixed_response_route() if direct else route_to()
+    vhost = virtual_host([route])
     if variant == "none":
         filters = [ROUTER]
     elif variant == "native":
-        filters = [{"name": "envoy.filters.http.cors",
-                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}, ROUTER]
-        vhost["typed_per_filter_config"] = {"envoy.filters.http.cors": native_cors_policy(size)}
+        filters = [native_cors_filter(), ROUTER]
+        vhost["typed_per_filter_config"] = {NATIVE_CORS: bench_native_policy(size)}
     elif variant == "floor":
         filters = [wasm_filter("{}", name="bench-floor", wasm=floor_wasm), ROUTER]
     elif variant == "edge":
         filters = [wasm_filter(edge_cors_policy(size), wasm=edge_wasm), ROUTER]
     else:
         raise ValueError(variant)
-    cluster = {
-        "name": "upstream", "type": "STATIC", "connect_timeout": "1s",
-        "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [{"endpoint": {
-            "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}]}]},
-    }
-    return _bootstrap(admin_port, _listener(port, filters, vhost), [cluster])
+    return _bootstrap(admin_port, _listener(port, filters, vhost), [static_cluster("upstream", upstream_port)])
 
 
 # Workloads: (name, method, headers). `wildcard` runs only with the large policy.

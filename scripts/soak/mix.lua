@@ -1,4 +1,4 @@
--- wrk script for scripts/soak.sh: a fixed mix of CORS requests, each response classified by
+-- wrk script for scripts/soak.sh (scripts/soak/soak.py): a fixed mix of CORS requests, each response classified by
 -- what it must be. Routes are Envoy direct responses whose body names the route, so a
 -- forwarded request's response says which kind it was; preflights are answered by edge-cors.
 --   GET  /api/allowed  Origin app.example.com        -> 200 "allowed", ACAO = the origin
@@ -7,7 +7,7 @@
 --   OPTIONS preflight from a.example.com, allowed    -> 204, ACAO = a.example.com
 --   OPTIONS preflight from evilexample.com           -> 403, no CORS header
 --   OPTIONS preflight asking for x-secret            -> 403, no CORS header
--- wrk runs for its -d duration; soak.sh sizes it from the warm-up's rate and checks the count.
+-- wrk runs for its -d duration; soak.py sizes it from the warm-up's rate and checks the count.
 
 local kinds = {
   {"GET", "/api/allowed", {["Origin"] = "https://app.example.com"}},

@@ -26,12 +26,13 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "e2e"))
+sys.path.insert(0, str(HERE.parent))
 
-from harness import (  # noqa: E402
-    ACCESS_LOG_FLUSH_ARGS, ROUTER, Envoy, Upstream, access_log_lines, add_cluster, bootstrap, edge_cors_chain, free_port,
-    get_only_route, poll, with_access_log,
+from harness.envoy_config import (  # noqa: E402
+    ACCESS_LOG_FLUSH_ARGS, NATIVE_CORS, ROUTER, add_cluster, edge_cors_chain, get_only_route, native_cors_filter,
+    native_cors_policy, proxy_bootstrap, route_to, with_access_log,
 )
+from harness.processes import Envoy, Upstream, access_log_lines, free_port, poll  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HOST_RESOLVER_RULES = "MAP *.example.com 127.0.0.1, MAP example.com 127.0.0.1, MAP *.test 127.0.0.1"
@@ -86,7 +87,7 @@ class GrpcWebHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-GRPC_ROUTE = {"match": {"prefix": "/grpc/"}, "route": {"cluster": "grpc"}}
+GRPC_ROUTE = route_to("grpc", "/grpc/")
 
 
 def policy(page: int) -> dict:
@@ -166,22 +167,15 @@ class Case:
     origin_seen: str | None = None  # the origin the fetching document has, when not `page`
 
 
-NATIVE_FILTER = "envoy.filters.http.cors"
-
-
 def native_config(listener: int, admin: int, upstream: int, page: int) -> dict:
     """Envoy with its own CORS filter and the `app` policy's closest equivalent, for comparison."""
-    policy = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
-        "allow_origin_string_match": [{"exact": f"http://app.example.com:{page}"}],
-        "allow_methods": "GET, PUT", "allow_headers": "authorization, content-type",
-        "expose_headers": "x-request-id", "max_age": "600", "forward_not_matching_preflights": False,
-    }
-    filters = [{"name": NATIVE_FILTER,
-                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}, ROUTER]
-    routes = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"},
-               "typed_per_filter_config": {NATIVE_FILTER: policy}}]
-    return bootstrap(listener, admin, upstream, filters, routes=routes)
+    policy = native_cors_policy(
+        allow_origin_string_match=[{"exact": f"http://app.example.com:{page}"}],
+        allow_methods="GET, PUT", allow_headers="authorization, content-type",
+        expose_headers="x-request-id", max_age="600", forward_not_matching_preflights=False,
+    )
+    routes = [route_to(typed_per_filter_config={NATIVE_CORS: policy})]
+    return proxy_bootstrap(listener, admin, upstream, [native_cors_filter(), ROUTER], routes=routes)
 
 
 def cases(page: int, api: int, native_api: int) -> list:
@@ -330,8 +324,8 @@ def main() -> int:
     grpc_port = free_port()
     grpc = serve(grpc_port, GrpcWebHandler)
     (work / "native").mkdir()
-    config = bootstrap(api_port, admin_port, upstream.port, edge_cors_chain(policy(page_port)),
-                       routes=[GRPC_ROUTE, get_only_route()])
+    config = proxy_bootstrap(api_port, admin_port, upstream.port, edge_cors_chain(policy(page_port)),
+                             routes=[GRPC_ROUTE, get_only_route()])
     envoy = Envoy(with_access_log(add_cluster(config, "grpc", grpc_port), log_path), work,
                   extra_args=ACCESS_LOG_FLUSH_ARGS)
     native = Envoy(with_access_log(native_config(free_port(), free_port(), upstream.port, page_port), native_log_path),

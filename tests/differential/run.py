@@ -31,15 +31,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from harness import ROUTER, Envoy, Upstream, bootstrap, free_port, request, wasm_filter  # noqa: E402
+from harness.client import request  # noqa: E402
+from harness.envoy_config import (  # noqa: E402
+    NATIVE_CORS, ROUTER, native_cors_filter, native_cors_policy, proxy_bootstrap, route_to, virtual_host, wasm_filter,
+)
+from harness.processes import Envoy, Upstream, free_port  # noqa: E402
 
 SPEC = ROOT / "tests" / "spec.rs"
 UPSTREAM_VARY = "accept-encoding"
 TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 SAFELISTED_METHODS = {"GET", "HEAD", "POST"}
-NATIVE_FILTER = "envoy.filters.http.cors"
 OPERATIONS_FIELDS = {"mode", "enforce_percent", "reject_disallowed", "decision_header", "rejection_log_interval_seconds"}
 
 
@@ -89,16 +92,15 @@ def native_policy(p: dict) -> dict:
     for r in p.get("allow_origin_regexes", []):
         matchers.append({"safe_regex": {"regex": r.removeprefix("^").removesuffix("$")}})
     methods = p.get("allow_methods") or ["GET", "HEAD", "POST"]
-    policy = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
-        "allow_origin_string_match": matchers,
-        "allow_methods": ", ".join(m.upper() for m in methods),
-        "allow_credentials": bool(p.get("allow_credentials", False)),
-        "allow_private_network_access": bool(p.get("allow_private_network_access", False)),
+    policy = native_cors_policy(
+        allow_origin_string_match=matchers,
+        allow_methods=", ".join(m.upper() for m in methods),
+        allow_credentials=bool(p.get("allow_credentials", False)),
+        allow_private_network_access=bool(p.get("allow_private_network_access", False)),
         # edge-cors never forwards a preflight; the native default (true) would send rejected
         # ones to the upstream.
-        "forward_not_matching_preflights": False,
-    }
+        forward_not_matching_preflights=False,
+    )
     if p.get("allow_headers"):
         policy["allow_headers"] = ", ".join(p["allow_headers"])
     if p.get("expose_headers"):
@@ -132,10 +134,9 @@ def native_route_config(config: dict) -> list:
                                  for h in hosts):
                 continue
             for prefix in p.get("match", {}).get("path_prefixes", ["/"]):
-                routes.append({"match": {"prefix": prefix}, "route": {"cluster": "upstream"},
-                               "typed_per_filter_config": {NATIVE_FILTER: native_policy(p)}})
-        routes.append({"match": {"prefix": "/"}, "route": {"cluster": "upstream"}})
-        vhosts.append({"name": domain.replace("*", "any"), "domains": [domain], "routes": routes})
+                routes.append(route_to(prefix=prefix, typed_per_filter_config={NATIVE_CORS: native_policy(p)}))
+        routes.append(route_to())
+        vhosts.append(virtual_host(routes, domain.replace("*", "any"), [domain]))
     return vhosts
 
 
@@ -396,13 +397,10 @@ def classify(r: Req, config: dict, edge: Seen, native: Seen) -> tuple:
 def run_config(name: str, config: dict, upstream_port: int, work: Path, requests: list,
                edge_config: dict | None = None) -> list:
     """Send `requests` to edge-cors (`edge_config`, default `config`) and to the native filter (`config`)."""
-    edge_cfg = bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(edge_config or config), ROUTER],
-                         routes=[{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}])
-    native_cfg = bootstrap(free_port(), free_port(), upstream_port, [
-        {"name": NATIVE_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}},
-        ROUTER])
-    hcm = native_cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    hcm["route_config"]["virtual_hosts"] = native_route_config(config)
+    edge_cfg = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(edge_config or config), ROUTER],
+                               routes=[route_to()])
+    native_cfg = proxy_bootstrap(free_port(), free_port(), upstream_port, [native_cors_filter(), ROUTER],
+                                 virtual_hosts=native_route_config(config))
     for side in ("edge-cors", "native"):
         (work / f"{name}-{side}").mkdir(parents=True, exist_ok=True)
     edge = Envoy(edge_cfg, work / f"{name}-edge-cors")
@@ -445,7 +443,7 @@ def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
     policy = {"name": "any", "allow_origins": ["*"], "allow_credentials": True}
     (work / "any-credentials-edge").mkdir()
     (work / "any-credentials-native").mkdir()
-    edge = Envoy(bootstrap(free_port(), free_port(), upstream_port, [wasm_filter({"policies": [policy]}), ROUTER]),
+    edge = Envoy(proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter({"policies": [policy]}), ROUTER]),
                  work / "any-credentials-edge")
     code = edge.run_to_exit()
     problems = []
@@ -454,10 +452,8 @@ def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
           + (", configuration refused" if refused else ", NOT refused"))
     if not refused:
         problems.append("edge-cors did not refuse `*` with credentials")
-    native_cfg = bootstrap(free_port(), free_port(), upstream_port, [
-        {"name": NATIVE_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}},
-        ROUTER], routes=[{"match": {"prefix": "/"}, "route": {"cluster": "upstream"},
-                          "typed_per_filter_config": {NATIVE_FILTER: native_policy(policy)}}])
+    native_cfg = proxy_bootstrap(free_port(), free_port(), upstream_port, [native_cors_filter(), ROUTER],
+                                 routes=[route_to(typed_per_filter_config={NATIVE_CORS: native_policy(policy)})])
     native = Envoy(native_cfg, work / "any-credentials-native").start()
     try:
         r = request(native.port, "GET", "/api/me", [("origin", "https://evil.example.net")])

@@ -1,7 +1,8 @@
 """Fixtures: a shared upstream, and an Envoy factory that dumps Envoy's log when a test fails."""
 import pytest
 
-from harness import Envoy, Upstream, bootstrap, edge_cors_chain, free_port
+from harness.envoy_config import edge_cors_chain, proxy_bootstrap
+from harness.processes import Envoy, Upstream, free_port
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -26,7 +27,7 @@ def start_envoy(request, upstream):
     def start(policy=None, *, config=None, http_filters=None, routes=None, expect_exit=False, **filter_kw):
         if config is None:
             filters = http_filters if http_filters is not None else edge_cors_chain(policy, **filter_kw)
-            config = bootstrap(free_port(), free_port(), upstream.port, filters, routes)
+            config = proxy_bootstrap(free_port(), free_port(), upstream.port, filters, routes)
         envoy = Envoy(config)
         started.append(envoy)
         if expect_exit:

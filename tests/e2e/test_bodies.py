@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import Envoy, bootstrap, edge_cors_chain, free_port, request
-from vm_health import VmHealth, parse_head
+from harness.client import parse_head, request
+from harness.envoy_config import edge_cors_chain, find_cluster, http_connection_managers, proxy_bootstrap
+from harness.processes import Envoy, VmHealth, free_port
 
 POLICY = {"policies": [{
     "name": "app",
@@ -78,9 +79,9 @@ class BodyUpstream:
 def with_trailers(config: dict) -> dict:
     """HTTP/1 trailers are dropped unless both the listener and the upstream cluster enable
     them; with them enabled Envoy delivers request trailers to the filter chain."""
-    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm = http_connection_managers(config)[0]
     hcm["http_protocol_options"] = {"enable_trailers": True}
-    config["static_resources"]["clusters"][0]["typed_extension_protocol_options"] = {
+    find_cluster(config, "upstream")["typed_extension_protocol_options"] = {
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
             "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
             "explicit_http_config": {"http_protocol_options": {"enable_trailers": True}},
@@ -92,7 +93,7 @@ def with_trailers(config: dict) -> dict:
 @pytest.fixture
 def envoy(request):
     upstream = BodyUpstream()
-    config = with_trailers(bootstrap(free_port(), free_port(), upstream.port, edge_cors_chain(POLICY)))
+    config = with_trailers(proxy_bootstrap(free_port(), free_port(), upstream.port, edge_cors_chain(POLICY)))
     e = Envoy(config).start()
     yield e
     e.stop()

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROUTER, bootstrap, free_port, request, wasm_filter
-from vm_health import VmHealth, cors_of, send_raw
+from harness.client import cors_of, request, send_raw
+from harness.envoy_config import ROUTER, proxy_bootstrap, route_to, wasm_filter
+from harness.processes import Envoy, VmHealth, free_port
 
 CORPUS = Path(__file__).resolve().parents[1] / "bypass_origins.txt"
 POLICY = {"policies": [
@@ -27,7 +28,7 @@ POLICY = {"policies": [
      "allow_methods": ["PUT"], "allow_headers": ["content-type"]},
 ]}
 HOSTS = [b"api.example.com", b"api.foo.com"]
-ANY_ROUTE = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
+ANY_ROUTE = [route_to()]
 
 
 def decode_value(s: str) -> bytes:
@@ -65,8 +66,7 @@ def test_the_corpus_decoder_matches_the_rust_one():
 
 @pytest.fixture(scope="module")
 def envoy(upstream, tmp_path_factory):
-    from harness import Envoy
-    e = Envoy(bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(POLICY), ROUTER], ANY_ROUTE),
+    e = Envoy(proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(POLICY), ROUTER], ANY_ROUTE),
               workdir=tmp_path_factory.mktemp("bypass")).start()
     yield e
     e.stop()

@@ -1,9 +1,9 @@
 """The core request-handling contract, end to end through Envoy + edge_cors.wasm."""
-import json
-
 import pytest
 
-from harness import Envoy, ENVOY_BIN, raw_request, request, wasm_filter, ROUTER, bootstrap, free_port
+from harness.client import raw_request, request
+from harness.envoy_config import ROUTER, proxy_bootstrap, wasm_filter
+from harness.processes import Envoy, free_port
 
 APP = {
     "name": "app",
@@ -194,8 +194,8 @@ def test_a_bad_config_makes_envoy_refuse_to_start_and_names_every_error(start_en
 
 
 def test_envoy_validate_mode_fails_on_a_bad_policy(tmp_path):
-    config = bootstrap(free_port(), free_port(), free_port(),
-                       [wasm_filter({"policies": [{"name": "x", "allow_origins": ["https://*.com"]}]}), ROUTER])
+    config = proxy_bootstrap(free_port(), free_port(), free_port(),
+                             [wasm_filter({"policies": [{"name": "x", "allow_origins": ["https://*.com"]}]}), ROUTER])
     envoy = Envoy(config, tmp_path, extra_args=["--mode", "validate"])
     assert envoy.run_to_exit() != 0
     assert "public suffix" in envoy.log()

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, WASM, edge_cors_stats, envoy_from_yaml, free_port, poll, request, substitute
+from harness import ROOT, WASM
+from harness.client import request
+from harness.envoy_config import substitute
+from harness.processes import Envoy, edge_cors_stats, free_port, poll
 
 ECDS_DIR = ROOT / "envoy" / "ecds"
 STAT = "extension_config_discovery.http_filter.edge-cors."
@@ -62,7 +65,7 @@ def ecds_envoy(upstream, tmp_path, request):
         "path: envoy/ecds/edge-cors.resource.yaml": f"path: {watched / 'edge-cors.resource.yaml'}",
         "watched_directory: { path: envoy/ecds }": f"watched_directory: {{ path: {watched} }}",
     })
-    envoy = envoy_from_yaml(text, admin, port, tmp_path)
+    envoy = Envoy(text, tmp_path, admin_port=admin, port=port)
     envoy.start()
     yield envoy, watched
     envoy.stop()

@@ -8,10 +8,11 @@ import json
 
 import pytest
 
-from harness import (ROUTER, Envoy, RecordingUpstream, bootstrap, edge_cors_log_lines, edge_cors_stats, free_port,
-                     http_connection_managers, nonzero, request, wasm_filter)
+from harness.client import request
+from harness.envoy_config import ROUTER, http_connection_managers, proxy_bootstrap, route_to, wasm_filter
+from harness.processes import Envoy, RecordingUpstream, edge_cors_log_lines, edge_cors_stats, free_port, nonzero
 
-ALL_METHODS_ROUTE = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
+ALL_METHODS_ROUTE = [route_to()]
 PARTNER = "https://partner.example.com"
 TOKEN = "k3Y-0f-the-d3bug-a1d"
 
@@ -36,8 +37,8 @@ def careless_upstream():
 def envoy_with(start_envoy, upstream_port, config, hcm_options=None):
     """edge-cors then the router, every method routed to `upstream_port`, under Envoy's default
     connection-manager options (no normalization) plus `hcm_options`."""
-    bootstrap_config = bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(config), ROUTER],
-                                 ALL_METHODS_ROUTE, normalize=False)
+    bootstrap_config = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(config), ROUTER],
+                                       ALL_METHODS_ROUTE, normalize=False)
     for hcm in http_connection_managers(bootstrap_config):
         hcm.update(hcm_options or {})
     return start_envoy(config=bootstrap_config)
@@ -115,7 +116,7 @@ def test_contradictory_settings_make_envoy_validate_exit_1_with_every_error_line
         {"name": "patch", "allow_origins": ["https://a.example.com"], "allow_methods": ["patch"],
          "match": {"hosts": []}},
     ]}
-    envoy = Envoy(bootstrap(free_port(), free_port(), free_port(), [wasm_filter(config), ROUTER]), tmp_path,
+    envoy = Envoy(proxy_bootstrap(free_port(), free_port(), free_port(), [wasm_filter(config), ROUTER]), tmp_path,
                   extra_args=["--mode", "validate"])
     assert envoy.run_to_exit() == 1
     log = envoy.log()

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from harness import ROUTER, Envoy, bootstrap, free_port, request, wasm_filter
-from vm_health import VmHealth, cors_of, send_raw
+from harness.client import cors_of, request, send_raw
+from harness.envoy_config import ROUTER, http_connection_managers, proxy_bootstrap, route_to, wasm_filter
+from harness.processes import Envoy, VmHealth, free_port
 
 POLICY = {"policies": [{
     "name": "app",
@@ -60,7 +61,7 @@ CASES = [
 
 
 def listener_limits(config: dict) -> dict:
-    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm = http_connection_managers(config)[0]
     hcm["max_request_headers_kb"] = 96
     hcm["common_http_protocol_options"] = {"max_headers_count": 5000}
     return config
@@ -68,8 +69,8 @@ def listener_limits(config: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def envoy(upstream, tmp_path_factory):
-    routes = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
-    config = listener_limits(bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(POLICY), ROUTER], routes))
+    routes = [route_to()]
+    config = listener_limits(proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(POLICY), ROUTER], routes))
     e = Envoy(config, workdir=tmp_path_factory.mktemp("hostile")).start()
     yield e
     e.stop()

@@ -5,9 +5,11 @@ import re
 
 import pytest
 
-from harness import (EDGE_CORS_STATS_TAGS, ROUTER, WebSocketEcho, add_cluster, bootstrap, edge_cors_chain,
-                     edge_cors_log_lines, edge_cors_stats, free_port, nonzero, poll, request, upgrade_websockets,
-                     wasm_filter, websocket_exchange)
+from harness.client import request, websocket_exchange
+from harness.envoy_config import (ROUTER, add_cluster, edge_cors_chain, proxy_bootstrap, route_to, upgrade_websockets,
+                                  wasm_filter, with_edge_cors_stats_tags)
+from harness.processes import (Envoy, RecordingUpstream, WebSocketEcho, edge_cors_log_lines, edge_cors_stats, free_port,
+                               nonzero, poll)
 
 APP = {
     "name": "app",
@@ -17,7 +19,7 @@ APP = {
     "allow_headers": ["content-type"],
 }
 PUBLIC = {"name": "public", "match": {"path_prefixes": ["/public/"]}, "allow_origins": ["*"]}
-ALL_METHODS_ROUTE = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
+ALL_METHODS_ROUTE = [route_to()]
 TOKEN = "k3Y-0f-the-d3bug-a1d"
 
 
@@ -75,10 +77,8 @@ def test_every_decision_is_counted_once_under_its_policy_and_reason(start_envoy,
 
 
 def test_prometheus_output_carries_policy_mode_and_reason_labels_with_the_shipped_stats_tags(upstream):
-    from harness import Envoy
-    config = bootstrap(free_port(), free_port(), upstream.port,
-                       edge_cors_chain({"policies": [APP, dict(PUBLIC, mode="report_only")]}))
-    config["stats_config"] = {"stats_tags": EDGE_CORS_STATS_TAGS}
+    config = with_edge_cors_stats_tags(proxy_bootstrap(
+        free_port(), free_port(), upstream.port, edge_cors_chain({"policies": [APP, dict(PUBLIC, mode="report_only")]})))
     envoy = Envoy(config).start()
     try:
         assert preflight(envoy, "https://evil.example.net").status == 403
@@ -217,10 +217,9 @@ def test_the_decision_header_explains_only_to_requests_carrying_the_secret_token
 
 
 def test_the_token_header_is_removed_before_the_request_goes_upstream(start_envoy):
-    from harness import RecordingUpstream
     recorder = RecordingUpstream()
     try:
-        config = bootstrap(free_port(), free_port(), recorder.port, [
+        config = proxy_bootstrap(free_port(), free_port(), recorder.port, [
             wasm_filter({"policies": [APP], "decision_header": {"token_header": "x-edge-cors-debug", "token": TOKEN}}),
             ROUTER], ALL_METHODS_ROUTE)
         envoy = start_envoy(config=config)
@@ -247,8 +246,8 @@ def ws_upstream():
 
 
 def websocket_envoy(start_envoy, upstream, ws_upstream, policy):
-    routes = [{"match": {"prefix": "/api/ws"}, "route": {"cluster": "ws"}}] + ALL_METHODS_ROUTE
-    config = bootstrap(free_port(), free_port(), upstream.port, [wasm_filter({"policies": [policy]}), ROUTER], routes)
+    routes = [route_to("ws", "/api/ws")] + ALL_METHODS_ROUTE
+    config = proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter({"policies": [policy]}), ROUTER], routes)
     return start_envoy(config=add_cluster(upgrade_websockets(config), "ws", ws_upstream.port))
 
 

@@ -25,16 +25,19 @@ import sys
 import pytest
 import yaml
 
-from harness import (
-    HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROOT, ROUTER, RecordingUpstream, bootstrap, free_port,
-    http_connection_managers, request, wasm_filter,
+from harness import ROOT
+from harness.client import request
+from harness.envoy_config import (
+    HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROUTER, http_connection_managers, proxy_bootstrap, route_to, virtual_host,
+    wasm_filter,
 )
+from harness.processes import RecordingUpstream, free_port
 
 sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 sys.path.insert(0, str(ROOT / "scripts" / "soak"))
 
 import configs as bench_configs  # noqa: E402
-import soak_config  # noqa: E402
+import soak  # noqa: E402
 
 
 # ---------------------------------------------------------------- every config sets the options
@@ -98,9 +101,9 @@ def test_every_readme_yaml_snippet_with_a_connection_manager_normalizes_path_and
 
 def generated_bootstraps() -> dict:
     """Every bootstrap the test harness, the benchmark and the soak generate, by name."""
-    out = {"tests/e2e/harness.py bootstrap()": bootstrap(1, 2, 3, [ROUTER]),
+    out = {"tests/harness proxy_bootstrap()": proxy_bootstrap(1, 2, 3, [ROUTER]),
            "scripts/bench upstream": bench_configs.upstream_config(1, 2),
-           "scripts/soak config": soak_config.soak_config(1, 2, "edge_cors.wasm")}
+           "scripts/soak config": soak.soak_config(1, 2, "edge_cors.wasm")}
     for variant, size in (("none", None), ("native", "1"), ("floor", None), ("edge", "1")):
         for direct in (False, True):
             out[f"scripts/bench {variant} direct={direct}"] = bench_configs.variant_config(
@@ -199,14 +202,13 @@ def agreement_config(upstream_port: int, hcm_options: dict, ignore_port_in_host_
                      policies: dict = POLICIES) -> dict:
     """edge-cors + router, three virtual hosts (api, partner, a catch-all), the given options on
     the connection manager (on top of Envoy's defaults)."""
-    config = bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(policies), ROUTER], normalize=False)
+    vhosts = [virtual_host([route_to()], name, [host or "*"],
+                           request_headers_to_add=[{"header": {"key": "x-vhost", "value": name}}])
+              for name, host in VHOSTS.items()]
+    config = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(policies), ROUTER], normalize=False,
+                             virtual_hosts=vhosts)
     hcm = http_connection_managers(config)[0]
     hcm.update(hcm_options)
-    hcm["route_config"]["virtual_hosts"] = [
-        {"name": name, "domains": [host or "*"],
-         "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
-         "request_headers_to_add": [{"header": {"key": "x-vhost", "value": name}}]}
-        for name, host in VHOSTS.items()]
     if ignore_port_in_host_matching:
         hcm["route_config"]["ignore_port_in_host_matching"] = True
     return config

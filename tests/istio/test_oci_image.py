@@ -15,28 +15,21 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import ROOT
+from harness.processes import free_port, http_ready, poll, stop_process
+
 WASM = Path(os.environ.get("EDGE_CORS_WASM") or ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
 
 _spec = importlib.util.spec_from_file_location("oci", ROOT / "scripts" / "oci.py")
 oci = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(oci)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build(tmp: Path, name: str, wasm: Path = WASM, tag: str = "0.1.0") -> dict:
@@ -71,29 +64,11 @@ class Registry:
         )
         self.log = open(self.dir / "registry.log", "wb")
         self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=self.log, stderr=self.log)
-        self.wait_ready(20)
-
-    def wait_ready(self, timeout: float):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {(self.dir / 'registry.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v2/", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("docker-registry did not answer /v2/")
-            time.sleep(0.05)
+        exited = lambda: RuntimeError(f"docker-registry exited: {(self.dir / 'registry.log').read_text()}")  # noqa: E731
+        poll(lambda: http_ready(self.proc, f"http://127.0.0.1:{self.port}/v2/", exited), 20, "docker-registry /v2/")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self.log.close()
 
 

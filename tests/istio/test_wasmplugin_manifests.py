@@ -5,7 +5,6 @@ through the real filter in Envoy (`envoy --mode validate` runs on_configure)."""
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import subprocess
@@ -15,14 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import ROOT
+from harness.envoy_config import ROUTER, direct_response_route, proxy_bootstrap, wasm_filter
+from harness.processes import Envoy
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wasmplugin_schema as schema  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((ROOT / "envoy" / "istio").glob("*.yaml"))
 CHECKER = os.environ.get("EDGE_CORS_CHECK") or str(ROOT / "target" / "debug" / "edge-cors-check")
-WASM = os.environ.get("EDGE_CORS_WASM") or str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
-ENVOY = os.environ.get("ENVOY_BIN") or str(ROOT / ".venv" / "bin" / "envoy")
 
 
 def documents(path: Path) -> list:
@@ -151,56 +151,26 @@ def test_every_manifest_plugin_config_passes_the_filters_own_validation(path):
     assert result.stdout.count(": valid: ") == n_plugins, result.stdout
 
 
-def envoy_validate(plugin_config: dict | None, tmp_path: Path) -> subprocess.CompletedProcess:
+def envoy_validate(plugin_config: dict | None, tmp_path: Path) -> tuple[int, str]:
     """`envoy --mode validate` with the filter configured as Istio configures it: the
-    pluginConfig serialized as JSON in a google.protobuf.StringValue."""
-    configuration = {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": json.dumps(plugin_config)}
-    config = {
-        "static_resources": {
-            "listeners": [{
-                "name": "gateway",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "gateway",
-                        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                            {"match": {"prefix": "/"}, "direct_response": {"status": 200}}]}]},
-                        "http_filters": [
-                            {"name": "edge-cors", "typed_config": {
-                                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                                "config": {
-                                    "name": "edge-cors", "root_id": "edge-cors", "configuration": configuration,
-                                    "vm_config": {"runtime": "envoy.wasm.runtime.v8",
-                                                  "code": {"local": {"filename": WASM}}},
-                                }}},
-                            {"name": "envoy.filters.http.router", "typed_config": {
-                                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
-                        ],
-                    },
-                }]}],
-            }],
-        },
-    }
-    path = tmp_path / "envoy.json"
-    path.write_text(json.dumps(config))
-    return subprocess.run([ENVOY, "--mode", "validate", "-c", str(path), "--log-level", "error"],
-                          capture_output=True, text=True, timeout=120)
+    pluginConfig serialized as JSON in a google.protobuf.StringValue. (exit code, Envoy's log)"""
+    config = proxy_bootstrap(0, 0, 0, [wasm_filter(plugin_config), ROUTER], routes=[direct_response_route()])
+    envoy = Envoy(config, tmp_path, extra_args=["--mode", "validate"])
+    return envoy.run_to_exit(120), envoy.log()
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
 def test_every_manifest_plugin_config_is_accepted_by_the_filter_in_envoy(name, manifest, tmp_path):
-    result = envoy_validate(manifest["spec"]["pluginConfig"], tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
+    code, log = envoy_validate(manifest["spec"]["pluginConfig"], tmp_path)
+    assert code == 0, log
 
 
 def test_envoy_refuses_a_plugin_config_the_filter_refuses(tmp_path):
     config = sample()["spec"]["pluginConfig"]
     config["policies"][0]["allow_origins"].append("https://*.com")
-    result = envoy_validate(config, tmp_path)
-    assert result.returncode != 0
-    assert "https://*.com" in result.stdout + result.stderr
+    code, log = envoy_validate(config, tmp_path)
+    assert code != 0
+    assert "https://*.com" in log
 
 
 def test_the_vendored_crd_is_the_file_its_source_note_names():

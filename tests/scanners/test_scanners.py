@@ -30,8 +30,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from harness import ROUTER, Envoy, Upstream, bootstrap, free_port, wasm_filter  # noqa: E402
+from harness.envoy_config import (
+    NATIVE_CORS, ROUTER, native_cors_filter, native_cors_policy, proxy_bootstrap, route_to, wasm_filter,
+)
+from harness.processes import Envoy, Upstream, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -71,7 +73,7 @@ def deliberately_allowed(host: str, origin) -> bool:
     return re.fullmatch(scheme + r"://([a-z0-9-]+\.)+example\.com", origin or "") is not None
 
 
-ANY_ROUTE = [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]
+ANY_ROUTE = [route_to()]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,7 @@ def start(config: dict, tmp: Path) -> Envoy:
 
 @pytest.fixture(scope="module")
 def edge_cors(upstream, tmp_path_factory):
-    e = start(bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(scan_policies()), ROUTER], ANY_ROUTE),
+    e = start(proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(scan_policies()), ROUTER], ANY_ROUTE),
               tmp_path_factory.mktemp("scan-edge-cors"))
     yield e
     e.stop()
@@ -96,13 +98,10 @@ def edge_cors(upstream, tmp_path_factory):
 @pytest.fixture(scope="module")
 def broken(upstream, tmp_path_factory):
     """Envoy's native CORS filter reflecting any origin with credentials."""
-    cors_filter = {"name": "envoy.filters.http.cors",
-                   "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
-    policy = {"envoy.filters.http.cors": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
-        "allow_origin_string_match": [{"safe_regex": {"regex": ".*"}}],
-        "allow_credentials": True, "allow_methods": "GET,POST,PUT", "allow_headers": "content-type"}}
-    e = start(bootstrap(free_port(), free_port(), upstream.port, [cors_filter, ROUTER], ANY_ROUTE, policy),
+    policy = {NATIVE_CORS: native_cors_policy(
+        allow_origin_string_match=[{"safe_regex": {"regex": ".*"}}],
+        allow_credentials=True, allow_methods="GET,POST,PUT", allow_headers="content-type")}
+    e = start(proxy_bootstrap(free_port(), free_port(), upstream.port, [native_cors_filter(), ROUTER], ANY_ROUTE, policy),
               tmp_path_factory.mktemp("scan-broken"))
     yield e
     e.stop()

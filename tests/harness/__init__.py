@@ -1,0 +1,22 @@
+"""The edge-cors test harness: the one place that builds Envoy configurations and runs Envoy.
+
+- `harness.envoy_config`: bootstraps, listeners, HTTP connection managers (with the path and
+  host normalization of every shipped config), the edge-cors wasm filter, the native CORS
+  filter, routes, clusters, stats tags, access logs; edits of a shipped YAML file.
+- `harness.processes`: Envoy (start with a readiness poll, stop, admin and stats readers),
+  the loopback upstreams, free ports, polling.
+- `harness.client`: HTTP/1.1 requests with exact headers, raw request heads, WebSocket frames.
+
+Used by the end-to-end tests (tests/e2e), the browser, differential, scanner and Istio suites,
+the benchmark (scripts/bench), the soak (scripts/soak) and the demo (scripts/demo.py). It needs
+only the Python standard library: the demo runs it from a venv that holds Envoy alone.
+Callers put tests/ on sys.path (tests/pytest.ini does it for pytest).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVOY_BIN = os.environ.get("ENVOY_BIN") or str(ROOT / ".venv" / "bin" / "envoy")
+WASM = os.environ.get("EDGE_CORS_WASM") or str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")

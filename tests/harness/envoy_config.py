@@ -1,0 +1,283 @@
+"""The one builder of Envoy configurations for tests, benchmark and soak.
+
+Every generated bootstrap comes from `bootstrap()` (most through `proxy_bootstrap()`, the shape
+of the end-to-end tests), every listener from `http_listener()`, which sets the path and host
+normalization of every shipped config unless a test asks for Envoy's defaults. The pieces are
+plain dicts (Envoy's JSON form of the v3 API), so a test can still edit what it needs.
+Shipped YAML files are not rebuilt here: `substitute()` edits their text (ports, paths), so the
+file a user reads is the file that runs.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from . import WASM
+
+HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+NATIVE_CORS = "envoy.filters.http.cors"
+
+ROUTER = {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
+
+# The connection-manager options every shipped config and every generated bootstrap sets, so that
+# edge-cors and the router see the same `:path` and `:authority` (README, "Path and host
+# normalization"). Envoy applies them before the first HTTP filter runs.
+PATH_AND_HOST_NORMALIZATION = {
+    "normalize_path": True,
+    "merge_slashes": True,
+    "path_with_escaped_slashes_action": "REJECT_REQUEST",
+    "strip_trailing_host_dot": True,
+    "strip_any_host_port": True,
+}
+
+# Bootstrap `stats_config.stats_tags` that turn edge-cors metric names into Prometheus labels
+# (the same regexes as envoy/ecds/envoy.yaml and the README).
+EDGE_CORS_STATS_TAGS = [
+    {"tag_name": "edge_cors_policy", "regex": r"^wasmcustom\.edge_cors\.((.+?)\.)"},
+    {"tag_name": "edge_cors_mode", "regex": r"^wasmcustom\.edge_cors\.(?:.+?\.)?((report_only)\.)"},
+    {"tag_name": "edge_cors_reason", "regex": r"^wasmcustom\.edge_cors\..*(?:_rejected|blocked)(\.(\w+))$"},
+]
+
+# A Lua stand-in for an auth filter placed after edge-cors: 401 on /secure/ without
+# Authorization. RBAC after it denies /api/admin/. Both produce local replies edge-cors decorates.
+AUTH_LUA = """
+function envoy_on_request(handle)
+  local path = handle:headers():get(":path") or ""
+  if string.find(path, "/secure/", 1, true) and handle:headers():get("authorization") == nil then
+    handle:respond({[":status"] = "401", ["www-authenticate"] = "Bearer"}, "unauthorized")
+  end
+end
+"""
+
+# The access log line `with_access_log` writes: method, path, status, Origin.
+ACCESS_LOG_FORMAT = "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %REQ(ORIGIN)%\n"
+
+# Envoy buffers access log files and flushes them every 10 s by default: start an Envoy whose
+# log a test reads with these extra arguments (Envoy(config, extra_args=ACCESS_LOG_FLUSH_ARGS)).
+ACCESS_LOG_FLUSH_ARGS = ["--file-flush-interval-msec", "20"]
+
+
+# ---------------------------------------------------------------- HTTP filters
+
+def wasm_filter(config, name: str = "edge-cors", failure_policy: str = "FAIL_CLOSED", wasm: str | None = None) -> dict:
+    """The edge-cors HTTP filter (or another proxy-wasm module: `wasm`); `config` is a dict
+    (serialized to JSON) or a raw string, carried as a google.protobuf.StringValue as Istio does."""
+    value = config if isinstance(config, str) else json.dumps(config)
+    return {
+        "name": name,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": name,
+                "root_id": name,
+                "failure_policy": failure_policy,
+                "vm_config": {
+                    "vm_id": name,
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": wasm or WASM}},
+                },
+                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": value},
+            },
+        },
+    }
+
+
+def native_cors_filter() -> dict:
+    """Envoy's own CORS filter; it acts only where a route or virtual host carries a
+    `native_cors_policy()` in typed_per_filter_config under NATIVE_CORS."""
+    return {"name": NATIVE_CORS, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
+
+
+def native_cors_policy(**fields) -> dict:
+    """A CorsPolicy for `native_cors_filter()` (fields as in the v3 API)."""
+    return {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy", **fields}
+
+
+def lua_auth_filter() -> dict:
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"inline_string": AUTH_LUA},
+        },
+    }
+
+
+def rbac_deny_filter(prefix: str = "/api/admin/") -> dict:
+    return {
+        "name": "envoy.filters.http.rbac",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "rules": {
+                "action": "DENY",
+                "policies": {"deny": {"permissions": [{"url_path": {"path": {"prefix": prefix}}}], "principals": [{"any": True}]}},
+            },
+        },
+    }
+
+
+def edge_cors_chain(policy, **kw) -> list:
+    """edge-cors first, then the auth stand-in, RBAC, router."""
+    return [wasm_filter(policy, **kw), lua_auth_filter(), rbac_deny_filter(), ROUTER]
+
+
+# ---------------------------------------------------------------- routes and clusters
+
+def route_to(cluster: str = "upstream", prefix: str = "/", **fields) -> dict:
+    """A route forwarding every request under `prefix` to `cluster`; `fields` are added to it
+    (typed_per_filter_config, ...)."""
+    return {"match": {"prefix": prefix}, "route": {"cluster": cluster}, **fields}
+
+
+def get_only_route(cluster: str = "upstream") -> dict:
+    """A route that matches every method but OPTIONS: a preflight reaching it would 404."""
+    return {
+        "match": {"prefix": "/", "headers": [{"name": ":method", "string_match": {"exact": "OPTIONS"}, "invert_match": True}]},
+        "route": {"cluster": cluster},
+    }
+
+
+def direct_response_route(prefix: str = "/", body: str | None = None, status: int = 200,
+                          headers: list | None = None) -> dict:
+    """A route Envoy answers itself: `status`, `body`, and `headers` [(name, value)] added."""
+    route = {"match": {"prefix": prefix}, "direct_response": {"status": status}}
+    if body is not None:
+        route["direct_response"]["body"] = {"inline_string": body}
+    if headers:
+        route["response_headers_to_add"] = [{"header": {"key": k, "value": v}} for k, v in headers]
+    return route
+
+
+def virtual_host(routes: list, name: str = "all", domains: list | None = None, **fields) -> dict:
+    return {"name": name, "domains": domains or ["*"], "routes": routes, **fields}
+
+
+def route_config(virtual_hosts: list, name: str | None = "local") -> dict:
+    return ({"name": name} if name else {}) | {"virtual_hosts": virtual_hosts}
+
+
+def static_cluster(name: str, port: int) -> dict:
+    """A cluster of one endpoint, 127.0.0.1:`port`."""
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+    }
+
+
+# ---------------------------------------------------------------- listeners and bootstraps
+
+def http_listener(name: str, port: int, stat_prefix: str, route_config: dict, http_filters: list,
+                  normalize: bool = True, **hcm_fields) -> dict:
+    """A listener on 127.0.0.1:`port` whose one network filter is an HttpConnectionManager with
+    PATH_AND_HOST_NORMALIZATION (unless `normalize=False`) and `hcm_fields`."""
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": HCM_TYPE,
+                "stat_prefix": stat_prefix,
+                **(PATH_AND_HOST_NORMALIZATION if normalize else {}),
+                **hcm_fields,
+                "route_config": route_config,
+                "http_filters": http_filters,
+            },
+        }]}],
+    }
+
+
+def bootstrap(admin_port: int, listeners: list, clusters: list | None = None, node: str = "edge-cors-test",
+              **fields) -> dict:
+    """An Envoy bootstrap: admin on 127.0.0.1:`admin_port`, static `listeners` and `clusters`
+    (left out when None), `fields` at the top level (stats_config, stats_flush_interval, ...)."""
+    static = {"listeners": listeners} | ({"clusters": clusters} if clusters is not None else {})
+    return {
+        "node": {"id": node, "cluster": node},
+        **fields,
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "static_resources": static,
+    }
+
+
+def proxy_bootstrap(listener_port: int, admin_port: int, upstream_port: int, http_filters: list,
+                    routes: list | None = None, route_typed_per_filter_config: dict | None = None,
+                    normalize: bool = True, virtual_hosts: list | None = None) -> dict:
+    """One listener (`http_filters`), one virtual host for every domain with `routes` (default:
+    every method but OPTIONS to the upstream) or the given `virtual_hosts`, one cluster
+    `upstream`. `normalize=False` leaves out PATH_AND_HOST_NORMALIZATION: Envoy's defaults, under
+    which filters see `:path` and `:authority` exactly as the client sent them."""
+    if virtual_hosts is None:
+        vhost = virtual_host(routes or [get_only_route()])
+        if route_typed_per_filter_config:
+            vhost["typed_per_filter_config"] = route_typed_per_filter_config
+        virtual_hosts = [vhost]
+    listener = http_listener("main", listener_port, "main", route_config(virtual_hosts), http_filters, normalize,
+                             codec_type="AUTO")
+    return bootstrap(admin_port, [listener], [static_cluster("upstream", upstream_port)])
+
+
+# ---------------------------------------------------------------- edits of a built bootstrap
+
+def http_connection_managers(config: dict) -> list:
+    """The typed_config of every HttpConnectionManager of a bootstrap's static listeners."""
+    return [f["typed_config"]
+            for listener in config.get("static_resources", {}).get("listeners", [])
+            for chain in listener.get("filter_chains", [])
+            for f in chain.get("filters", [])
+            if f.get("typed_config", {}).get("@type") == HCM_TYPE]
+
+
+def find_cluster(config: dict, name: str) -> dict:
+    return next(c for c in config["static_resources"]["clusters"] if c["name"] == name)
+
+
+def add_cluster(config: dict, name: str, port: int) -> dict:
+    config["static_resources"]["clusters"].append(static_cluster(name, port))
+    return config
+
+
+def upgrade_websockets(config: dict) -> dict:
+    """Let the listener's connection manager accept WebSocket upgrades."""
+    for hcm in http_connection_managers(config):
+        hcm["upgrade_configs"] = [{"upgrade_type": "websocket"}]
+    return config
+
+
+def with_edge_cors_stats_tags(config: dict) -> dict:
+    config["stats_config"] = {"stats_tags": EDGE_CORS_STATS_TAGS}
+    return config
+
+
+def with_access_log(config: dict, path: str) -> dict:
+    """Add a file access log (ACCESS_LOG_FORMAT) to every HTTP connection manager of `config`.
+
+    Local replies (edge-cors's preflight answers) are logged too, so this is how a test counts
+    requests that never reach the upstream. The file is flushed asynchronously: readers poll for
+    the line they expect (see `processes.access_log_lines`, ACCESS_LOG_FLUSH_ARGS).
+    """
+    for hcm in http_connection_managers(config):
+        hcm.setdefault("access_log", []).append({
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": path,
+                "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
+            },
+        })
+    return config
+
+
+def substitute(text: str, replacements: dict) -> str:
+    """Replace each key of a shipped file's text, which must hold it exactly once (a file that
+    changed shape fails loudly instead of running with a stale value). All keys are replaced in
+    one pass, so a new value may equal another key (port 10000 -> 10001, 10001 -> 10002)."""
+    for old in replacements:
+        count = text.count(old)
+        if count != 1:
+            raise ValueError(f"expected {old!r} exactly once in the template, found {count}")
+    keys = sorted(replacements, key=len, reverse=True)
+    return re.sub("|".join(map(re.escape, keys)), lambda m: replacements[m.group(0)], text)
