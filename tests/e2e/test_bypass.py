@@ -18,6 +18,9 @@ from harness.client import cors_of, request, send_raw
 from harness.envoy_config import ROUTER, proxy_bootstrap, route_to, wasm_filter
 from harness.processes import Envoy, VmHealth, free_port
 
+# Run by suite 70-bypass, which shows what these tests print (50-e2e leaves them out).
+pytestmark = pytest.mark.security
+
 CORPUS = Path(__file__).resolve().parents[1] / "bypass_origins.txt"
 POLICY = {"policies": [
     {"name": "a", "match": {"hosts": ["api.example.com"]},

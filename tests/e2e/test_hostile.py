@@ -16,6 +16,9 @@ from harness.client import cors_of, request, send_raw
 from harness.envoy_config import ROUTER, http_connection_managers, proxy_bootstrap, route_to, wasm_filter
 from harness.processes import Envoy, VmHealth, free_port
 
+# Run by suite 70-bypass, which shows what these tests print (50-e2e leaves them out).
+pytestmark = pytest.mark.security
+
 POLICY = {"policies": [{
     "name": "app",
     "allow_origins": ["https://app.example.com", "https://*.example.com"],
