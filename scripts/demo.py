@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -147,6 +148,8 @@ def main() -> int:
         return 1
     port, admin, upstream_port = (ports[var] for _, var, _, _ in PORTS)
 
+    # SIGTERM (a supervisor, `kill`) stops the demo like Ctrl-C: Envoy and the upstream with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="edge-cors-demo-"))
     upstream = Upstream(upstream_port)
     envoy = Envoy(running_config(ports), work, admin_port=admin, port=port, envoy_bin=ENVOY_BIN)
@@ -165,14 +168,14 @@ def main() -> int:
                   else "demo: some examples did not answer as documented")
             return 0 if good else 1
         print(f"\nedge-cors demo running: http://127.0.0.1:{port}  admin: http://127.0.0.1:{admin}  (Ctrl-C to stop)")
-        try:
-            return envoy.proc.wait()
-        except KeyboardInterrupt:
-            return 0
+        return envoy.proc.wait()
     finally:
         envoy.stop()
         upstream.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C: main() has stopped Envoy and the upstream on its way out
+        sys.exit(130)
