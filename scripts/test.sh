@@ -32,7 +32,7 @@ for name in "${suites[@]}"; do
   t0=$SECONDS
   if bash "$ROOT/scripts/suites/$name.sh"; then result=passed; else result=FAILED; failed+=("$name"); fi
   log "[$k/$n] $name $result ($((SECONDS - t0)) s)"
-  summary+=("$(printf '[%d/%d] %-20s %-6s %5d s' "$k" "$n" "$name" "$result" $((SECONDS - t0)))")
+  summary+=("$(printf '%-7s %-20s %-6s %5d s' "[$k/$n]" "$name" "$result" $((SECONDS - t0)))")
 done
 echo
 printf '%s\n' "${summary[@]}"
