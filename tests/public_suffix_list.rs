@@ -3,7 +3,7 @@
 //! wildcard children, exceptions and what lies under them, every parent, and the list's own
 //! test_psl.txt cases), each decided by its reference algorithm; is_public_suffix and
 //! has_public_suffix_below must agree on every one. Also: the committed automaton is exactly what the vendored list compiles to, and
-//! the README states the vendored list's date. Native only: these run Python.
+//! the configuration reference (docs/configuration.md) states the vendored list's date. Native only: these run Python.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
@@ -78,13 +78,13 @@ fn every_rule_of_the_list_and_the_names_around_it_are_decided_as_the_reference_a
 }
 
 #[test]
-fn the_readme_states_the_date_of_the_vendored_list() {
+fn the_configuration_reference_states_the_date_of_the_vendored_list() {
     let source = std::fs::read_to_string(root().join("third_party/publicsuffix/SOURCE")).unwrap();
     let date = source
         .lines()
         .find_map(|l| l.strip_prefix("date: "))
         .unwrap_or_else(|| panic!("no date in SOURCE:\n{source}"));
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let reference = std::fs::read_to_string(root().join("docs/configuration.md")).unwrap();
     let wanted = format!("Public Suffix List of {date}");
-    assert!(readme.contains(&wanted), "README.md must say {wanted:?}");
+    assert!(reference.contains(&wanted), "docs/configuration.md must say {wanted:?}");
 }

@@ -108,7 +108,7 @@ def policy(page: int) -> dict:
         {"name": "nocache", "match": {"path_prefixes": ["/nocache/"]},
          "allow_origins": [app], "allow_methods": ["PUT"], "allow_headers": ["content-type"], "max_age": 0},
         {"name": "wild", "match": {"path_prefixes": ["/wild/"]}, "allow_origins": [f"http://*.example.com:{page}"]},
-        # gRPC-web (README, "gRPC-web"): the client reads the status from the response headers.
+        # gRPC-web (docs/request-handling.md, "gRPC-web"): the client reads the status from the response headers.
         {"name": "grpc-exposed", "match": {"path_prefixes": ["/grpc/exposed/"]}, **grpc_web(app),
          "expose_headers": ["grpc-status", "grpc-message"]},
         {"name": "grpc-hidden", "match": {"path_prefixes": ["/grpc/hidden/"]}, **grpc_web(app)},
@@ -116,10 +116,10 @@ def policy(page: int) -> dict:
 
 
 def grpc_web(origin: str) -> dict:
-    """The README's gRPC-web policy example (the json block of its "gRPC-web" section), for this
-    page's origin, without its name, match and expose_headers: the suite runs what the README
-    recommends."""
-    section = (HERE.parents[1] / "README.md").read_text().split("\n### gRPC-web\n", 1)[1]
+    """The gRPC-web policy example of docs/request-handling.md (the json block of its "gRPC-web"
+    section), for this page's origin, without its name, match and expose_headers: the suite runs
+    what the documentation recommends."""
+    section = (HERE.parents[1] / "docs" / "request-handling.md").read_text().split("\n## gRPC-web\n", 1)[1]
     example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
     assert example["expose_headers"] == ["grpc-status", "grpc-message"], example
     rest = {k: v for k, v in example.items() if k not in ("name", "match", "expose_headers")}

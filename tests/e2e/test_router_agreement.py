@@ -5,10 +5,10 @@ route from the same headers, and the upstream serves what it makes of the path. 
 connection-manager defaults those headers reach the filters exactly as the client sent them,
 so `/partner/../api/users` can be judged by the `/partner/` policy while the upstream serves
 `/api/users`, and `Host: partner.example.com:8443` by the host policy while the router serves
-another virtual host. The five options of PATH_AND_HOST_NORMALIZATION (README, "Path and host
-normalization") make Envoy rewrite both headers before the first filter runs.
+another virtual host. The five options of PATH_AND_HOST_NORMALIZATION (docs/deployment-envoy.md,
+"Path and host normalization") make Envoy rewrite both headers before the first filter runs.
 
-Static part: every Envoy config under envoy/, every README yaml block with an
+Static part: every Envoy config under envoy/, every yaml block of README.md and docs/*.md with an
 HttpConnectionManager, and the bootstraps the tests, the benchmark and the soak generate set the
 five options. Envoy part: the same hostile requests through a real Envoy with three virtual hosts
 (api, partner, a catch-all) and two policies, the upstream recording the request target and the
@@ -66,10 +66,19 @@ def shipped_envoy_yaml() -> list:
     return sorted((ROOT / "envoy").rglob("*.yaml"))
 
 
-def readme_yaml_blocks() -> list:
-    """(first line number, text) of every ```yaml block of README.md."""
-    text = (ROOT / "README.md").read_text()
-    return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in re.finditer(r"^```yaml\n(.*?)^```", text, re.M | re.S)]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def documentation_yaml_blocks() -> list:
+    """("file:first line", text) of every ```yaml block of README.md and docs/*.md (indented
+    blocks included)."""
+    blocks = []
+    for doc in DOCUMENTS:
+        text = doc.read_text()
+        for m in re.finditer(r"^( *)```yaml\n(.*?)^\1```", text, re.M | re.S):
+            block = "\n".join(line[len(m.group(1)):] for line in m.group(2).split("\n"))
+            blocks.append((f"{doc.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 2}", block))
+    return blocks
 
 
 @pytest.mark.parametrize("path", shipped_envoy_yaml(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -86,17 +95,17 @@ def test_the_shipped_configs_that_run_envoy_are_among_those_checked():
     assert {"envoy/envoy.yaml", "envoy/ecds/envoy.yaml"} <= with_hcm, with_hcm
 
 
-def test_every_readme_yaml_snippet_with_a_connection_manager_normalizes_path_and_host():
+def test_every_documented_yaml_snippet_with_a_connection_manager_normalizes_path_and_host():
     checked = 0
-    for line, block in readme_yaml_blocks():
+    for where, block in documentation_yaml_blocks():
         if "HttpConnectionManager" not in block:
             continue
         hcms = [h for d in yaml.safe_load_all(block) for h in hcms_in(d)]
-        assert hcms, f"README.md line {line}: names the HttpConnectionManager but has no `@type: {HCM_TYPE}` mapping"
+        assert hcms, f"{where}: names the HttpConnectionManager but has no `@type: {HCM_TYPE}` mapping"
         for hcm in hcms:
-            assert normalization_problems(hcm) == [], f"README.md line {line}"
+            assert normalization_problems(hcm) == [], where
         checked += 1
-    assert checked >= 1, "README.md shows the recommended connection-manager options in a yaml block"
+    assert checked >= 2, "the README's quick start and docs/deployment-envoy.md show the connection-manager options"
 
 
 def generated_bootstraps() -> dict:
@@ -304,8 +313,8 @@ def test_without_the_options_envoy_hands_filters_and_router_the_path_and_host_as
     """Envoy's defaults: nothing is refused, the upstream receives the raw path (so the router
     routed on it), and a host with a trailing dot or a port falls through to the catch-all
     virtual host. What edge-cors answered is printed next to what a normalizing upstream serves,
-    not asserted: edge-cors also distrusts unnormalized paths by itself (README, request
-    handling), while the options are what makes Envoy's side agree."""
+    not asserted: edge-cors also distrusts unnormalized paths by itself (docs/request-handling.md,
+    rule 6), while the options are what makes Envoy's side agree."""
     envoy = start_envoy(config=agreement_config(recorder.port, {}))
     rows = []
     for case in CASES:
@@ -371,7 +380,7 @@ def test_unescape_and_redirect_sends_a_307_without_cors_headers_so_browsers_gain
 # route configuration (gateway.go, buildGatewayHTTPRouteConfig: ignore_port_in_host_matching).
 ISTIO_DECODE_AND_MERGE_SLASHES = {"normalize_path": True, "merge_slashes": True,
                                   "path_with_escaped_slashes_action": "UNESCAPE_AND_FORWARD"}
-# The gateway's router ignores the port but edge-cors compares it (README, "Policy selection"):
+# The gateway's router ignores the port but edge-cors compares it (docs/deployment-istio.md):
 # there each host is listed twice, bare and with `:*` (any port).
 ISTIO_POLICIES = {"policies": [
     dict(p, match=dict(p["match"], hosts=[h for host in p["match"]["hosts"] for h in (host, f"{host}:*")]))
@@ -397,7 +406,7 @@ def test_istio_decode_and_merge_slashes_makes_paths_and_ports_agree_but_not_a_tr
 def test_istio_default_path_normalization_leaves_doubled_and_encoded_slashes_as_sent(start_envoy, recorder):
     """Istio's default mode (BASE: normalize_path alone) resolves dot segments, but forwards `//`
     and `..%2f` unchanged, so edge-cors and the router read them as sent and the upstream may
-    read them otherwise: the reason the README recommends DECODE_AND_MERGE_SLASHES."""
+    read them otherwise: the reason docs/deployment-istio.md recommends DECODE_AND_MERGE_SLASHES."""
     envoy = start_envoy(config=agreement_config(recorder.port, {"normalize_path": True},
                                                 ignore_port_in_host_matching=True))
     for path in ("//api/users", "/partner/..%2fapi/users", "/partner/..%5capi/users"):
@@ -407,18 +416,17 @@ def test_istio_default_path_normalization_leaves_doubled_and_encoded_slashes_as_
     assert got["upstream"]["target"] == "/api/users", got
 
 
-def test_the_readme_names_the_envoy_source_that_orders_normalization_before_the_filters():
-    text = (ROOT / "README.md").read_text()
-    section = text.split("### Path and host normalization", 1)[1].split("\n## ", 1)[0]
+def test_the_deployment_guide_names_the_envoy_source_that_orders_normalization_before_the_filters():
+    text = (ROOT / "docs" / "deployment-envoy.md").read_text()
+    section = text.split("\n## Path and host normalization\n", 1)[1].split("\n## ", 1)[0]
     for needle in ("source/common/http/conn_manager_impl.cc", "ConnectionManagerImpl::ActiveStream::decodeHeaders",
                    "source/common/http/conn_manager_utility.cc", "maybeNormalizePath", "maybeNormalizeHost",
                    *PATH_AND_HOST_NORMALIZATION):
         assert needle in section, needle
 
 
-def test_the_readme_parser_finds_every_yaml_block():
-    """The README parser sees the yaml blocks the README has (a parser finding nothing would make
+def test_the_documentation_parser_finds_every_yaml_block():
+    """The parser sees the yaml blocks the documents have (a parser finding nothing would make
     the snippet check vacuous)."""
-    blocks = readme_yaml_blocks()
-    text = (ROOT / "README.md").read_text()
-    assert len(blocks) == text.count("```yaml\n") and blocks
+    blocks = documentation_yaml_blocks()
+    assert len(blocks) == sum(doc.read_text().count("```yaml\n") for doc in DOCUMENTS) and blocks
