@@ -41,7 +41,7 @@ pub(crate) mod rules;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use config::compile::{compile, Config};
+pub use config::compile::{compile, Config, PolicyInfo};
 pub use config::error::{render_warnings, ConfigErrors, ConfigIssue, IssueKind};
 pub use config::settings::Mode;
 pub use ops::decide::{decide, Action, Decision, ResponseEdit};

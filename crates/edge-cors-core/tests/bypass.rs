@@ -4,11 +4,11 @@
 //! The same file is sent through Envoy by tests/e2e/test_bypass.py. Like the spec tests, this
 //! runs natively and, under wasm-bindgen-test, as wasm32-unknown-unknown in node.
 
-use edge_cors::core::simulate::{respond, HeaderLines, SimulatedResponse};
-use edge_cors::core::{compile, decide, Config, Outcome};
+use edge_cors_core::testing::{respond, HeaderLines, SimulatedResponse};
+use edge_cors_core::{compile, decide, Config, Outcome};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const CORPUS: &str = include_str!("bypass_origins.txt");
+const CORPUS: &str = include_str!("../../../tests/bypass_origins.txt");
 
 /// Policy A (`app.example.com` + `*.example.com`, credentials) for host api.example.com;
 /// policy B (`foo.com` + `bar.com`) for host api.foo.com.

@@ -1,7 +1,7 @@
 //! Every configuration mistake the filter refuses, with the JSON path and message it reports.
 //! Each case lists all the errors expected: a missing one and an extra one both fail.
 
-use edge_cors::core::{compile, ConfigErrors};
+use edge_cors_core::{compile, ConfigErrors};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 /// Wrap one policy's fields (JSON object body) into a full config.
@@ -267,8 +267,8 @@ fn the_documented_example_policy_is_accepted() {
       "preflight_success_status": 204
     }"#;
     let config = compile(example.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.policies.len(), 1);
-    assert_eq!(config.policies[0].origin_entries(), 4);
+    assert_eq!(config.policy_count(), 1);
+    assert_eq!(config.policy(0).unwrap().origin_entries, 4);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -321,8 +321,8 @@ fn a_report_only_policy_cannot_also_set_a_rollout_percentage() {
     let ok = r#"{"mode": "report_only", "policies": [{"name": "p", "allow_origins": ["https://a.com"], "enforce_percent": 30,
         "mode": "enforce"}, {"name": "q", "allow_origins": ["https://b.com"]}]}"#;
     let config = compile(ok.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.policies[0].enforce_percent(), 30);
-    assert_eq!(config.policies[1].enforce_percent(), 0);
+    assert_eq!(config.policy(0).unwrap().enforce_percent, 30);
+    assert_eq!(config.policy(1).unwrap().enforce_percent, 0);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -372,10 +372,10 @@ fn the_documented_operations_example_is_accepted() {
       ]
     }"#;
     let config = compile(example.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.policies[0].enforce_percent(), 25);
-    assert!(config.policies[0].reject_disallowed().unsafe_methods);
-    assert!(config.policies[0].reject_disallowed().websocket);
-    assert_eq!(config.policies[1].enforce_percent(), 0);
+    assert_eq!(config.policy(0).unwrap().enforce_percent, 25);
+    assert!(config.policy(0).unwrap().reject_unsafe_methods);
+    assert!(config.policy(0).unwrap().reject_websocket);
+    assert_eq!(config.policy(1).unwrap().enforce_percent, 0);
 }
 
 /// Origin regexes with credentials (issue 11, item 1): each broad regex of one policy, the
@@ -436,7 +436,7 @@ mod credentialed_origin_regexes {
         let errors = errors_of(&config);
         for e in &errors.errors {
             assert!(
-                e.message
+                e.to_string()
                     .contains("with allow_credentials: true an origin regex must be a literal `https://`"),
                 "every error states the rule: {e}"
             );
@@ -449,16 +449,16 @@ mod credentialed_origin_regexes {
     fn without_credentials_the_same_regexes_load_with_one_warning_each() {
         let compiled = compile(config(false).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let expected = expected();
-        assert_eq!(compiled.warnings.len(), expected.len(), "{:?}", compiled.warnings);
-        for ((path, needle), warning) in expected.iter().zip(&compiled.warnings) {
+        assert_eq!(compiled.warnings().len(), expected.len(), "{:?}", compiled.warnings());
+        for ((path, needle), warning) in expected.iter().zip(compiled.warnings()) {
             assert_eq!(&warning.path, path);
-            assert!(warning.message.contains(needle), "{warning}");
+            assert!(warning.to_string().contains(needle), "{warning}");
             assert!(
-                warning.message.contains("refused with allow_credentials: true"),
+                warning.to_string().contains("refused with allow_credentials: true"),
                 "{warning}"
             );
         }
-        assert_eq!(compiled.policies[0].origin_entries(), 1 + REGEXES.len());
+        assert_eq!(compiled.policy(0).unwrap().origin_entries, 1 + REGEXES.len());
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -532,7 +532,7 @@ fn wildcards_and_regexes_over_a_domain_with_public_suffixes_below_it_are_refused
 /// The warnings of a configuration that loads, rendered as the filter logs them.
 fn warnings_of_accepted(config: &str) -> Vec<String> {
     match compile(config.as_bytes()) {
-        Ok(c) => c.warnings.iter().map(ToString::to_string).collect(),
+        Ok(c) => c.warnings().iter().map(ToString::to_string).collect(),
         Err(e) => panic!("config was refused but must load:\n{config}\n{e}"),
     }
 }

@@ -14,8 +14,8 @@
 //! A small xorshift PRNG with a fixed seed keeps runs reproducible without extra crates;
 //! `EDGE_CORS_PROPTEST_SEED` and `EDGE_CORS_PROPTEST_CASES` change seed and count.
 
-use edge_cors::core::simulate::{respond, HeaderLines};
-use edge_cors::core::{compile, decide, Config, Outcome, RequestHeaders};
+use edge_cors_core::testing::{respond, HeaderLines};
+use edge_cors_core::{compile, decide, Config, Outcome, RequestHeaders};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 struct Rng(u64);
@@ -496,7 +496,7 @@ fn path_scoped_headers_go_only_to_normalized_paths_under_the_prefix() {
         let r = respond(&d, 200, &[("access-control-allow-origin", "https://upstream.example")]);
         let route = path.split(['?', '#']).next().unwrap_or_default();
         let under_api = route == "/api" || route.starts_with("/api/");
-        let policy = d.policy.as_ref().map(|p| p.name.to_string());
+        let policy = d.policy.and_then(|i| config.policy_name(i)).map(str::to_string);
         let (want_policy, want_acao): (&str, &[&str]) = if normalized(route) != route {
             malformed += 1;
             ("scoped", &[])

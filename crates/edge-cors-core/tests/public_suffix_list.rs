@@ -9,10 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use edge_cors::core::public_suffix::{has_public_suffix_below, is_public_suffix};
+use edge_cors_core::testing::{has_public_suffix_below, is_public_suffix};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The repository root (this crate is crates/edge-cors-core).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// `python3 scripts/psl.py ARGS`; fails the test with its output unless it succeeds.

@@ -3,12 +3,12 @@
 //! client receives (a missing header and an extra one both fail). Run natively and, under
 //! wasm-bindgen-test, as wasm32-unknown-unknown in node.
 
-use edge_cors::core::simulate::{respond, SimulatedResponse};
-use edge_cors::core::{compile, decide, Outcome, Reason};
+use edge_cors_core::testing::{respond, SimulatedResponse};
+use edge_cors_core::{compile, decide, Outcome, Reason};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 /// Request headers as a client sent them, seen as Envoy presents them to the filter.
-use edge_cors::core::simulate::HeaderLines as Req;
+use edge_cors_core::testing::HeaderLines as Req;
 
 /// What the upstream answers: its own, wrong CORS headers included.
 const UPSTREAM: &[(&str, &str)] = &[
@@ -675,7 +675,10 @@ fn the_first_policy_whose_match_fits_applies_and_no_match_leaves_everything_alon
         ];
         let config = compile(ROUTED.as_bytes()).expect("valid");
         let decision = decide(&config, &Req(&request));
-        (decision.policy.map(|p| p.name.to_string()), decision.outcome)
+        (
+            decision.policy.and_then(|i| config.policy_name(i)).map(str::to_string),
+            decision.outcome,
+        )
     };
     assert_eq!(
         get("admin.example.com", "/api/x", "https://admin-ui.example.com"),
@@ -715,8 +718,8 @@ fn the_first_policy_whose_match_fits_applies_and_no_match_leaves_everything_alon
 
 // ---- operations: report-only, rollout, reject_disallowed, the decision header ----
 
-use edge_cors::core::rollout::bucket;
-use edge_cors::core::Blocked;
+use edge_cors_core::testing::bucket;
+use edge_cors_core::Blocked;
 
 const OPS: &str = r#"{"policies": [
     {"name": "strict", "match": {"path_prefixes": ["/strict/"]}, "allow_origins": ["https://app.example.com"],
@@ -1135,7 +1138,7 @@ fn path_prefixes_cover_whole_segments_and_never_the_query() {
             ("origin", "https://app.example.com"),
         ];
         let d = decide(&config, &Req(&request));
-        assert_eq!(d.policy.as_ref().map(|p| &*p.name), Some(*policy), "{path}");
+        assert_eq!(d.policy.and_then(|i| config.policy_name(i)), Some(*policy), "{path}");
         let response = respond(&d, 200, UPSTREAM);
         let want: Vec<&str> = acao.iter().copied().collect();
         assert_eq!(response.values("access-control-allow-origin"), want, "{path}");
@@ -1286,7 +1289,7 @@ fn an_unnormalized_path_gets_no_path_scoped_policys_headers_and_falls_through_to
     ];
     let d = decide(&config, &Req(&post));
     assert_eq!(d.blocked, Some(Blocked::UnsafeMethod));
-    assert_eq!(d.policy.as_ref().map(|p| &*p.name), Some("partner"));
+    assert_eq!(d.policy.and_then(|i| config.policy_name(i)), Some("partner"));
     let r = respond(&d, 200, UPSTREAM);
     assert_eq!((r.forwarded, r.status), (false, 403));
     // Counted under the policy that took it, as malformed.
@@ -1335,7 +1338,7 @@ fn hosts_are_matched_as_the_router_sees_them() {
             ("origin", "https://partner.example.com"),
         ];
         let d = decide(&config, &Req(&request));
-        assert_eq!(d.policy.as_ref().map(|p| &*p.name), Some(*policy), "{authority:?}");
+        assert_eq!(d.policy.and_then(|i| config.policy_name(i)), Some(*policy), "{authority:?}");
     }
     // The issue's repro: with a port or a trailing dot the partner policy does not answer,
     // and the strict catch-all removes the upstream's reflected headers.

@@ -50,10 +50,52 @@ impl Config {
         self.cors.list.len()
     }
 
+    /// The name of the policy at `index` (a [`crate::Decision`]'s `policy`).
+    pub fn policy_name(&self, index: usize) -> Option<&str> {
+        self.cors.list.get(index).map(|p| &*p.name)
+    }
+
+    /// What the policy at `index` was compiled to.
+    pub fn policy(&self, index: usize) -> Option<PolicyInfo<'_>> {
+        let rules = self.cors.list.get(index)?;
+        let settings = self.settings.get(index)?;
+        Some(PolicyInfo {
+            name: &rules.name,
+            origin_entries: rules.origin_entries(),
+            any_origin: rules.allows_any_origin(),
+            credentials: rules.credentials,
+            mode: settings.mode,
+            enforce_percent: settings.enforce_percent,
+            reject_unsafe_methods: settings.reject_disallowed.unsafe_methods,
+            reject_websocket: settings.reject_disallowed.websocket,
+        })
+    }
+
     /// Each policy's rejections are logged at most once per this many seconds and origin.
     pub fn rejection_log_interval_seconds(&self) -> u64 {
         self.rejection_log_interval_seconds
     }
+}
+
+/// What one policy of a compiled [`Config`] is: for summaries, tools and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyInfo<'c> {
+    /// Its name.
+    pub name: &'c str,
+    /// Configured origin entries (exact, wildcard and regex).
+    pub origin_entries: usize,
+    /// `allow_origins: ["*"]`.
+    pub any_origin: bool,
+    /// `allow_credentials: true`.
+    pub credentials: bool,
+    /// Its own mode, or the top-level one.
+    pub mode: Mode,
+    /// Share of requests enforced, 0 to 100 (0 in report-only mode).
+    pub enforce_percent: u8,
+    /// `reject_disallowed.unsafe_methods`.
+    pub reject_unsafe_methods: bool,
+    /// `reject_disallowed.websocket`.
+    pub reject_websocket: bool,
 }
 
 /// Parse and validate a configuration. Every problem is reported, not just the first.
