@@ -1338,7 +1338,11 @@ fn hosts_are_matched_as_the_router_sees_them() {
             ("origin", "https://partner.example.com"),
         ];
         let d = decide(&config, &Req(&request));
-        assert_eq!(d.policy.and_then(|i| config.policy_name(i)), Some(*policy), "{authority:?}");
+        assert_eq!(
+            d.policy.and_then(|i| config.policy_name(i)),
+            Some(*policy),
+            "{authority:?}"
+        );
     }
     // The repro: with a port or a trailing dot the partner policy does not answer,
     // and the strict catch-all removes the upstream's reflected headers.

@@ -84,8 +84,7 @@ pub struct MockHost {
     pub response: RefCell<Vec<(String, String)>>,
     /// What `now` returns; `None`: the host cannot tell.
     pub time: Cell<Option<Duration>>,
-    /// The calls that fail.
-    pub failing: Vec<Fail>,
+    fails: Vec<Fail>,
     calls: RefCell<Vec<Call>>,
     next_counter: Cell<u32>,
 }
@@ -112,6 +111,12 @@ impl MockHost {
         }
     }
 
+    /// The same host, with these calls failing.
+    pub fn failing(mut self, calls: &[Fail]) -> MockHost {
+        self.fails.extend_from_slice(calls);
+        self
+    }
+
     /// The calls recorded so far, and forget them.
     pub fn take_calls(&self) -> Vec<Call> {
         std::mem::take(&mut *self.calls.borrow_mut())
@@ -134,7 +139,7 @@ impl MockHost {
     }
 
     fn fails(&self, which: Fail) -> Result<(), MockError> {
-        if self.failing.contains(&which) {
+        if self.fails.contains(&which) {
             Err(MockError)
         } else {
             Ok(())
