@@ -1,16 +1,18 @@
-//! Native micro benchmark of `decide()` (plain harness: `cargo bench --bench decide`).
+//! Native micro benchmark of `decide()` (plain harness: `cargo bench -p edge-cors-core --bench decide`).
 //!
 //! The same policies and workloads as the Envoy benchmark (scripts/bench/configs.py): for each,
 //! nanoseconds per decision (median of several timed batches), heap allocations per decision
 //! (a counting global allocator), and the ratio to the 1-origin policy measured in this run.
 //! Then the time `compile()` takes for each policy size, up to 100,000 origins.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use edge_cors::core::{compile, decide, Config, Outcome, Reason, RequestHeaders};
+use edge_cors_core::{compile, decide, Config, Outcome, Reason, RequestHeaders};
 
 /// Counts every allocation, so the benchmark can say what each decision allocates.
 struct CountingAlloc;
@@ -38,7 +40,7 @@ const HIT_ORIGIN: &str = "https://app.example.com";
 const WILDCARD_HIT_ORIGIN: &str = "https://shop.tenant500.example.org";
 const REJECTED_ORIGIN: &str = "https://evil.example";
 
-/// Request headers as the glue hands them to decide(): each read returns an owned String, as
+/// Request headers as the host hands them to decide(): each read returns an owned String, as
 /// a host call does.
 struct Request(Vec<(&'static str, &'static str)>);
 

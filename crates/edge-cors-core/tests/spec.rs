@@ -2,6 +2,7 @@
 //! was forwarded, the status, and the exact set of `access-control-*` and `vary` lines the
 //! client receives (a missing header and an extra one both fail). Run natively and, under
 //! wasm-bindgen-test, as wasm32-unknown-unknown in node.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use edge_cors_core::testing::{respond, SimulatedResponse};
 use edge_cors_core::{compile, decide, Outcome, Reason};
