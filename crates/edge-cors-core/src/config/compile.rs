@@ -8,14 +8,15 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::{ConfigErrors, ConfigIssue, IssueKind};
-use super::raw::{read_raw, RawConfig, RawPolicy, DEFAULT_REJECTION_LOG_INTERVAL_SECONDS};
+use super::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
+use super::raw::{read_raw, RawConfig, RawPolicy};
 use super::settings::{DecisionHeader, Mode, PolicySettings};
 use crate::rules::allow_headers::AllowHeaders;
 use crate::rules::allow_methods::AllowMethods;
 use crate::rules::expose_headers::ExposeHeaders;
 use crate::rules::max_age::{MaxAge, MAX_MAX_AGE};
 use crate::rules::origin_matcher::OriginMatcher;
-use crate::rules::policy::{Parts, Policies, Policy};
+use crate::rules::policy::{Policies, Policy};
 use crate::rules::route_match::RouteMatch;
 
 /// Policy names appear in metric names and logs: keep them short and plain.
@@ -173,7 +174,7 @@ fn compile_policy(raw: &RawPolicy, errors: &mut ConfigErrors) -> Policy {
         None => &[][..],
     };
     let credentials = raw.allow_credentials;
-    Policy::new(Parts {
+    Policy {
         name: name.into(),
         origins: OriginMatcher::build(origins, &raw.allow_origin_regexes, credentials, errors),
         methods: AllowMethods::build(&raw.allow_methods, errors),
@@ -187,7 +188,7 @@ fn compile_policy(raw: &RawPolicy, errors: &mut ConfigErrors) -> Policy {
         route: RouteMatch::build(&raw.match_hosts, &raw.match_path_prefixes, errors),
         credentials,
         private_network: raw.allow_private_network_access,
-    })
+    }
 }
 
 fn valid_name(n: &str) -> bool {

@@ -16,7 +16,7 @@ use crate::rules::origin_regex::RULE;
 use crate::rules::route_match::{HostIssue, PathPrefixIssue};
 use crate::rules::Findings;
 
-use super::raw::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
+use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
 
 /// At most this many errors are kept; a policy with more has a systematic problem and the
 /// first ones tell what it is. The total is still counted.

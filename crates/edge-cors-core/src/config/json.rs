@@ -6,7 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::error::{ConfigErrors, IssueKind};
-use super::raw::Entries;
+
+/// A `(json path, value)` pair for each element of a string list.
+pub(crate) type Entries = Vec<(String, String)>;
 
 /// Reads the fields of one JSON object, recording type errors and, at [`Fields::finish`],
 /// every field that was never asked for (unknown fields are errors, never ignored).

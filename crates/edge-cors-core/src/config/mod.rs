@@ -5,6 +5,7 @@
 pub(crate) mod compile;
 pub(crate) mod error;
 pub(crate) mod json;
+pub(crate) mod limits;
 pub(crate) mod raw;
 pub(crate) mod settings;
 pub(crate) mod summary;

@@ -5,22 +5,10 @@
 use serde_json::Value;
 
 use super::error::{ConfigErrors, IssueKind};
-use super::json::Fields;
+use super::json::{Entries, Fields};
+use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
 use super::settings::{DecisionHeader, Mode, RejectDisallowed};
 use crate::rules::token::is_token;
-
-/// Config files larger than this are refused before parsing.
-pub(crate) const MAX_CONFIG_BYTES: usize = 16 << 20;
-
-/// Default of `rejection_log_interval_seconds`.
-pub(crate) const DEFAULT_REJECTION_LOG_INTERVAL_SECONDS: u64 = 60;
-
-/// A debug token shorter than this is guessable.
-pub(crate) const MIN_TOKEN_LEN: usize = 16;
-pub(crate) const MAX_TOKEN_LEN: usize = 256;
-
-/// A `(json path, value)` pair for each element of a string list.
-pub(crate) type Entries = Vec<(String, String)>;
 
 /// The configuration as written, typed, before semantic validation.
 #[derive(Debug, Default)]

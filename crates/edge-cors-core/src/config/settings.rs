@@ -1,6 +1,6 @@
 //! The operations settings as configured: report-only mode, the rollout share, which requests
 //! from rejected origins the gateway refuses itself, and the debug header. Plain data, built
-//! by [`super::compile`]; what they do to a request is the operations layer's (`ops`).
+//! by the configuration's compile step; what they do to a request is the operations layer's (`ops`).
 
 /// How a policy treats the requests it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::config::compile::{compile, Config};
 use crate::config::error::render_warnings;
-use crate::config::raw::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
+use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::config::summary::policy_list;
 use crate::ops::decide::{decide, Action, Decision, ResponseEdit};
 use crate::ops::metrics::{policy_metric_names, NO_POLICY_METRIC};

@@ -294,7 +294,7 @@ fn allowed_plan(policy: &Policy, allow_origin: HeaderValue) -> ResponsePlan {
         allow_origin: Some(allow_origin),
         allow_credentials: policy.credentials,
         expose_headers: policy.expose.header_value().cloned(),
-        vary: policy.vary_actual,
+        vary: policy.vary_actual(),
     }
 }
 
@@ -304,7 +304,7 @@ fn allowed_plan(policy: &Policy, allow_origin: HeaderValue) -> ResponsePlan {
 fn refused_plan(policy: &Policy) -> ResponsePlan {
     ResponsePlan {
         strip_cors: true,
-        vary: policy.vary_actual,
+        vary: policy.vary_actual(),
         ..ResponsePlan::default()
     }
 }
@@ -321,7 +321,7 @@ fn not_cors(index: usize, policy: &Policy, path_unnormalized: bool) -> CorsDecis
         allowed_plan(policy, HeaderValue::Static("*"))
     } else {
         ResponsePlan {
-            vary: policy.vary_actual,
+            vary: policy.vary_actual(),
             ..ResponsePlan::default()
         }
     };
@@ -358,7 +358,7 @@ pub(crate) fn refused_actual_reply(policy: &Policy) -> LocalReply {
     LocalReply {
         status: 403,
         headers: policy
-            .vary_actual
+            .vary_actual()
             .map(|v| (VARY, HeaderValue::Static(v)))
             .into_iter()
             .collect(),
@@ -391,7 +391,7 @@ fn preflight(
         Err(reason) => {
             let reply = LocalReply {
                 status: 403,
-                headers: vec![(VARY, HeaderValue::Static(policy.vary_preflight))],
+                headers: vec![(VARY, HeaderValue::Static(policy.vary_preflight()))],
             };
             let mut d = CorsDecision::new(
                 Some(index),
@@ -454,7 +454,7 @@ fn check_preflight(
     if policy.private_network && req.get(headers::ACRPN).as_deref() == Some("true") {
         out.push((ACAPN, HeaderValue::Static("true")));
     }
-    out.push((VARY, HeaderValue::Static(policy.vary_preflight)));
+    out.push((VARY, HeaderValue::Static(policy.vary_preflight())));
     Ok(LocalReply {
         status: policies.preflight_status,
         headers: out,

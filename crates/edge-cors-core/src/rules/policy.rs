@@ -1,5 +1,5 @@
-//! One compiled CORS policy: every header value it can send is computed here, once. The
-//! configuration layer validates and builds each piece; [`Policy::new`] puts them together.
+//! One compiled CORS policy: every header value it can send is computed once, when the
+//! configuration layer builds and validates its pieces.
 
 use std::sync::Arc;
 
@@ -11,25 +11,9 @@ use super::origin_matcher::OriginMatcher;
 use super::route_match::RouteMatch;
 use super::vary;
 
+/// Built by the configuration, every piece validated; nothing is filled in afterwards.
 #[derive(Debug)]
 pub(crate) struct Policy {
-    pub(crate) name: Arc<str>,
-    pub(crate) route: RouteMatch,
-    pub(crate) origins: OriginMatcher,
-    pub(crate) methods: AllowMethods,
-    pub(crate) headers: AllowHeaders,
-    pub(crate) expose: ExposeHeaders,
-    pub(crate) max_age: MaxAge,
-    pub(crate) credentials: bool,
-    pub(crate) private_network: bool,
-    /// `Vary` for responses to actual and non-CORS requests; `None` for an any-origin
-    /// policy, whose answer is the same for every origin.
-    pub(crate) vary_actual: Option<&'static str>,
-    pub(crate) vary_preflight: &'static str,
-}
-
-/// The CORS pieces of one policy, each built and validated by the configuration.
-pub(crate) struct Parts {
     pub(crate) name: Arc<str>,
     pub(crate) route: RouteMatch,
     pub(crate) origins: OriginMatcher,
@@ -42,33 +26,15 @@ pub(crate) struct Parts {
 }
 
 impl Policy {
-    /// The policy of these pieces, with the `Vary` values its answers need.
-    pub(crate) fn new(parts: Parts) -> Policy {
-        let Parts {
-            name,
-            route,
-            origins,
-            methods,
-            headers,
-            expose,
-            max_age,
-            credentials,
-            private_network,
-        } = parts;
-        let varies = !origins.is_any();
-        Policy {
-            name,
-            route,
-            credentials,
-            private_network,
-            vary_actual: varies.then_some(vary::ORIGIN),
-            vary_preflight: vary::preflight(varies, private_network),
-            origins,
-            methods,
-            headers,
-            expose,
-            max_age,
-        }
+    /// `Vary` for responses to actual and non-CORS requests; `None` for an any-origin policy,
+    /// whose answer is the same for every origin.
+    pub(crate) fn vary_actual(&self) -> Option<&'static str> {
+        (!self.origins.is_any()).then_some(vary::ORIGIN)
+    }
+
+    /// `Vary` for preflight answers.
+    pub(crate) fn vary_preflight(&self) -> &'static str {
+        vary::preflight(!self.origins.is_any(), self.private_network)
     }
 
     /// Number of configured origin entries (exact, wildcard and regex).
