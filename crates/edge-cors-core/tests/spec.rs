@@ -1438,3 +1438,22 @@ fn a_response_carrying_the_decision_explains_itself_to_no_cache() {
     assert_eq!(r.values("x-edge-cors-decision"), vec!["policy=-; outcome=no_policy"]);
     assert_eq!(r.values("cache-control"), vec!["no-store"]);
 }
+
+/// A native host shares one compiled configuration across its worker threads.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn one_compiled_configuration_decides_on_several_threads_at_once() {
+    let config = std::sync::Arc::new(compile(APP.as_bytes()).unwrap());
+    let workers: Vec<_> = ["https://app.example.com", "https://evil.example"]
+        .into_iter()
+        .map(|origin| {
+            let config = std::sync::Arc::clone(&config);
+            std::thread::spawn(move || decide(&config, &Req(&[(":method", "GET"), ("origin", origin)])).outcome)
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::ActualAllowed, Outcome::ActualRejected(Reason::Origin)]
+    );
+}
