@@ -92,13 +92,17 @@ impl Decision {
     /// Index of this decision's counter in a flat table of 24 ids per policy (in configuration
     /// order: every slot enforced, then report-only); `None` for the global `no_policy` counter.
     pub fn counter_index(&self) -> Option<usize> {
-        metrics::counter_index(self.policy, self.outcome, self.blocked, self.enforced)
+        let slot = metrics::outcome_slot(self.outcome, self.blocked)?;
+        Some(metrics::counter_index(self.policy?, slot, self.enforced))
     }
 
     /// Index of the `upstream_cors_replaced` counter to count on the response, for requests
     /// whose response edge-cors owns (actual CORS requests that were forwarded).
     pub fn upstream_cors_counter_index(&self) -> Option<usize> {
-        metrics::upstream_cors_counter_index(self.policy, self.outcome, self.blocked, self.enforced)
+        let policy = self.policy?;
+        let forwarded_actual = matches!(self.outcome, Outcome::ActualAllowed | Outcome::ActualRejected(_))
+            && (self.blocked.is_none() || !self.enforced);
+        forwarded_actual.then(|| metrics::counter_index(policy, metrics::UPSTREAM_CORS_SLOT, self.enforced))
     }
 }
 

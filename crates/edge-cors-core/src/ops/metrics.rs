@@ -84,31 +84,10 @@ pub(crate) fn counter_offset(slot: usize, enforced: bool) -> usize {
     }
 }
 
-/// Index of a decision's counter in a flat table of `COUNTERS_PER_POLICY` ids per policy (in
-/// configuration order); `None` for the global `no_policy` counter.
-pub(crate) fn counter_index(
-    policy: Option<usize>,
-    outcome: Outcome,
-    blocked: Option<Blocked>,
-    enforced: bool,
-) -> Option<usize> {
-    let policy = policy?;
-    let slot = outcome_slot(outcome, blocked)?;
-    Some(policy * COUNTERS_PER_POLICY + counter_offset(slot, enforced))
-}
-
-/// Index of the `upstream_cors_replaced` counter to count on the response, for requests whose
-/// response edge-cors owns (actual CORS requests that were forwarded).
-pub(crate) fn upstream_cors_counter_index(
-    policy: Option<usize>,
-    outcome: Outcome,
-    blocked: Option<Blocked>,
-    enforced: bool,
-) -> Option<usize> {
-    let policy = policy?;
-    let forwarded_actual =
-        matches!(outcome, Outcome::ActualAllowed | Outcome::ActualRejected(_)) && (blocked.is_none() || !enforced);
-    forwarded_actual.then(|| policy * COUNTERS_PER_POLICY + counter_offset(UPSTREAM_CORS_SLOT, enforced))
+/// Index of a counter in a flat table of `COUNTERS_PER_POLICY` ids per policy (in
+/// configuration order): the policy's block, then the slot, enforced or report-only.
+pub(crate) fn counter_index(policy: usize, slot: usize, enforced: bool) -> usize {
+    policy * COUNTERS_PER_POLICY + counter_offset(slot, enforced)
 }
 
 /// Every metric name of a policy, in counter-index order (for `define_metric` at start).
