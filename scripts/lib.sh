@@ -80,7 +80,7 @@ ensure_cargo_tool() {
 build_wasm() {
   ensure_rust
   log "building $WASM"
-  (cd "$ROOT" && cargo build -q --release --target wasm32-wasip1)
+  (cd "$ROOT" && cargo build -q --release --target wasm32-wasip1 -p edge-cors)
   shrink_wasm
 }
 
@@ -115,7 +115,7 @@ shrink_wasm() {
 # without them it answers every request the same way (tests/e2e/test_bodies.py), and Envoy no
 # longer enters the VM for each body chunk: 2-4k fewer instructions per GET with a body
 # (scripts/bench.sh --quick). The rule that keeps this true: a callback listed here is only
-# dropped while src/glue.rs implements none of its trait methods.
+# dropped while src/host.rs implements none of its trait methods.
 PRUNED_CALLBACKS=(
   "proxy_on_request_body:on_http_request_body" "proxy_on_request_trailers:on_http_request_trailers"
   "proxy_on_response_body:on_http_response_body" "proxy_on_response_trailers:on_http_response_trailers"
@@ -130,15 +130,15 @@ PRUNED_CALLBACKS=(
 )
 
 # prune_callbacks IN OUT FEATURE_FLAG... : IN without the PRUNED_CALLBACKS exports (wasm-metadce,
-# Debian binaryen); every other export stays. Fails when src/glue.rs implements one of them.
+# Debian binaryen); every other export stays. Fails when src/host.rs implements one of them.
 prune_callbacks() {
   local in="$1" out="$2" entry callback methods kept="" graph="$2.graph.json"
   shift 2
   local pruned=" "
   for entry in "${PRUNED_CALLBACKS[@]}"; do
     callback="${entry%%:*}" methods="${entry#*:}"
-    if grep -Eq "fn ($methods)\b" "$ROOT/src/glue.rs"; then
-      echo "src/glue.rs implements $methods: take $callback out of PRUNED_CALLBACKS (scripts/lib.sh)" >&2
+    if grep -Eq "fn ($methods)\b" "$ROOT/src/host.rs"; then
+      echo "src/host.rs implements $methods: take $callback out of PRUNED_CALLBACKS (scripts/lib.sh)" >&2
       return 1
     fi
     pruned+="$callback "

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The Public Suffix List (PSL) compiled into the automaton src/core/public_suffix.rs reads.
+"""The Public Suffix List (PSL) compiled into the automaton crates/edge-cors-core/src/rules/public_suffix.rs reads.
 
 The vendored list (third_party/publicsuffix/public_suffix_list.dat, MPL-2.0, both the ICANN
-and the PRIVATE sections) becomes src/core/public_suffix_list.bin: a minimized deterministic
+and the PRIVATE sections) becomes crates/edge-cors-core/src/rules/public_suffix_list.bin: a minimized deterministic
 acyclic automaton over every rule's labels in reverse order, the form that measured smallest
 for this list (`sizes` below compares it with two others; the encoding is described below).
 
@@ -26,7 +26,7 @@ Rules (https://github.com/publicsuffix/list/wiki/Format): `a.b` (normal), `*.a.b
 every label directly under a.b is a suffix), `!c.a.b` (exception to a wildcard). Unicode
 labels are stored in their IDNA ASCII form (`xn--` + Punycode, RFC 3492, encoded below).
 
-Encoding of the .bin (read by src/core/public_suffix.rs, which documents the same):
+Encoding of the .bin (read by crates/edge-cors-core/src/rules/public_suffix.rs, which documents the same):
 - The automaton reads a domain's labels right to left, each label's bytes left to right, with
   `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44 end a
   rule key, the symbol minus 37 being the rule flags (1 normal, 2 wildcard, 4 exception).
@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DAT = ROOT / "third_party/publicsuffix/public_suffix_list.dat"
 TESTS = ROOT / "third_party/publicsuffix/test_psl.txt"
 SOURCE = ROOT / "third_party/publicsuffix/SOURCE"
-BIN = ROOT / "src/core/public_suffix_list.bin"
+BIN = ROOT / "crates/edge-cors-core/src/rules/public_suffix_list.bin"
 
 NORMAL, WILDCARD, EXCEPTION = 1, 2, 4
 ALPHABET = ".abcdefghijklmnopqrstuvwxyz0123456789-"

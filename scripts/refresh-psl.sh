@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refresh the vendored Public Suffix List (third_party/publicsuffix/) and the automaton compiled
-# from it (src/core/public_suffix_list.bin), then print the list's date and rule counts.
+# from it (crates/edge-cors-core/src/rules/public_suffix_list.bin), then print the list's date and rule counts.
 #
 #   scripts/refresh-psl.sh                 the newer of the two registry copies below
 #   scripts/refresh-psl.sh debian          Debian package `publicsuffix`

@@ -7,6 +7,6 @@ cd "$ROOT"
 ensure_rust
 ensure_venv
 [ -f "$WASM" ] || build_wasm
-cargo build -q --features checker --bin edge-cors-check
+cargo build -q -p edge-cors-check
 ENVOY_BIN="$(envoy_bin)" EDGE_CORS_WASM="$WASM" EDGE_CORS_CHECK="$ROOT/target/debug/edge-cors-check" \
   "$VENV/bin/python" -m pytest -q tests/istio/test_wasmplugin_manifests.py

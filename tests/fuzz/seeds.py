@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz targets, generated from the spec tests' inputs.
 
-Reads tests/spec.rs, tests/config_errors.rs and tests/bypass_origins.txt and writes one file
+Reads crates/edge-cors-core/tests/{spec,config_errors}.rs and tests/bypass_origins.txt and writes one file
 per input into tests/fuzz/corpus/<target>/ (ignored by git; regenerated on every run):
   origin  every origin-like string literal and every bypass-corpus value
   acrh    every Access-Control-Request-Headers value of the spec cases, plus edge shapes
@@ -40,8 +40,8 @@ def bypass_values() -> list:
 
 
 def main(corpus_dir: Path):
-    spec = (ROOT / "tests" / "spec.rs").read_text()
-    errors = (ROOT / "tests" / "config_errors.rs").read_text()
+    spec = (ROOT / "crates" / "edge-cors-core" / "tests" / "spec.rs").read_text()
+    errors = (ROOT / "crates" / "edge-cors-core" / "tests" / "config_errors.rs").read_text()
     seeds = {"origin": set(), "acrh": set(), "config": set(), "decide": set()}
 
     for s in re.findall(STRING, spec + errors):

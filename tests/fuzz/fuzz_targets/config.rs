@@ -3,8 +3,8 @@
 //! answers below must reflect.
 #![no_main]
 
-use edge_cors::core::simulate::{respond, HeaderLines};
-use edge_cors::core::{compile, decide};
+use edge_cors_core::testing::{respond, HeaderLines};
+use edge_cors_core::{compile, decide};
 use libfuzzer_sys::fuzz_target;
 
 const PROBES: [&[(&str, &str)]; 3] = [

@@ -7,8 +7,8 @@
 //! credentials; a rejected preflight has no `Access-Control-*` header and is not forwarded.
 #![no_main]
 
-use edge_cors::core::simulate::{respond, HeaderLines};
-use edge_cors::core::{compile, decide, Config, Outcome, RequestHeaders};
+use edge_cors_core::testing::{respond, HeaderLines};
+use edge_cors_core::{compile, decide, Config, Outcome, RequestHeaders};
 use libfuzzer_sys::fuzz_target;
 
 const NAMES: [&str; 8] = [
@@ -37,7 +37,7 @@ const POLICIES: [&str; 2] = [
 ];
 
 thread_local! {
-    // Compiled once (Config shares Rc values, so it is per thread; libFuzzer runs one).
+    // Compiled once, per thread (libFuzzer runs one).
     static CONFIGS: Vec<Config> = POLICIES.iter().filter_map(|p| compile(p.as_bytes()).ok()).collect();
 }
 

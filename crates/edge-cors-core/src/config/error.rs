@@ -1,0 +1,479 @@
+//! Configuration errors, typed: every one is an [`IssueKind`] at a JSON path, with the
+//! offending value, and all of them are reported together so an operator fixes a policy in one
+//! round trip. This file is the one place that turns them into words: the filter's log and the
+//! checker print exactly the text rendered here.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::rules::allow_headers::AllowHeaderIssue;
+use crate::rules::allow_methods::MethodIssue;
+use crate::rules::expose_headers::ExposeHeaderIssue;
+use crate::rules::max_age::MAX_MAX_AGE;
+use crate::rules::origin_matcher::{OriginIssue, RegexIssue, MAX_REGEX_LEN};
+use crate::rules::origin_regex::RULE;
+use crate::rules::route_match::{HostIssue, PathPrefixIssue};
+use crate::rules::Findings;
+
+use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
+
+/// At most this many errors are kept; a policy with more has a systematic problem and the
+/// first ones tell what it is. The total is still counted.
+const MAX_KEPT: usize = 200;
+/// Values are quoted in errors, cut to this many characters.
+const MAX_VALUE_CHARS: usize = 120;
+
+/// What is wrong at a JSON path. Variants carry the data their message names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueKind {
+    /// The configuration is larger than the limit (16 MiB).
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+    },
+    /// Nothing but whitespace.
+    Empty,
+    /// Not JSON.
+    InvalidJson {
+        /// serde_json's error, with its line and column.
+        error: String,
+    },
+    /// A JSON object was expected.
+    NotAnObject {
+        /// What was found instead (`a list`, `a string`, ...).
+        found: &'static str,
+    },
+    /// A required field is absent.
+    Missing,
+    /// A field holds another JSON type than its own.
+    WrongType {
+        /// What the field holds (`a string`, `true or false`, `a list`).
+        expected: &'static str,
+        /// What was found.
+        found: &'static str,
+    },
+    /// A field no object of this kind has.
+    UnknownField {
+        /// The fields this object has, comma-separated.
+        expected: String,
+    },
+    /// `policies` is empty.
+    NoPolicies,
+    /// `match.hosts` or `match.path_prefixes` is an empty list.
+    EmptyMatchList {
+        /// `hosts` or `path_prefixes`.
+        key: &'static str,
+    },
+    /// A policy name that is not 1 to 64 characters of `a-z A-Z 0-9 _ -`.
+    PolicyName,
+    /// Two policies with one name.
+    DuplicatePolicyName,
+    /// `allow_origins` is an empty list.
+    OriginsEmpty,
+    /// Neither `allow_origins` nor `allow_origin_regexes`.
+    OriginsRequired,
+    /// An `allow_origins` entry.
+    Origin(OriginIssue),
+    /// An `allow_origin_regexes` entry.
+    OriginRegex(RegexIssue),
+    /// An `allow_methods` entry.
+    Method(MethodIssue),
+    /// An `allow_headers` entry.
+    AllowHeader(AllowHeaderIssue),
+    /// An `expose_headers` entry.
+    ExposeHeader(ExposeHeaderIssue),
+    /// A `match.hosts` entry.
+    Host(HostIssue),
+    /// A `match.path_prefixes` entry.
+    PathPrefix(PathPrefixIssue),
+    /// `max_age` above a day.
+    MaxAgeTooLarge,
+    /// `max_age` below zero.
+    MaxAgeNegative,
+    /// `max_age` not a whole number.
+    MaxAgeNotWhole,
+    /// `preflight_success_status` other than 200 or 204.
+    PreflightStatus,
+    /// `mode` other than `enforce` or `report_only`.
+    Mode,
+    /// `enforce_percent` not a whole number from 0 to 100.
+    EnforcePercent,
+    /// `rejection_log_interval_seconds` not a whole number from 1 to 3600.
+    RejectionLogInterval,
+    /// `decision_header.token_header` not a lower-case header name.
+    TokenHeaderNotLowerCase,
+    /// `decision_header.token_header` not an `x-` header.
+    TokenHeaderNotPrivate,
+    /// `decision_header.token` too short, too long or not visible ASCII (never echoed).
+    TokenLength,
+    /// `enforce_percent` on a policy whose own mode is `report_only`.
+    PercentInReportOnly,
+    /// `enforce_percent` on a policy that inherits the top-level `report_only`.
+    PercentUnderReportOnlyDefault,
+    /// `enforce_percent: 0` in enforce mode.
+    PercentZero,
+    /// `reject_disallowed` on an any-origin policy, which rejects no origin.
+    RejectNeverBlocks,
+    /// A warning: earlier policies match every request this one matches.
+    Shadowed {
+        /// (index, name) of each policy that covers it.
+        by: Vec<(usize, String)>,
+    },
+}
+
+impl From<OriginIssue> for IssueKind {
+    fn from(i: OriginIssue) -> IssueKind {
+        IssueKind::Origin(i)
+    }
+}
+impl From<RegexIssue> for IssueKind {
+    fn from(i: RegexIssue) -> IssueKind {
+        IssueKind::OriginRegex(i)
+    }
+}
+impl From<MethodIssue> for IssueKind {
+    fn from(i: MethodIssue) -> IssueKind {
+        IssueKind::Method(i)
+    }
+}
+impl From<AllowHeaderIssue> for IssueKind {
+    fn from(i: AllowHeaderIssue) -> IssueKind {
+        IssueKind::AllowHeader(i)
+    }
+}
+impl From<ExposeHeaderIssue> for IssueKind {
+    fn from(i: ExposeHeaderIssue) -> IssueKind {
+        IssueKind::ExposeHeader(i)
+    }
+}
+impl From<HostIssue> for IssueKind {
+    fn from(i: HostIssue) -> IssueKind {
+        IssueKind::Host(i)
+    }
+}
+impl From<PathPrefixIssue> for IssueKind {
+    fn from(i: PathPrefixIssue) -> IssueKind {
+        IssueKind::PathPrefix(i)
+    }
+}
+
+/// The message of each kind: the one renderer.
+impl fmt::Display for IssueKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use IssueKind as K;
+        let text: &str = match self {
+            K::TooLarge { bytes } => {
+                return write!(f, "configuration is {bytes} bytes; the limit is {MAX_CONFIG_BYTES}")
+            }
+            K::Empty => "configuration is empty; expected a JSON object with `policies`",
+            K::InvalidJson { error } => return write!(f, "invalid JSON: {error}"),
+            K::NotAnObject { found } => return write!(f, "expected a JSON object, found {found}"),
+            K::Missing => "required field is missing",
+            K::WrongType { expected, found } => return write!(f, "expected {expected}, found {found}"),
+            K::UnknownField { expected } => return write!(f, "unknown field; expected one of: {expected}"),
+            K::NoPolicies => "at least one policy is required",
+            K::EmptyMatchList { key } => {
+                return write!(
+                    f,
+                    "empty: it would match every request; omit `{key}` to match any, or list at least one"
+                )
+            }
+            K::PolicyName => {
+                "policy names are 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-` (they appear in metric names)"
+            }
+            K::DuplicatePolicyName => "duplicate policy name",
+            K::OriginsEmpty => "empty: a policy must allow at least one origin",
+            K::OriginsRequired => "required: list the trusted origins (or give allow_origin_regexes)",
+            K::Origin(issue) => return origin_message(issue, f),
+            K::OriginRegex(issue) => return regex_message(issue, f),
+            K::Method(issue) => method_message(*issue),
+            K::AllowHeader(issue) => match issue {
+                AllowHeaderIssue::NotToken => "not a valid header name (RFC 9110 token)",
+                AllowHeaderIssue::Forbidden => {
+                    "forbidden request header: browsers never let scripts set it (Fetch §2.2.2)"
+                }
+                AllowHeaderIssue::RedundantNextToStar => {
+                    "redundant next to `*`; only `authorization` may be listed with `*`"
+                }
+                AllowHeaderIssue::Duplicate => "duplicate header name (names compare case-insensitively)",
+            },
+            K::ExposeHeader(issue) => match issue {
+                ExposeHeaderIssue::StarNotAlone => "`*` exposes every header and must be the only entry",
+                ExposeHeaderIssue::StarWithCredentials => {
+                    "`*` does not work with allow_credentials: true (browsers read it as a header named `*`); list the headers"
+                }
+                ExposeHeaderIssue::NotToken => "not a valid header name (RFC 9110 token)",
+                ExposeHeaderIssue::SetCookie => "browsers never expose Set-Cookie to scripts (Fetch §2.2.6)",
+                ExposeHeaderIssue::Duplicate => "duplicate header name (names compare case-insensitively)",
+            },
+            K::Host(issue) => return host_message(*issue, f),
+            K::PathPrefix(issue) => match issue {
+                PathPrefixIssue::Syntax => {
+                    "a path prefix must start with `/` and contain no spaces or control characters"
+                }
+                PathPrefixIssue::QueryOrFragment => {
+                    "the query and fragment never take part in matching: give the path only"
+                }
+                PathPrefixIssue::NeverMatches => {
+                    "never matches: it holds `//`, a `.` or `..` segment, `\\` or an encoded `/`, `\\` or `.`, \
+                     and requests whose path holds one are refused as malformed on path-scoped policies"
+                }
+                PathPrefixIssue::Duplicate => {
+                    "duplicate path prefix (a trailing `/` makes no difference: prefixes match whole segments)"
+                }
+            },
+            K::MaxAgeTooLarge => return write!(f, "must be at most {MAX_MAX_AGE} seconds (one day)"),
+            K::MaxAgeNegative => "must not be negative",
+            K::MaxAgeNotWhole => "must be a whole number of seconds from 0 to 86400",
+            K::PreflightStatus => "must be 200 or 204",
+            K::Mode => "must be \"enforce\" or \"report_only\"",
+            K::EnforcePercent => "must be a whole number from 0 to 100",
+            K::RejectionLogInterval => "must be a whole number of seconds from 1 to 3600",
+            K::TokenHeaderNotLowerCase => "must be a lower-case header name",
+            K::TokenHeaderNotPrivate => "use a private `x-` header, so no standard header ever carries the token",
+            K::TokenLength => {
+                return write!(
+                    f,
+                    "must be {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} visible ASCII characters (it is a secret)"
+                )
+            }
+            K::PercentInReportOnly => "has no effect in report_only mode; remove it, or set mode to \"enforce\"",
+            K::PercentUnderReportOnlyDefault => {
+                "has no effect: the top-level mode is \"report_only\" and this policy sets no mode of its own; \
+                 remove it, or set this policy's mode to \"enforce\""
+            }
+            K::PercentZero => "enforces nothing; write \"mode\": \"report_only\" instead",
+            K::RejectNeverBlocks => {
+                "never blocks anything: no origin is rejected under allow_origins [\"*\"]; list the \
+                 trusted origins in allow_origins to block the others, or remove it"
+            }
+            K::Shadowed { by } => {
+                f.write_str("never selected: ")?;
+                for (n, (index, name)) in by.iter().enumerate() {
+                    if n > 0 {
+                        f.write_str(" and ")?;
+                    }
+                    write!(f, "policies[{index}] (\"{name}\")")?;
+                }
+                return f.write_str(if by.len() == 1 {
+                    " matches every request it matches"
+                } else {
+                    " together match every request it matches"
+                });
+            }
+        };
+        f.write_str(text)
+    }
+}
+
+fn method_message(issue: MethodIssue) -> &'static str {
+    match issue {
+        MethodIssue::Wildcard => "method wildcards are not supported; list each method",
+        MethodIssue::NotToken => "not a valid method name (RFC 9110 token)",
+        MethodIssue::Forbidden => "forbidden method: browsers never send it cross-origin (Fetch §2.2.1)",
+        MethodIssue::PatchCase => {
+            "write \"PATCH\": browsers send it exactly as the page writes it (Fetch §2.2.1 upper-cases \
+             only DELETE, GET, HEAD, OPTIONS, POST, PUT), and fetch(url, {method: 'PATCH'}) sends PATCH"
+        }
+        MethodIssue::Duplicate => "duplicate method",
+        MethodIssue::NotUpperCase => {
+            "not upper-case: browsers send custom methods exactly as the page writes them (Fetch \
+             §2.2.1), so this allows only a page that writes it in exactly this case"
+        }
+    }
+}
+
+fn origin_message(issue: &OriginIssue, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match issue {
+        OriginIssue::StarNotAlone => f.write_str("`*` allows every origin and must be the only entry of allow_origins"),
+        OriginIssue::StarWithCredentials => {
+            f.write_str("`*` cannot be combined with allow_credentials: true; list the trusted origins")
+        }
+        OriginIssue::Invalid(e) => write!(f, "not a valid origin: it {e}"),
+        OriginIssue::WildcardUnderPublicSuffix { base } => write!(
+            f,
+            "wildcard directly under the public suffix `{base}` would trust sites anyone can register; use a domain you own"
+        ),
+        OriginIssue::WildcardOverPublicSuffixes { base } => write!(
+            f,
+            "wildcard over `{base}`, under which the Public Suffix List has entries (names anyone can register); list the subdomains you own"
+        ),
+        OriginIssue::WildcardOverIp => f.write_str("a subdomain wildcard over an IP address matches nothing meaningful"),
+        OriginIssue::PlainHttpWithCredentials => f.write_str(
+            "plain-http origin with allow_credentials: true lets a network attacker read credentialed responses; use https (http is allowed only for localhost and loopback)",
+        ),
+        OriginIssue::Duplicate => f.write_str("duplicate origin"),
+    }
+}
+
+fn regex_message(issue: &RegexIssue, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match issue {
+        RegexIssue::TooLong => write!(f, "regex longer than {MAX_REGEX_LEN} bytes"),
+        RegexIssue::NotAnchored => f.write_str(
+            "regex must be anchored: start with `^` and end with `$`, or it matches look-alike origins such as https://app.example.com.evil.net",
+        ),
+        RegexIssue::UnescapedDot { next } => write!(
+            f,
+            "unescaped `.` before `{next}` matches any character (https://appxexample.com); write `\\.`"
+        ),
+        RegexIssue::Invalid { error } => write!(f, "invalid regex: {error}"),
+        RegexIssue::MatchesDangerous { text } => write!(f, "regex matches `{text}`, which must never be trusted"),
+        RegexIssue::NotConfined {
+            detail,
+            credentials: true,
+            ..
+        } => write!(f, "{detail}; with allow_credentials: true {RULE}"),
+        RegexIssue::NotConfined {
+            detail,
+            credentials: false,
+            ..
+        } => write!(
+            f,
+            "{detail}; allowed without credentials, refused with allow_credentials: true, where {RULE}"
+        ),
+    }
+}
+
+fn host_message(issue: HostIssue, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// What a `match.hosts` entry may be.
+    const HOST_FORMAT: &str =
+        "a lower-case host name or [IPv6] literal, optionally `*.` for subdomains, then optionally \
+         `:port` or `:*` (any explicit port); no scheme or path";
+    match issue {
+        HostIssue::NotAHost => write!(f, "not a host: expected {HOST_FORMAT}"),
+        HostIssue::TrailingDot => f.write_str(
+            "trailing dot: the router compares the Host as sent, so `name.` is another host; \
+             set `strip_trailing_host_dot` on the connection manager and list the name without the dot",
+        ),
+        HostIssue::NotIpv6 => write!(f, "not an IPv6 literal: expected {HOST_FORMAT}"),
+        HostIssue::BadPort => {
+            f.write_str("bad port: expected 1 to 65535 without leading zeros, or `*` for any explicit port")
+        }
+        HostIssue::Duplicate => f.write_str("duplicate host"),
+    }
+}
+
+/// One problem (or warning) in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// JSON path, e.g. `policies[0].allow_origins[2]` (`$` for the whole document).
+    pub path: String,
+    /// The offending value rendered as JSON (cut to 120 characters), if there is one.
+    pub value: Option<String>,
+    /// What is wrong.
+    pub kind: IssueKind,
+}
+
+/// `path: value: message`, or `path: message` without a value.
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "{}: {}: {}", self.path, v, self.kind),
+            None => write!(f, "{}: {}", self.path, self.kind),
+        }
+    }
+}
+
+/// The list of problems found in one configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigErrors {
+    /// The errors, in the order found, at most 200.
+    pub errors: Vec<ConfigIssue>,
+    /// Errors found in all, including those past the kept maximum.
+    pub total: usize,
+    /// Findings that do not stop the filter (a policy that can never be selected, a regex
+    /// broader than its domain without credentials, ...): logged at load and printed by the
+    /// checker. Kept up to the same maximum as errors.
+    pub warnings: Vec<ConfigIssue>,
+}
+
+impl ConfigErrors {
+    /// True when no error was found (warnings do not count).
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Record an error at `path` about `value` (any JSON value).
+    pub(crate) fn push(&mut self, path: &str, value: Option<&Value>, kind: IssueKind) {
+        self.total += 1;
+        if self.errors.len() < MAX_KEPT {
+            self.errors.push(issue(path, value, kind));
+        }
+    }
+
+    /// Record an error about a string value.
+    pub(crate) fn push_str(&mut self, path: &str, value: &str, kind: IssueKind) {
+        let v = Value::String(value.to_string());
+        self.push(path, Some(&v), kind);
+    }
+
+    /// Record a warning at `path` about `value`: the configuration still loads.
+    pub(crate) fn warn(&mut self, path: &str, value: Option<&Value>, kind: IssueKind) {
+        if self.warnings.len() < MAX_KEPT {
+            self.warnings.push(issue(path, value, kind));
+        }
+    }
+
+    /// The report of every error: `{head} (N errors):`, one `  - path: value: message` line each,
+    /// and `  ... and N more` past the kept maximum. The filter logs it with the head
+    /// `edge-cors: invalid configuration`, the checker prints it after the file and location.
+    pub fn render(&self, head: &str) -> String {
+        let mut out = format!(
+            "{head} ({} error{}):\n",
+            self.total,
+            if self.total == 1 { "" } else { "s" }
+        );
+        for e in &self.errors {
+            out.push_str(&format!("  - {e}\n"));
+        }
+        if self.total > self.errors.len() {
+            out.push_str(&format!("  ... and {} more\n", self.total - self.errors.len()));
+        }
+        out
+    }
+}
+
+/// One line per warning, `{prefix}warning: path: value: message`: what the filter logs at load
+/// (prefix `edge-cors: `) and the checker prints (prefix `file: location: `).
+pub fn render_warnings(prefix: &str, warnings: &[ConfigIssue]) -> String {
+    warnings.iter().map(|w| format!("{prefix}warning: {w}\n")).collect()
+}
+
+fn issue(path: &str, value: Option<&Value>, kind: IssueKind) -> ConfigIssue {
+    ConfigIssue {
+        path: path.to_string(),
+        value: value.map(render_value),
+        kind,
+    }
+}
+
+fn render_value(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= MAX_VALUE_CHARS {
+        return s;
+    }
+    let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
+    format!("{cut}...")
+}
+
+/// The filter's log of a refused configuration.
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render("edge-cors: invalid configuration"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The rules' builders report into the configuration's error list.
+impl<I: Into<IssueKind>> Findings<I> for ConfigErrors {
+    fn refuse(&mut self, path: &str, value: &str, issue: I) {
+        self.push_str(path, value, issue.into());
+    }
+
+    fn question(&mut self, path: &str, value: &str, issue: I) {
+        let v = Value::String(value.to_string());
+        self.warn(path, Some(&v), issue.into());
+    }
+}
