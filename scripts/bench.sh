@@ -2,7 +2,7 @@
 # The edge-cors benchmark: four Envoys side by side (no CORS, Envoy's native CORS filter, a
 # do-nothing proxy-wasm filter, edge-cors), three policy sizes, six workloads. Measures callgrind
 # instructions per request, wrk requests/s and latency, module size, compile time and memory,
-# and writes scripts/bench/results/{results.md,results.json,chart.png} (the README shows them).
+# and writes scripts/bench/results/{results.md,results.json,chart.png} (docs/performance.md shows them).
 # About 20 minutes on 2 cores.
 #
 #   scripts/bench.sh            the full run

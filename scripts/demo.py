@@ -78,7 +78,7 @@ def curl(*args: str) -> str:
 
 class Examples:
     """The curl examples: each shows its command and the answer's status line and CORS headers,
-    and is checked against what the README documents."""
+    and is checked against what the README and docs/operations.md document."""
 
     def __init__(self):
         self.bad = False

@@ -85,7 +85,7 @@ build_wasm() {
 }
 
 # wasm-opt -Oz (Debian binaryen) on the module cargo built: about 65 KB less at no measured
-# cost per request (README "Performance"; callgrind per-request counts of each flag below
+# cost per request (docs/performance.md; callgrind per-request counts of each flag below
 # stayed within 0.5k instructions of plain -Oz). --flatten --rereloop first rebuilds every
 # function's control flow, which two -Oz rounds then shrink 2.3 KB further; --converge repeats
 # the passes while they still shrink the module (0.7 KB). --low-memory-unused lets it fold

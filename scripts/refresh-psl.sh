@@ -10,7 +10,7 @@
 #   ... --allow-older                      accept a list older than the vendored one
 #
 # The list's date comes from its `// VERSION:` line, or for a Debian copy without one from the
-# package version (YYYYMMDD.hhmm). Afterwards: update the date in README.md (the `allow_origins`
+# package version (YYYYMMDD.hhmm). Afterwards: update the date in docs/configuration.md (the `allow_origins`
 # row of the configuration reference; tests/public_suffix_list.rs checks it), run
 # `scripts/test.sh unit`, and commit third_party/publicsuffix/ with the .bin.
 . "$(dirname "$0")/lib.sh"

@@ -7,7 +7,7 @@ For each Envoy variant (none, native, floor, edge; see configs.py) and policy si
 - requests/s and p50/p99 latency with `wrk`, Envoy pinned to one core and wrk plus the upstream
   to the other, variants interleaved over several rounds; medians and ratios;
 - module sizes, Envoy's memory with the largest policy, and on_configure's compile time.
-It writes results.json, results.md (the tables the README shows) and chart.png into --out.
+It writes results.json, results.md (the tables docs/performance.md shows) and chart.png into --out.
 """
 from __future__ import annotations
 
@@ -230,7 +230,7 @@ def module_sizes(edge_wasm: str, floor_wasm: str, workdir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, help="default: scripts/bench/results (the README's figures); "
+    ap.add_argument("--out", type=Path, help="default: scripts/bench/results (the figures docs/performance.md shows); "
                     "target/bench-quick with --quick")
     ap.add_argument("--quick", action="store_true", help="1-origin policy, few requests, one short load round")
     ap.add_argument("--envoy", default=os.environ.get("ENVOY_BIN"))

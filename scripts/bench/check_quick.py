@@ -32,7 +32,7 @@ check(direct["none"]["get_allowed"] < cg["none"]["get_allowed"], "a direct_respo
 # Entering the wasm VM costs something, and edge-cors does more than a filter that does nothing.
 check(cg["floor"]["get_allowed"] > cg["none"]["get_allowed"], "the do-nothing wasm filter costs more than no filter")
 check(cg["edge-1"]["get_allowed"] > cg["floor"]["get_allowed"], "edge-cors costs more than the do-nothing filter")
-# Targets this build meets, kept as regression guards (README "Performance"): a request
+# Targets this build meets, kept as regression guards (docs/performance.md): a request
 # without Origin stays within 10% of the do-nothing filter, and the module under its budget.
 for name, table in (("proxied", cg), ("direct_response", direct)):
     r = table["edge-1"]["get_no_origin"] / table["floor"]["get_no_origin"]

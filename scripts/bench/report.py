@@ -1,4 +1,4 @@
-"""Turn bench.py's results into results.md (the README's tables) and chart.png."""
+"""Turn bench.py's results into results.md (the tables docs/performance.md shows) and chart.png."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +16,7 @@ SIZE_LABELS = {"1": "1 origin", "100": "100 origins", "large": "10k+1k*+10re", "
 # 105.4k do-nothing filter; edge-cors must stay below that ratio.
 MINIMAL_FILTER_PREFLIGHT_RATIO = 165.7 / 105.4
 # The module's size budget (after wasm-opt), which check_quick.py enforces too: the whole Public
-# Suffix List (src/core/public_suffix_list.bin, about 52 KB) fits in it.
+# Suffix List (crates/edge-cors-core/src/rules/public_suffix_list.bin) fits in it.
 MODULE_BUDGET_BYTES = 320_000
 
 

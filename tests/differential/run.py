@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential run: edge-cors against Envoy's native CORS filter, same Envoy binary, same corpus.
 
-For every configuration of the core spec tests (read from tests/spec.rs, so the two never drift
+For every configuration of the core spec tests (read from crates/edge-cors-core/tests/spec.rs, so the two never drift
 apart), two Envoys start on free ports: one with edge-cors, one with `envoy.filters.http.cors`
 and the closest equivalent `CorsPolicy` (translated by `native_policy`) in typed_per_filter_config
 of its routes. Both proxy to the same upstream (scripts/upstream.py, which sets its own wrong
@@ -12,7 +12,7 @@ every `access-control-*` header and `Vary` are compared.
 
 Every difference is printed with the classes that explain it (`CLASSES`). A class explains a
 field only when its condition holds, and most conditions also check edge-cors's side against the
-contract in the README (for example: edge-cors rejected this preflight *because* the method is not
+contract in docs/request-handling.md (for example: edge-cors rejected this preflight *because* the method is not
 in the policy). A difference with any field no class explains fails the run.
 
 Usage: run.py [--verbose]   (ENVOY_BIN, EDGE_CORS_WASM override the defaults)
@@ -39,7 +39,7 @@ from harness.envoy_config import (  # noqa: E402
 )
 from harness.processes import Envoy, Upstream, free_port  # noqa: E402
 
-SPEC = ROOT / "tests" / "spec.rs"
+SPEC = ROOT / "crates" / "edge-cors-core" / "tests" / "spec.rs"
 UPSTREAM_VARY = "accept-encoding"
 TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 SAFELISTED_METHODS = {"GET", "HEAD", "POST"}
@@ -49,7 +49,7 @@ OPERATIONS_FIELDS = {"mode", "enforce_percent", "reject_disallowed", "decision_h
 # ---------------------------------------------------------------- configurations
 
 def spec_configs() -> dict:
-    """Every `const NAME: &str = r#"{...}"#;` JSON configuration in tests/spec.rs."""
+    """Every `const NAME: &str = r#"{...}"#;` JSON configuration in crates/edge-cors-core/tests/spec.rs."""
     text = SPEC.read_text()
     out = {}
     for name, body in re.findall(r'const (\w+): &str = r#"(\{.*?\})"#;', text, re.S):
@@ -59,7 +59,7 @@ def spec_configs() -> dict:
         # in the native filter: a configuration using them compares operations, not CORS.
         operations = OPERATIONS_FIELDS & (set(config) | {k for p in config["policies"] for k in p})
         if operations:
-            print(f"differential: skipping {name} from tests/spec.rs: it uses {', '.join(sorted(operations))}, "
+            print(f"differential: skipping {name} from the spec tests: it uses {', '.join(sorted(operations))}, "
                   "which the native filter has no counterpart for")
             continue
         out[name] = config
@@ -438,7 +438,7 @@ def classifier_catches_a_real_difference(configs: dict, requests: list, upstream
 def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
     """The configuration edge-cors refuses and the native filter serves: `*` with credentials.
 
-    Returns the problems found (empty when both behave as the README says).
+    Returns the problems found (empty when both behave as docs/request-handling.md says).
     """
     policy = {"name": "any", "allow_origins": ["*"], "allow_credentials": True}
     (work / "any-credentials-edge").mkdir()
@@ -463,7 +463,7 @@ def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
     print(f"  native: same policy, GET from https://evil.example.net -> ACAO {acao!r}, ACAC {acac!r}"
           " (any site may read responses with the user's cookies)")
     if (acao, acac) != ("https://evil.example.net", "true"):
-        problems.append(f"native filter answered ACAO {acao!r} ACAC {acac!r}; the README says it reflects")
+        problems.append(f"native filter answered ACAO {acao!r} ACAC {acac!r}; docs/security.md says it reflects")
     return problems
 
 
@@ -542,7 +542,7 @@ def main() -> int:
         groups[key].append((r, sorted(explained), sorted(missing)))
 
     print(f"differential: {len(results)} requests, each to 2 Envoys of the same binary: edge-cors | "
-          f"envoy.filters.http.cors; configurations {', '.join(configs)} from tests/spec.rs\n")
+          f"envoy.filters.http.cors; configurations {', '.join(configs)} from the spec tests\n")
     print("Every difference (status, access-control-*, vary), grouped by configuration, request shape and values;")
     print("<Origin> = the request's Origin; verdict = what Fetch concludes for a request without credentials.\n")
     for (config, shape, verdicts, _, diff), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], -len(kv[1]))):

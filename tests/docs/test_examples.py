@@ -12,12 +12,12 @@ import re
 import shlex
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from harness.processes import free_port, poll, stop_process
 from markdown_doc import ROOT, console_commands, documents, section, split
 
 QUICK_START = "Quick start: your own policy in five minutes"
@@ -56,26 +56,15 @@ def run_checker(checker: Path, command: str, cwd: Path) -> str:
     return done.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_answering(envoy: subprocess.Popen, port: int, log: Path, seconds: float = 60) -> None:
-    """Poll the listener until Envoy answers HTTP; fail with Envoy's log if it exits first."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert envoy.poll() is None, f"Envoy exited with {envoy.returncode}:\n{log.read_text()[-4000:]}"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(16).startswith(b"HTTP/1.1"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"Envoy did not answer on port {port} within {seconds} s:\n{log.read_text()[-4000:]}")
+def answering(envoy: subprocess.Popen, port: int, log: Path) -> bool:
+    """For `poll()`: True once the listener answers HTTP; fails with Envoy's log if it exited."""
+    assert envoy.poll() is None, f"Envoy exited with {envoy.returncode}:\n{log.read_text()[-4000:]}"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return s.recv(16).startswith(b"HTTP/1.1")
+    except OSError:
+        return False
 
 
 def curl(command: str, port: int) -> list[str]:
@@ -125,7 +114,7 @@ def test_the_quick_start_runs_as_written(checker, tmp_path):
     with open(log, "w") as log_file:
         envoy = subprocess.Popen([*args, "--disable-hot-restart"], cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        wait_until_answering(envoy, port, log)
+        poll(lambda: answering(envoy, port, log), 60, f"Envoy to answer on port {port}")
 
         # Step 6: each curl gets exactly the lines shown; what is left out is date, server, content-*.
         curls = [(c, out) for b in consoles for c, out in console_commands(b) if c.startswith("curl ")]
@@ -144,8 +133,7 @@ def test_the_quick_start_runs_as_written(checker, tmp_path):
         assert answer[0] == "HTTP/1.1 200 OK" and "vary: origin" in answer, answer
         assert not [line for line in answer if line.lower().startswith("access-control-")], answer
     finally:
-        envoy.terminate()
-        envoy.wait(timeout=30)
+        stop_process(envoy)
 
 
 def checker_examples() -> list:

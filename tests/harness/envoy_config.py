@@ -20,7 +20,7 @@ NATIVE_CORS = "envoy.filters.http.cors"
 ROUTER = {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
 
 # The connection-manager options every shipped config and every generated bootstrap sets, so that
-# edge-cors and the router see the same `:path` and `:authority` (README, "Path and host
+# edge-cors and the router see the same `:path` and `:authority` (docs/deployment-envoy.md, "Path and host
 # normalization"). Envoy applies them before the first HTTP filter runs.
 PATH_AND_HOST_NORMALIZATION = {
     "normalize_path": True,
@@ -31,7 +31,7 @@ PATH_AND_HOST_NORMALIZATION = {
 }
 
 # Bootstrap `stats_config.stats_tags` that turn edge-cors metric names into Prometheus labels
-# (the same regexes as envoy/ecds/envoy.yaml and the README).
+# (the same regexes as envoy/ecds/envoy.yaml and docs/operations.md).
 EDGE_CORS_STATS_TAGS = [
     {"tag_name": "edge_cors_policy", "regex": r"^wasmcustom\.edge_cors\.((.+?)\.)"},
     {"tag_name": "edge_cors_mode", "regex": r"^wasmcustom\.edge_cors\.(?:.+?\.)?((report_only)\.)"},

@@ -294,7 +294,7 @@ class Envoy:
 
 # ---------------------------------------------------------------- readers of stats and logs
 
-# The per-policy counter slots of src/core/metrics.rs (SLOT_NAMES).
+# The per-policy counter slots of crates/edge-cors-core/src/ops/metrics.rs (SLOT_NAMES).
 EDGE_CORS_SLOTS = ("not_cors", "preflight_allowed", "preflight_rejected.origin", "preflight_rejected.method",
                    "preflight_rejected.headers", "preflight_rejected.malformed", "actual_allowed",
                    "actual_rejected.origin", "actual_rejected.malformed", "blocked.unsafe_method",

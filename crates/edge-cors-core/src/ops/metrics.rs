@@ -9,7 +9,7 @@
 //! `mode` or by the `enforce_percent` draw), plus `edge_cors.no_policy`. Envoy 1.40 puts wasm
 //! metrics in its `wasmcustom` namespace: `/stats` shows `wasmcustom.edge_cors.app.not_cors`,
 //! `/stats/prometheus` strips the namespace (`edge_cors_app_not_cors`, no `envoy_` prefix), and
-//! bootstrap `stats_tags` regexes can turn policy, mode and reason into labels (README).
+//! bootstrap `stats_tags` regexes can turn policy, mode and reason into labels (docs/operations.md, "Metrics").
 
 use crate::rules::decide::{Outcome, Reason};
 

@@ -110,7 +110,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn buckets_are_pinned_so_every_release_and_every_envoy_agrees() {
         // Changing the hash moves origins between enforced and not in a running rollout: these
-        // values may only change together with a note in the README.
+        // values may only change together with a note in CHANGELOG.md and docs/operations.md.
         // The values were computed by an independent implementation (Python, from the FNV and
         // splitmix64 definitions), not read back from this one.
         let pinned = [
