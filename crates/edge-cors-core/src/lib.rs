@@ -43,6 +43,7 @@ pub mod testing;
 
 pub use config::compile::{compile, Config, PolicyInfo};
 pub use config::error::{render_warnings, ConfigErrors, ConfigIssue, IssueKind};
+pub use config::registry::{compile_document, BeforeFirstLoad, DocumentFailure, FetchedList, RegistrySource};
 pub use config::settings::Mode;
 pub use ops::decide::{decide, Action, Decision, ResponseEdit};
 pub use ops::rollout::Blocked;

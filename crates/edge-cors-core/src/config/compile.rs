@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::error::{ConfigErrors, ConfigIssue, IssueKind};
 use super::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use super::raw::{read_raw, RawConfig, RawPolicy};
+use super::registry::RegistrySource;
 use super::settings::{DecisionHeader, Mode, PolicySettings};
 use crate::rules::allow_headers::AllowHeaders;
 use crate::rules::allow_methods::AllowMethods;
@@ -30,6 +31,8 @@ pub struct Config {
     pub(crate) cors: Policies,
     /// The operations settings of each policy, at the same index as its rules.
     pub(crate) settings: Vec<PolicySettings>,
+    /// Each policy's `allow_origins_from`, at the same index as its rules.
+    pub(crate) sources: Vec<Option<RegistrySource>>,
     /// The debug aid's token header, when configured (read on every request then).
     pub(crate) decision_header: Option<DecisionHeader>,
     /// Each origin's rejections are logged at most once per this many seconds; suppressed
@@ -70,6 +73,16 @@ impl Config {
             reject_unsafe_methods: settings.reject_disallowed.unsafe_methods,
             reject_websocket: settings.reject_disallowed.websocket,
         })
+    }
+
+    /// The registry source of the policy at `index`, if it has one.
+    pub fn registry_source(&self, index: usize) -> Option<&RegistrySource> {
+        self.sources.get(index).and_then(Option::as_ref)
+    }
+
+    /// Whether the policy at `index` allows credentials (a registry list is checked with it).
+    pub fn policy_credentials(&self, index: usize) -> bool {
+        self.cors.list.get(index).is_some_and(|p| p.credentials)
     }
 
     /// Each policy's rejections are logged at most once per this many seconds and origin.
@@ -120,9 +133,18 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     };
     let mut policies: Vec<Policy> = Vec::with_capacity(raw.policies.len());
     let mut settings: Vec<PolicySettings> = Vec::with_capacity(raw.policies.len());
+    let mut sources: Vec<Option<RegistrySource>> = Vec::with_capacity(raw.policies.len());
     for rp in &raw.policies {
         let policy = compile_policy(rp, &mut errors);
         let policy_settings = compile_settings(rp, &raw, &policy, &mut errors);
+        if rp.has_source && policy.allows_any_origin() {
+            errors.push(
+                &format!("{}.allow_origins_from", rp.path),
+                None,
+                IssueKind::RegistryWithAnyOrigin,
+            );
+        }
+        sources.push(rp.allow_origins_from.clone());
         if policies.iter().any(|p| p.name == policy.name) {
             let name = Value::String(policy.name.to_string());
             errors.push(
@@ -146,6 +168,7 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     Ok(Config {
         cors: Policies::new(policies, preflight_status),
         settings,
+        sources,
         decision_header,
         rejection_log_interval_seconds: rejection_log_interval_seconds
             .unwrap_or(DEFAULT_REJECTION_LOG_INTERVAL_SECONDS),
@@ -167,7 +190,7 @@ fn compile_policy(raw: &RawPolicy, errors: &mut ConfigErrors) -> Policy {
             &[][..]
         }
         Some(list) => list.as_slice(),
-        None if raw.allow_origin_regexes.is_empty() => {
+        None if raw.allow_origin_regexes.is_empty() && !raw.has_source => {
             errors.push(&origins_path, None, IssueKind::OriginsRequired);
             &[][..]
         }

@@ -71,7 +71,7 @@ pub enum IssueKind {
     DuplicatePolicyName,
     /// `allow_origins` is an empty list.
     OriginsEmpty,
-    /// Neither `allow_origins` nor `allow_origin_regexes`.
+    /// Neither `allow_origins` nor `allow_origin_regexes` nor `allow_origins_from`.
     OriginsRequired,
     /// An `allow_origins` entry.
     Origin(OriginIssue),
@@ -115,6 +115,61 @@ pub enum IssueKind {
     PercentZero,
     /// `reject_disallowed` on an any-origin policy, which rejects no origin.
     RejectNeverBlocks,
+    /// `allow_origins_from.cluster` empty, too long or not visible ASCII.
+    RegistryCluster,
+    /// `allow_origins_from.authority` not a host with an optional port.
+    RegistryAuthority,
+    /// `allow_origins_from.path` not an absolute path (a query is allowed).
+    RegistryPath,
+    /// A number of `allow_origins_from` outside its range.
+    RegistryRange {
+        /// The least value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// `allow_origins_from.timeout_ms` not shorter than the refresh interval.
+    RegistryTimeoutNotBelowRefresh {
+        /// The refresh interval in force.
+        refresh_seconds: u64,
+    },
+    /// `allow_origins_from.max_stale_seconds` shorter than two refresh intervals.
+    RegistryStaleBelowRefresh {
+        /// The refresh interval in force.
+        refresh_seconds: u64,
+    },
+    /// `allow_origins_from.before_first_load` other than `static_only` or `reject_all`.
+    RegistryBeforeFirstLoad,
+    /// An `allow_origins_from.headers` name that is not a lower-case token, or one the callout
+    /// sets itself.
+    RegistryHeaderName,
+    /// An `allow_origins_from.headers` value that is not a string of visible ASCII and spaces
+    /// of at most 4096 bytes (never echoed: it may be a secret).
+    RegistryHeaderValue,
+    /// More `allow_origins_from.headers` than the limit.
+    RegistryTooManyHeaders {
+        /// The limit.
+        max: usize,
+    },
+    /// `allow_origins_from` on a policy whose `allow_origins` is `["*"]`.
+    RegistryWithAnyOrigin,
+    /// A registry's body larger than `max_bytes`.
+    RegistryBodyTooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A registry document's `version` that is not 1 to 128 visible ASCII characters or a
+    /// whole number.
+    RegistryVersion,
+    /// A registry document with more entries than `max_entries`.
+    RegistryTooManyEntries {
+        /// The limit.
+        max: usize,
+    },
+    /// `*` in a registry document.
+    RegistryAnyOrigin,
     /// A warning: earlier policies match every request this one matches.
     Shadowed {
         /// (index, name) of each policy that covers it.
@@ -184,7 +239,7 @@ impl fmt::Display for IssueKind {
             }
             K::DuplicatePolicyName => "duplicate policy name",
             K::OriginsEmpty => "empty: a policy must allow at least one origin",
-            K::OriginsRequired => "required: list the trusted origins (or give allow_origin_regexes)",
+            K::OriginsRequired => "required: list the trusted origins (or give allow_origin_regexes or allow_origins_from)",
             K::Origin(issue) => return origin_message(issue, f),
             K::OriginRegex(issue) => return regex_message(issue, f),
             K::Method(issue) => method_message(*issue),
@@ -247,6 +302,44 @@ impl fmt::Display for IssueKind {
             K::RejectNeverBlocks => {
                 "never blocks anything: no origin is rejected under allow_origins [\"*\"]; list the \
                  trusted origins in allow_origins to block the others, or remove it"
+            }
+            K::RegistryCluster => "must be the name of an Envoy cluster: 1 to 256 visible ASCII characters",
+            K::RegistryAuthority => {
+                "must be the registry's host name, optionally with `:port`: no scheme, path or userinfo"
+            }
+            K::RegistryPath => "must be an absolute path starting with `/` (a query is allowed, a fragment is not)",
+            K::RegistryRange { min, max } => return write!(f, "must be a whole number from {min} to {max}"),
+            K::RegistryTimeoutNotBelowRefresh { refresh_seconds } => {
+                return write!(
+                    f,
+                    "must be shorter than refresh_seconds ({refresh_seconds} s), or a fetch could still run when the next is due"
+                )
+            }
+            K::RegistryStaleBelowRefresh { refresh_seconds } => {
+                return write!(
+                    f,
+                    "must be at least twice refresh_seconds ({refresh_seconds} s), or a list would go stale between two fetches that succeed"
+                )
+            }
+            K::RegistryBeforeFirstLoad => "must be \"static_only\" or \"reject_all\"",
+            K::RegistryHeaderName => {
+                "must be a lower-case header name (RFC 9110 token) other than host, content-length, connection, \
+                 transfer-encoding, te, upgrade, keep-alive, proxy-connection, if-none-match and accept"
+            }
+            K::RegistryHeaderValue => "must be a string of visible ASCII characters and spaces, at most 4096 bytes",
+            K::RegistryTooManyHeaders { max } => return write!(f, "at most {max} headers"),
+            K::RegistryWithAnyOrigin => {
+                "cannot be combined with allow_origins [\"*\"], which already allows every origin; list the trusted origins"
+            }
+            K::RegistryBodyTooLarge { bytes, max } => {
+                return write!(f, "the registry answered {bytes} bytes; max_bytes is {max}")
+            }
+            K::RegistryVersion => "must be a string of 1 to 128 visible ASCII characters, or a whole number",
+            K::RegistryTooManyEntries { max } => {
+                return write!(f, "more than max_entries ({max}) entries: the update is refused")
+            }
+            K::RegistryAnyOrigin => {
+                "`*` would trust every origin: a registry list may hold origins and wildcards of origins only; the update is refused"
             }
             K::Shadowed { by } => {
                 f.write_str("never selected: ")?;

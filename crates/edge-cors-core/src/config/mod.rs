@@ -7,5 +7,6 @@ pub(crate) mod error;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod raw;
+pub(crate) mod registry;
 pub(crate) mod settings;
 pub(crate) mod summary;

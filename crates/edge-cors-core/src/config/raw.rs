@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::error::{ConfigErrors, IssueKind};
 use super::json::{Entries, Fields};
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
+use super::registry::{read_source, RegistrySource};
 use super::settings::{DecisionHeader, Mode, RejectDisallowed};
 use crate::rules::token::is_token;
 
@@ -30,6 +31,10 @@ pub(crate) struct RawPolicy {
     pub(crate) match_path_prefixes: Entries,
     pub(crate) allow_origins: Option<Entries>,
     pub(crate) allow_origin_regexes: Entries,
+    /// `allow_origins_from`, when present and valid.
+    pub(crate) allow_origins_from: Option<RegistrySource>,
+    /// `allow_origins_from` is present (valid or not).
+    pub(crate) has_source: bool,
     pub(crate) allow_methods: Entries,
     pub(crate) allow_headers: Entries,
     pub(crate) expose_headers: Entries,
@@ -124,6 +129,11 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
     }
     rp.allow_origins = f.strings("allow_origins");
     rp.allow_origin_regexes = f.strings("allow_origin_regexes").unwrap_or_default();
+    let source_path = f.child("allow_origins_from");
+    if let Some(v) = f.value("allow_origins_from") {
+        rp.has_source = true;
+        rp.allow_origins_from = read_source(v, &source_path, f.errors);
+    }
     rp.allow_methods = f.strings("allow_methods").unwrap_or_default();
     rp.allow_headers = f.strings("allow_headers").unwrap_or_default();
     rp.expose_headers = f.strings("expose_headers").unwrap_or_default();

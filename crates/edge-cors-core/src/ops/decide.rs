@@ -7,7 +7,9 @@
 //! allowed origin two (Origin, then an absent ACRM): every read costs a host call in Envoy.
 
 use crate::config::compile::Config;
-use crate::rules::decide::{self as cors, refused_actual_reply, CorsDecision, Outcome, Reason, RequestHeaders};
+use crate::rules::decide::{
+    self as cors, refused_actual_reply, CorsDecision, FetchedOrigins, Outcome, Reason, RequestHeaders,
+};
 use crate::rules::decide::{HeaderOp, HeaderValue, LocalReply, ResponsePlan};
 use crate::rules::headers::CACHE_CONTROL;
 
@@ -109,6 +111,12 @@ impl Decision {
 /// Decide what to do with one request: the CORS decision as if enforced, the requests the
 /// policy refuses itself, then report-only mode and the rollout, then the debug header.
 pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
+    decide_with(config, &(), req)
+}
+
+/// [`decide`] with the lists fetched by the policies' registry sources in force (a policy
+/// with a source acts under plain [`decide`] as before its first load).
+pub(crate) fn decide_with(config: &Config, fetched: &impl FetchedOrigins, req: &impl RequestHeaders) -> Decision {
     let CorsDecision {
         policy,
         outcome,
@@ -116,7 +124,7 @@ pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
         action,
         requested_method,
         requested_headers,
-    } = cors::decide(&config.cors, req);
+    } = cors::decide(&config.cors, fetched, req);
     let mut decision = Decision {
         policy,
         outcome,
