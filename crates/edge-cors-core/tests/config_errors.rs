@@ -924,7 +924,7 @@ mod readme_messages {
         );
         let expected = [
             "edge-cors: invalid configuration (4 errors):",
-            "  - policies[0].colour: \"red\": unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed",
+            "  - policies[0].colour: \"red\": unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_origins_from, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed",
             "  - policies[0].allow_origins[0]: \"*\": `*` cannot be combined with allow_credentials: true; list the trusted origins",
             "  - policies[0].allow_methods[0]: \"TRACE\": forbidden method: browsers never send it cross-origin (Fetch §2.2.1)",
             "  - policies[0].max_age: -1: must not be negative",
@@ -971,7 +971,7 @@ mod readme_messages {
             r##"  - decision_header.token: must be 16 to 256 visible ASCII characters (it is a secret)"##,
             r##"  - policies[0].mode: "off": must be "enforce" or "report_only""##,
             r##"  - policies[0].enforce_percent: 101: must be a whole number from 0 to 100"##,
-            r##"  - policies[0].x: 1: unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed"##,
+            r##"  - policies[0].x: 1: unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_origins_from, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed"##,
             r##"  - policies[1].match.hosts: []: empty: it would match every request; omit `hosts` to match any, or list at least one"##,
             r##"  - policies[1].allow_methods: "GET": expected a list, found a string"##,
             r##"  - policies[2].reject_disallowed: true: expected a JSON object, found a boolean"##,
@@ -1019,7 +1019,7 @@ mod readme_messages {
             r##"  - policies[1].allow_origins: []: empty: a policy must allow at least one origin"##,
             r##"  - policies[1].max_age: 1.5: must be a whole number of seconds from 0 to 86400"##,
             r##"  - policies[1].enforce_percent: 0: enforces nothing; write "mode": "report_only" instead"##,
-            r##"  - policies[2].allow_origins: required: list the trusted origins (or give allow_origin_regexes)"##,
+            r##"  - policies[2].allow_origins: required: list the trusted origins (or give allow_origin_regexes or allow_origins_from)"##,
             r##"  - policies[2].name: "q": duplicate policy name"##,
         ];
         assert_eq!(errors_of(config).to_string().lines().collect::<Vec<_>>(), expected);

@@ -3,9 +3,11 @@
 //! tests assert exactly which host calls the filter makes, in which order.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
-use super::{Level, RootHost, StreamHost};
+use super::{HostCallError, Level, RootHost, StreamHost};
 
 /// One host call, with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +45,53 @@ pub enum Call {
         /// The access-log details.
         details: String,
     },
-    /// [`StreamHost::increment_counter`].
+    /// [`StreamHost::increment_counter`] and [`RootHost::count`].
     IncrementCounter(u32),
+    /// [`RootHost::define_gauge`].
+    DefineGauge(String),
+    /// [`RootHost::set_gauge`].
+    SetGauge(u32, u64),
+    /// [`RootHost::dispatch_http_call`].
+    DispatchHttpCall {
+        /// The cluster.
+        cluster: String,
+        /// The request headers.
+        headers: Vec<(String, String)>,
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// [`RootHost::shared_data`].
+    SharedData(String),
+    /// [`RootHost::set_shared_data`].
+    SetSharedData(String),
+}
+
+/// The shared data of several mock hosts (the workers of one Envoy): value and token per key.
+#[derive(Debug, Default)]
+pub struct SharedStore {
+    data: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    next_cas: Cell<u32>,
+}
+
+/// The answer a mock host delivers for an HTTP callout.
+#[derive(Debug, Clone, Default)]
+pub struct CallResponse {
+    /// Header lines (`:status` first).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl CallResponse {
+    /// An answer with `status`, the `extra` headers and `body`.
+    pub fn new(status: u16, extra: &[(&str, &str)], body: &str) -> CallResponse {
+        let mut headers = vec![(":status".to_string(), status.to_string().into_bytes())];
+        headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())));
+        CallResponse {
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
 }
 
 /// The error of a call the mock was told to fail.
@@ -70,6 +117,10 @@ pub enum Fail {
     IncrementCounter,
     /// Setting the tick period.
     Tick,
+    /// Sending an HTTP callout.
+    Dispatch,
+    /// Shared data (both calls answer `Unsupported`, as a host without it).
+    SharedDataUnsupported,
 }
 
 /// The recording host. Counter ids are handed out from 0 in definition order.
@@ -84,9 +135,20 @@ pub struct MockHost {
     pub response: RefCell<Vec<(String, String)>>,
     /// What `now` returns; `None`: the host cannot tell.
     pub time: Cell<Option<Duration>>,
+    /// The data shared with other mock hosts (the same `Rc` in each).
+    pub shared: Rc<SharedStore>,
+    /// The answer delivered for callouts, read by the `http_call_response_*` calls.
+    pub call_response: RefCell<CallResponse>,
+    /// What `random_u64` draws from (a splitmix64 sequence).
+    pub seed: Cell<u64>,
+    /// The memory size `memory_pages` reports.
+    pub pages: Cell<usize>,
     fails: Vec<Fail>,
     calls: RefCell<Vec<Call>>,
     next_counter: Cell<u32>,
+    next_token: Cell<u32>,
+    gauges: RefCell<Vec<(String, u64)>>,
+    counter_names: RefCell<Vec<String>>,
 }
 
 impl MockHost {
@@ -109,6 +171,54 @@ impl MockHost {
             time: Cell::new(Some(Duration::from_secs(1_000_000))),
             ..MockHost::default()
         }
+    }
+
+    /// A worker of the same Envoy as `other`: it shares its data and configuration, and draws
+    /// other random numbers.
+    pub fn sibling(other: &MockHost, seed: u64) -> MockHost {
+        MockHost {
+            config: other.config.clone(),
+            time: Cell::new(other.time.get()),
+            shared: Rc::clone(&other.shared),
+            seed: Cell::new(seed),
+            ..MockHost::default()
+        }
+    }
+
+    /// Move the clock on by `d`.
+    pub fn advance(&self, d: Duration) {
+        self.time.set(self.time.get().map(|t| t + d));
+    }
+
+    /// The value of the gauge named `name`, if it was set.
+    pub fn gauge(&self, name: &str) -> Option<u64> {
+        self.gauges.borrow().iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// How many times the counter named `name` was incremented (over every call recorded
+    /// since the last `take_calls`).
+    pub fn counted(&self, name: &str) -> usize {
+        let names = self.counter_names.borrow();
+        let Some(id) = names.iter().position(|n| n == name) else {
+            return 0;
+        };
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| **c == Call::IncrementCounter(id as u32))
+            .count()
+    }
+
+    /// The callouts sent since the last `take_calls`: (cluster, headers).
+    pub fn callouts(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.calls
+            .borrow()
+            .iter()
+            .filter_map(|c| match c {
+                Call::DispatchHttpCall { cluster, headers, .. } => Some((cluster.clone(), headers.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The same host, with these calls failing.
@@ -160,7 +270,92 @@ impl RootHost for MockHost {
         self.fails(Fail::DefineCounter)?;
         let id = self.next_counter.get();
         self.next_counter.set(id + 1);
+        self.counter_names.borrow_mut().push(name.to_string());
         Ok(id)
+    }
+
+    fn define_root_counter(&self, name: &str) -> Result<u32, HostCallError> {
+        self.define_counter(name)
+            .map_err(|e| HostCallError::Failed(format!("{e:?}")))
+    }
+
+    fn count(&self, id: u32) -> Result<(), HostCallError> {
+        self.record(Call::IncrementCounter(id));
+        self.fails(Fail::IncrementCounter)
+            .map_err(|e| HostCallError::Failed(format!("{e:?}")))
+    }
+
+    fn define_gauge(&self, name: &str) -> Result<u32, HostCallError> {
+        self.record(Call::DefineGauge(name.to_string()));
+        let mut gauges = self.gauges.borrow_mut();
+        gauges.push((name.to_string(), 0));
+        Ok(gauges.len() as u32 - 1)
+    }
+
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), HostCallError> {
+        self.record(Call::SetGauge(id, value));
+        match self.gauges.borrow_mut().get_mut(id as usize) {
+            Some(g) => {
+                g.1 = value;
+                Ok(())
+            }
+            None => Err(HostCallError::Failed("no such gauge".to_string())),
+        }
+    }
+
+    fn dispatch_http_call(&self, cluster: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<u32, HostCallError> {
+        self.record(Call::DispatchHttpCall {
+            cluster: cluster.to_string(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            timeout,
+        });
+        self.fails(Fail::Dispatch)
+            .map_err(|_| HostCallError::Failed("BadArgument".to_string()))?;
+        let token = self.next_token.get() + 1;
+        self.next_token.set(token);
+        Ok(token)
+    }
+
+    fn http_call_response_header(&self, name: &str) -> Option<Vec<u8>> {
+        let response = self.call_response.borrow();
+        response.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn http_call_response_body(&self, start: usize, max: usize) -> Option<Vec<u8>> {
+        let response = self.call_response.borrow();
+        let end = start.saturating_add(max).min(response.body.len());
+        response.body.get(start..end).map(<[u8]>::to_vec)
+    }
+
+    fn shared_data(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, HostCallError> {
+        self.record(Call::SharedData(key.to_string()));
+        if self.fails.contains(&Fail::SharedDataUnsupported) {
+            return Err(HostCallError::Unsupported);
+        }
+        Ok(self.shared.data.borrow().get(key).cloned())
+    }
+
+    fn set_shared_data(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, HostCallError> {
+        self.record(Call::SetSharedData(key.to_string()));
+        if self.fails.contains(&Fail::SharedDataUnsupported) {
+            return Err(HostCallError::Unsupported);
+        }
+        let mut data = self.shared.data.borrow_mut();
+        if let (Some(cas), Some((_, current))) = (cas, data.get(key)) {
+            if *current != cas {
+                return Ok(false);
+            }
+        }
+        let next = self.shared.next_cas.get() + 1;
+        self.shared.next_cas.set(next);
+        data.insert(key.to_string(), (value.to_vec(), next));
+        Ok(true)
+    }
+
+    fn random_u64(&self) -> u64 {
+        let next = self.seed.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        self.seed.set(next);
+        crate::rules::hash::mix64(next)
     }
 
     fn log(&self, level: Level, message: &str) {
@@ -179,7 +374,10 @@ impl RootHost for MockHost {
 
     fn memory_pages(&self) -> usize {
         self.record(Call::MemoryPages);
-        17
+        match self.pages.get() {
+            0 => 17,
+            n => n,
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use crate::config::compile::{compile, Config};
 use crate::config::error::render_warnings;
 use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::config::summary::policy_list;
-use crate::ops::decide::{decide, Action, Decision, ResponseEdit};
+use crate::config::registry::describe;
+use crate::ops::decide::{decide, decide_with, Action, Decision, ResponseEdit};
 use crate::ops::metrics::{policy_metric_names, NO_POLICY_METRIC};
 use crate::ops::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
 use crate::ops::rollout::Blocked;
@@ -27,6 +28,10 @@ use crate::rules::headers::ACAO;
 
 #[cfg(feature = "test-support")]
 pub mod mock;
+pub(crate) mod registry;
+
+pub use registry::HostCallError;
+use registry::{FetchedLists, Sources, TICK};
 
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +69,65 @@ pub trait RootHost {
     fn now(&self) -> Option<Duration>;
     /// The size of the VM's linear memory in 64 KiB pages (for the load log line).
     fn memory_pages(&self) -> usize;
+
+    // The calls of registry sources (`allow_origins_from`). A host without them keeps the
+    // defaults: a policy with a source then serves as before its first load, and says so in
+    // the log and its metrics.
+
+    /// Define a counter incremented from the root (by [`RootHost::count`]).
+    fn define_root_counter(&self, name: &str) -> Result<u32, HostCallError> {
+        let _ = name;
+        Err(HostCallError::Unsupported)
+    }
+    /// Add one to root counter `id`.
+    fn count(&self, id: u32) -> Result<(), HostCallError> {
+        let _ = id;
+        Err(HostCallError::Unsupported)
+    }
+    /// Define a gauge.
+    fn define_gauge(&self, name: &str) -> Result<u32, HostCallError> {
+        let _ = name;
+        Err(HostCallError::Unsupported)
+    }
+    /// Set gauge `id` to `value`.
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), HostCallError> {
+        let _ = (id, value);
+        Err(HostCallError::Unsupported)
+    }
+    /// Send an HTTP request to `cluster` (`headers` include `:method`, `:path`, `:authority`);
+    /// the answer arrives through [`Root::on_http_call_response`] with the returned token.
+    fn dispatch_http_call(&self, cluster: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<u32, HostCallError> {
+        let _ = (cluster, headers, timeout);
+        Err(HostCallError::Unsupported)
+    }
+    /// A header of the answer being delivered (`:status`, `etag`).
+    fn http_call_response_header(&self, name: &str) -> Option<Vec<u8>> {
+        let _ = name;
+        None
+    }
+    /// `max` bytes of the body of the answer being delivered, from `start`.
+    fn http_call_response_body(&self, start: usize, max: usize) -> Option<Vec<u8>> {
+        let _ = (start, max);
+        None
+    }
+    /// The value at `key` in the data every VM of this plugin shares, with its
+    /// compare-and-swap token; `Ok(None)` when there is none.
+    fn shared_data(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, HostCallError> {
+        let _ = key;
+        Err(HostCallError::Unsupported)
+    }
+    /// Write `value` at `key` if its token is still `cas` (`None`: unconditionally). `Ok(false)`:
+    /// another VM wrote it since it was read.
+    fn set_shared_data(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, HostCallError> {
+        let _ = (key, value, cas);
+        Err(HostCallError::Unsupported)
+    }
+    /// A random number (the jitter of refreshes, this worker's token). The default, for a
+    /// host without randomness, mixes the clock's nanoseconds.
+    fn random_u64(&self) -> u64 {
+        let nanos = self.now().map_or(0, |d| d.subsec_nanos());
+        crate::rules::hash::mix64(u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15)
+    }
 }
 
 /// The host calls of one request (a stream context).
@@ -94,7 +158,7 @@ pub trait StreamHost {
 }
 
 /// Milliseconds since the epoch (0 when the host cannot tell).
-fn millis(now: Option<Duration>) -> u64 {
+pub(crate) fn millis(now: Option<Duration>) -> u64 {
     now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
@@ -145,15 +209,18 @@ struct Worker {
     /// Recently logged origins of this worker.
     limiter: RefCell<RejectionLimiter>,
     log_interval_seconds: u64,
+    /// The lists this worker's registry sources serve (empty without sources).
+    fetched: RefCell<FetchedLists>,
 }
 
 impl Worker {
-    fn new(counters: Counters, log_interval_seconds: u64) -> Worker {
+    fn new(counters: Counters, log_interval_seconds: u64, fetched: FetchedLists) -> Worker {
         let window_ms = log_interval_seconds.saturating_mul(1000);
         Worker {
             counters,
             limiter: RefCell::new(RejectionLimiter::new(CAPACITY, window_ms)),
             log_interval_seconds,
+            fetched: RefCell::new(fetched),
         }
     }
 }
@@ -163,6 +230,12 @@ impl Worker {
 pub struct Root {
     config: Option<Arc<Config>>,
     worker: Rc<Worker>,
+    /// The registry sources, when the configuration has some.
+    sources: Option<Sources>,
+    /// Ticks since the last summary of suppressed rejection lines, and how many make its
+    /// interval (1 without sources, whose tick is the interval itself).
+    ticks: u64,
+    ticks_per_summary: u64,
 }
 
 impl Default for Root {
@@ -176,7 +249,14 @@ impl Root {
     pub fn new() -> Root {
         Root {
             config: None,
-            worker: Rc::new(Worker::new(Counters::default(), DEFAULT_REJECTION_LOG_INTERVAL_SECONDS)),
+            worker: Rc::new(Worker::new(
+                Counters::default(),
+                DEFAULT_REJECTION_LOG_INTERVAL_SECONDS,
+                FetchedLists::default(),
+            )),
+            sources: None,
+            ticks: 0,
+            ticks_per_summary: 1,
         }
     }
 
@@ -215,12 +295,33 @@ impl Root {
                         ),
                     );
                 }
-                let worker = Worker::new(Counters::define(&config, host), config.rejection_log_interval_seconds);
-                let window = Duration::from_secs(worker.log_interval_seconds);
+                let window = Duration::from_secs(config.rejection_log_interval_seconds);
+                let (sources, fetched) = match Sources::new(&config, host, millis(Some(window))) {
+                    Some((sources, fetched)) => (Some(sources), fetched),
+                    None => (None, FetchedLists::default()),
+                };
+                for (i, source) in config.sources.iter().enumerate() {
+                    if let (Some(source), Some(name)) = (source, config.policy_name(i)) {
+                        host.log(
+                            Level::Info,
+                            &format!("edge-cors: policy {name}: origins also from {}", describe(source)),
+                        );
+                    }
+                }
+                let worker = Worker::new(
+                    Counters::define(&config, host),
+                    config.rejection_log_interval_seconds,
+                    fetched,
+                );
                 self.worker = Rc::new(worker);
                 self.config = Some(Arc::new(config));
-                // The periodic summary of suppressed rejection lines.
-                if let Err(status) = host.set_tick_period(window) {
+                // The periodic summary of suppressed rejection lines and, with registry
+                // sources, their fetches on a shorter tick.
+                let tick = if sources.is_some() { TICK } else { window };
+                self.ticks_per_summary = (window.as_millis() / tick.as_millis().max(1)).max(1) as u64;
+                self.ticks = 0;
+                self.sources = sources;
+                if let Err(status) = host.set_tick_period(tick) {
                     host.log(
                         Level::Warn,
                         &format!("edge-cors: no tick for the log summary: {status:?}"),
@@ -237,8 +338,17 @@ impl Root {
         }
     }
 
-    /// The periodic summary of the rejection log lines suppressed since the last one.
+    /// Every tick: the registry sources' work, and at its interval the summary of the
+    /// rejection log lines suppressed since the last one.
     pub fn on_tick(&mut self, host: &impl RootHost) {
+        if let Some(sources) = &mut self.sources {
+            sources.on_tick(host, &self.worker.fetched);
+        }
+        self.ticks += 1;
+        if self.ticks < self.ticks_per_summary {
+            return;
+        }
+        self.ticks = 0;
         let Ok(mut limiter) = self.worker.limiter.try_borrow_mut() else {
             return;
         };
@@ -251,6 +361,15 @@ impl Root {
                     self.worker.log_interval_seconds
                 ),
             );
+        }
+    }
+
+    /// The answer to an HTTP callout (`token`, as [`RootHost::dispatch_http_call`] returned
+    /// it) arrived, with a body of `body_size` bytes; read it through the `http_call_response_*`
+    /// calls while this runs.
+    pub fn on_http_call_response(&mut self, host: &impl RootHost, token: u32, body_size: usize) {
+        if let Some(sources) = &mut self.sources {
+            sources.on_http_call_response(host, token, body_size, &self.worker.fetched);
         }
     }
 
@@ -306,7 +425,10 @@ impl Stream {
         let Some(config) = &self.config else {
             return Verdict::Continue;
         };
-        let decision = decide(config, &HostRequest(host));
+        let decision = match self.worker.fetched.try_borrow() {
+            Ok(fetched) => decide_with(config, &*fetched, &HostRequest(host)),
+            Err(_) => decide(config, &HostRequest(host)),
+        };
         // One increment per request, of an id computed at configuration time.
         increment(host, self.worker.counters.id(decision.counter_index()));
         self.upstream_cors_counter = decision

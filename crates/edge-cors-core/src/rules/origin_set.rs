@@ -222,11 +222,6 @@ impl OriginSetBuilder {
         }
     }
 
-    /// The number of entries so far.
-    pub(crate) fn len(&self) -> usize {
-        self.entries as usize
-    }
-
     /// The set, laid out.
     pub(crate) fn finish(mut self) -> OriginSet {
         if self.table.is_empty() {
@@ -284,7 +279,6 @@ mod tests {
 
     const ORIGINS: &[&str] = &[
         "https://app.example.com",
-        "https://app.example.com:443",
         "https://app.example.com:8443",
         "http://app.example.com",
         "https://a.tenant.example.org",
