@@ -9,7 +9,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use edge_cors_core::host::{Level, Root, RootHost, Stream, StreamHost, Verdict};
+use edge_cors_core::host::{HostCallError, Level, Root, RootHost, Stream, StreamHost, Verdict};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType, Status};
@@ -67,6 +67,70 @@ impl RootHost for ProxyWasm {
     fn memory_pages(&self) -> usize {
         core::arch::wasm32::memory_size::<0>()
     }
+
+    fn define_root_counter(&self, name: &str) -> Result<u32, HostCallError> {
+        hostcalls::define_metric(MetricType::Counter, name).map_err(failed)
+    }
+
+    fn count(&self, id: u32) -> Result<(), HostCallError> {
+        hostcalls::increment_metric(id, 1).map_err(failed)
+    }
+
+    fn define_gauge(&self, name: &str) -> Result<u32, HostCallError> {
+        hostcalls::define_metric(MetricType::Gauge, name).map_err(failed)
+    }
+
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), HostCallError> {
+        hostcalls::record_metric(id, value).map_err(failed)
+    }
+
+    fn dispatch_http_call(
+        &self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u32, HostCallError> {
+        hostcalls::dispatch_http_call(cluster, headers.to_vec(), None, Vec::new(), timeout).map_err(failed)
+    }
+
+    fn http_call_response_header(&self, name: &str) -> Option<Vec<u8>> {
+        hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, name)
+            .ok()
+            .flatten()
+    }
+
+    fn http_call_response_body(&self, start: usize, max: usize) -> Option<Vec<u8>> {
+        hostcalls::get_buffer(BufferType::HttpCallResponseBody, start, max)
+            .ok()
+            .flatten()
+    }
+
+    #[cfg(not(feature = "per-worker-registry"))]
+    fn shared_data(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, HostCallError> {
+        match hostcalls::get_shared_data(key).map_err(failed)? {
+            (Some(value), Some(cas)) => Ok(Some((value, cas))),
+            (Some(value), None) => Ok(Some((value, 0))),
+            (None, _) => Ok(None),
+        }
+    }
+
+    #[cfg(not(feature = "per-worker-registry"))]
+    fn set_shared_data(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, HostCallError> {
+        match hostcalls::set_shared_data(key, Some(value), cas) {
+            Ok(()) => Ok(true),
+            Err(Status::CasMismatch) => Ok(false),
+            Err(status) => Err(failed(status)),
+        }
+    }
+
+    fn random_u64(&self) -> u64 {
+        // Without randomness the default mixes the clock, which still spreads a fleet.
+        getrandom::u64().unwrap_or_else(|_| now().map_or(0, |d| d.subsec_nanos().into()))
+    }
+}
+
+fn failed(status: Status) -> HostCallError {
+    HostCallError::Failed(format!("{status:?}"))
 }
 
 impl StreamHost for ProxyWasm {
@@ -117,7 +181,12 @@ impl StreamHost for ProxyWasm {
 
 struct RootContextImpl(Root);
 
-impl Context for RootContextImpl {}
+impl Context for RootContextImpl {
+    /// The answer to a registry callout.
+    fn on_http_call_response(&mut self, token_id: u32, _num_headers: usize, body_size: usize, _num_trailers: usize) {
+        self.0.on_http_call_response(&ProxyWasm, token_id, body_size);
+    }
+}
 
 impl RootContext for RootContextImpl {
     fn on_configure(&mut self, _size: usize) -> bool {

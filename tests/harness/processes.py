@@ -206,11 +206,13 @@ class Envoy:
     `admin_port` and listener `port` it uses.
 
     `envoy_bin` defaults to ENVOY_BIN; `wrapper` is a command Envoy runs under (taskset,
-    valgrind); `stop_timeout` is how long `stop()` waits after SIGTERM before SIGKILL."""
+    valgrind); `stop_timeout` is how long `stop()` waits after SIGTERM before SIGKILL;
+    `concurrency` is the number of worker threads (each with its own wasm VM)."""
 
     def __init__(self, config: dict | str, workdir: Path | None = None, extra_args: list | None = None, *,
                  admin_port: int | None = None, port: int | None = None, envoy_bin: str | None = None,
-                 wrapper: list | None = None, log_level: str = "info", stop_timeout: float = 10):
+                 wrapper: list | None = None, log_level: str = "info", stop_timeout: float = 10,
+                 concurrency: int = 1):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="edge-cors-envoy-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = config
@@ -230,11 +232,12 @@ class Envoy:
         self.wrapper = wrapper or []
         self.log_level = log_level
         self.stop_timeout = stop_timeout
+        self.concurrency = concurrency
         self.proc = None
         self._log = None
 
     def command(self) -> list:
-        return [*self.wrapper, self.envoy_bin, "-c", str(self.config_path), "--concurrency", "1",
+        return [*self.wrapper, self.envoy_bin, "-c", str(self.config_path), "--concurrency", str(self.concurrency),
                 "--log-level", self.log_level, "--base-id", str(self.admin_port), "--disable-hot-restart",
                 *self.extra_args]
 

@@ -14,9 +14,7 @@
 //!   a warning, and the rest applies. One tenant's typo must not hold back every other
 //!   tenant's onboarding.
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::fmt;
 
 use super::error::{ConfigErrors, IssueKind};
 use super::json::Fields;
@@ -304,38 +302,63 @@ pub fn compile_document(
         );
         return Err((DocumentFailure::TooLarge, errors));
     }
+    // The document is read as a JSON tree (the configuration's own reader): a streaming
+    // visitor would spare the tree's memory on the worker that fetches, at 40 KB of module.
+    let root: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push("$", None, IssueKind::InvalidJson { error: e.to_string() });
+            return Err((DocumentFailure::Invalid, errors));
+        }
+    };
     let mut doc = Document {
         credentials,
-        max_entries,
         errors: &mut errors,
         version: None,
         builder: OriginSetBuilder::default(),
         skipped: 0,
-        too_many: false,
-        seen_origins: false,
-        seen_version: false,
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = (&mut doc).deserialize(&mut de).and_then(|()| de.end());
+    let Some(map) = root.as_object() else {
+        doc.errors
+            .push("$", Some(&root), IssueKind::NotAnObject { found: "another type" });
+        return Err((DocumentFailure::Invalid, errors));
+    };
+    for (key, v) in map {
+        match key.as_str() {
+            "version" => doc.version(v),
+            "origins" => match v.as_array() {
+                Some(list) if list.len() > max_entries => {
+                    doc.errors
+                        .push("origins", None, IssueKind::RegistryTooManyEntries { max: max_entries });
+                    return Err((DocumentFailure::TooMany, errors));
+                }
+                Some(list) => list.iter().enumerate().for_each(|(i, e)| doc.entry(i, e)),
+                None => doc.errors.push(
+                    "origins",
+                    Some(v),
+                    IssueKind::WrongType {
+                        expected: "a list",
+                        found: "another type",
+                    },
+                ),
+            },
+            _ => doc.errors.push(
+                key,
+                Some(v),
+                IssueKind::UnknownField {
+                    expected: "version, origins".to_string(),
+                },
+            ),
+        }
+    }
     let Document {
         version,
         builder,
         skipped,
-        too_many,
-        seen_origins,
-        seen_version,
         ..
     } = doc;
-    if too_many {
-        errors.push("origins", None, IssueKind::RegistryTooManyEntries { max: max_entries });
-        return Err((DocumentFailure::TooMany, errors));
-    }
-    if let Err(e) = parsed {
-        errors.push("$", None, IssueKind::InvalidJson { error: e.to_string() });
-        return Err((DocumentFailure::Invalid, errors));
-    }
-    for (seen, key) in [(seen_version, "version"), (seen_origins, "origins")] {
-        if !seen {
+    for key in ["version", "origins"] {
+        if !map.contains_key(key) {
             errors.push(key, None, IssueKind::Missing);
         }
     }
@@ -363,20 +386,13 @@ pub fn compile_document(
     Ok((list, errors))
 }
 
-/// The streaming reader of a document: entries go straight into the set builder as they are
-/// read, so no tree of the whole document is ever held (at a million entries that tree alone
-/// would be several times the size of the set).
+/// The document being compiled.
 struct Document<'e> {
     credentials: bool,
-    max_entries: usize,
     errors: &'e mut ConfigErrors,
     version: Option<String>,
     builder: OriginSetBuilder,
     skipped: usize,
-    /// More entries than `max_entries`: reading stopped.
-    too_many: bool,
-    seen_origins: bool,
-    seen_version: bool,
 }
 
 impl Document<'_> {
@@ -430,80 +446,6 @@ impl Document<'_> {
             let v = Value::String(entry.to_string());
             self.errors.warn(&path(), Some(&v), IssueKind::Origin(issue));
         }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for &mut Document<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for &mut Document<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object with `version` and `origins`")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "version" => {
-                    self.seen_version = true;
-                    let v: Value = map.next_value()?;
-                    self.version(&v);
-                }
-                "origins" => {
-                    self.seen_origins = true;
-                    map.next_value_seed(Origins(self))?;
-                }
-                _ => {
-                    let v: IgnoredAny = map.next_value()?;
-                    let _ = v;
-                    self.errors.push(
-                        &key,
-                        None,
-                        IssueKind::UnknownField {
-                            expected: "version, origins".to_string(),
-                        },
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The `origins` list, entry by entry.
-struct Origins<'d, 'e>(&'d mut Document<'e>);
-
-impl<'de> DeserializeSeed<'de> for Origins<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Origins<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of origins")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0;
-        while let Some(v) = seq.next_element::<Value>()? {
-            if index >= self.0.max_entries {
-                self.0.too_many = true;
-                return Err(A::Error::custom("too many entries"));
-            }
-            self.0.entry(index, &v);
-            index += 1;
-        }
-        Ok(())
     }
 }
 

@@ -303,7 +303,12 @@ impl RootHost for MockHost {
         }
     }
 
-    fn dispatch_http_call(&self, cluster: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<u32, HostCallError> {
+    fn dispatch_http_call(
+        &self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u32, HostCallError> {
         self.record(Call::DispatchHttpCall {
             cluster: cluster.to_string(),
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),

@@ -17,9 +17,9 @@ use std::time::Duration;
 use crate::config::compile::{compile, Config};
 use crate::config::error::render_warnings;
 use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
-use crate::config::summary::policy_list;
 use crate::config::registry::describe;
-use crate::ops::decide::{decide, decide_with, Action, Decision, ResponseEdit};
+use crate::config::summary::policy_list;
+use crate::ops::decide::{decide_with, Action, Decision, ResponseEdit};
 use crate::ops::metrics::{policy_metric_names, NO_POLICY_METRIC};
 use crate::ops::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
 use crate::ops::rollout::Blocked;
@@ -96,7 +96,12 @@ pub trait RootHost {
     }
     /// Send an HTTP request to `cluster` (`headers` include `:method`, `:path`, `:authority`);
     /// the answer arrives through [`Root::on_http_call_response`] with the returned token.
-    fn dispatch_http_call(&self, cluster: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<u32, HostCallError> {
+    fn dispatch_http_call(
+        &self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u32, HostCallError> {
         let _ = (cluster, headers, timeout);
         Err(HostCallError::Unsupported)
     }
@@ -425,10 +430,11 @@ impl Stream {
         let Some(config) = &self.config else {
             return Verdict::Continue;
         };
-        let decision = match self.worker.fetched.try_borrow() {
-            Ok(fetched) => decide_with(config, &*fetched, &HostRequest(host)),
-            Err(_) => decide(config, &HostRequest(host)),
-        };
+        // One instance of the decision in the module: with the worker's fetched lists (empty
+        // without sources).
+        let none = FetchedLists::default();
+        let fetched = self.worker.fetched.try_borrow();
+        let decision = decide_with(config, fetched.as_deref().unwrap_or(&none), &HostRequest(host));
         // One increment per request, of an id computed at configuration time.
         increment(host, self.worker.counters.id(decision.counter_index()));
         self.upstream_cors_counter = decision

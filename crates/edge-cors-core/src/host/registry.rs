@@ -144,7 +144,10 @@ impl Sources {
                     host.define_root_counter(&name)
                 };
                 id.map_err(|e| {
-                    host.log(Level::Warn, &format!("edge-cors: could not define metric {name}: {e:?}"))
+                    host.log(
+                        Level::Warn,
+                        &format!("edge-cors: could not define metric {name}: {e:?}"),
+                    )
                 })
                 .ok()
             };
@@ -155,7 +158,10 @@ impl Sources {
                 credentials: policy.credentials,
                 state_key,
                 list_key,
-                counters: counter_names(&policy.name).into_iter().map(|n| define(n, false)).collect(),
+                counters: counter_names(&policy.name)
+                    .into_iter()
+                    .map(|n| define(n, false))
+                    .collect(),
                 gauges: gauge_names(&policy.name).into_iter().map(|n| define(n, true)).collect(),
                 generation: 0,
                 version: String::new(),
@@ -195,7 +201,10 @@ impl Sources {
                     self.local_only = true;
                 }
                 Err(e) => {
-                    host.log(Level::Warn, &format!("edge-cors: registry: could not read {key}: {e:?}"));
+                    host.log(
+                        Level::Warn,
+                        &format!("edge-cors: registry: could not read {key}: {e:?}"),
+                    );
                     return None;
                 }
             }
@@ -210,7 +219,10 @@ impl Sources {
             return match host.set_shared_data(key, value, cas) {
                 Ok(written) => written,
                 Err(e) => {
-                    host.log(Level::Warn, &format!("edge-cors: registry: could not write {key}: {e:?}"));
+                    host.log(
+                        Level::Warn,
+                        &format!("edge-cors: registry: could not write {key}: {e:?}"),
+                    );
                     false
                 }
             };
@@ -264,7 +276,9 @@ impl Sources {
             return;
         }
         let key = src.list_key.clone();
-        let Some((bytes, _)) = self.read(host, &key) else { return };
+        let Some((bytes, _)) = self.read(host, &key) else {
+            return;
+        };
         // The list's own generation, in its first 8 bytes: a list newer than the state read a
         // moment ago is installed under its own number.
         let generation = bytes
@@ -334,10 +348,16 @@ impl Sources {
         }
         let age = now.saturating_sub(state.confirmed_ms) / 1000;
         set_gauge(host, src, AGE_SECONDS, age);
-        let Some(max) = src.source.max_stale_seconds else { return };
+        let Some(max) = src.source.max_stale_seconds else {
+            return;
+        };
         let stale = age > max;
-        let Ok(mut lists) = fetched.try_borrow_mut() else { return };
-        let Some(Some(served)) = lists.0.get_mut(src.policy) else { return };
+        let Ok(mut lists) = fetched.try_borrow_mut() else {
+            return;
+        };
+        let Some(Some(served)) = lists.0.get_mut(src.policy) else {
+            return;
+        };
         if served.stale == stale {
             return;
         }
@@ -356,7 +376,10 @@ impl Sources {
         } else {
             host.log(
                 Level::Info,
-                &format!("edge-cors: registry {}: version \"{}\" confirmed again: it serves", src.name, src.version),
+                &format!(
+                    "edge-cors: registry {}: version \"{}\" confirmed again: it serves",
+                    src.name, src.version
+                ),
             );
         }
     }
@@ -489,7 +512,14 @@ impl Sources {
             state.next_due_ms = now.saturating_add(wait);
             let key = src.state_key.clone();
             if self.write(host, &key, state.encode().as_bytes(), cas) {
-                self.report(host, i, if same_list { &Outcome::Unchanged } else { &outcome }, &state, wait, now);
+                self.report(
+                    host,
+                    i,
+                    if same_list { &Outcome::Unchanged } else { &outcome },
+                    &state,
+                    wait,
+                    now,
+                );
                 if let Some((set, generation, version)) = applied.take() {
                     self.serve(host, i, set, generation, &version, fetched);
                 }
@@ -523,8 +553,11 @@ impl Sources {
                     ),
                 );
                 let prefix = format!("edge-cors: registry {}: ", src.name);
-                for line in render_warnings(&prefix, list.warnings.get(..MAX_LOGGED_SKIPPED).unwrap_or(&list.warnings))
-                    .lines()
+                for line in render_warnings(
+                    &prefix,
+                    list.warnings.get(..MAX_LOGGED_SKIPPED).unwrap_or(&list.warnings),
+                )
+                .lines()
                 {
                     host.log(Level::Warn, line);
                 }
@@ -633,7 +666,10 @@ fn printable(bytes: &[u8]) -> String {
 fn count(host: &impl RootHost, src: &Source, which: usize) {
     if let Some(Some(id)) = src.counters.get(which) {
         if let Err(e) = host.count(*id) {
-            host.log(Level::Warn, &format!("edge-cors: could not increment metric {id}: {e:?}"));
+            host.log(
+                Level::Warn,
+                &format!("edge-cors: could not increment metric {id}: {e:?}"),
+            );
         }
     }
 }

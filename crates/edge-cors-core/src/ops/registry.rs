@@ -210,9 +210,7 @@ impl SharedState {
     pub(crate) fn claimed(&self, me: u64, now_ms: u64, timeout_ms: u64) -> SharedState {
         SharedState {
             fetcher: me,
-            claim_until_ms: now_ms
-                .saturating_add(timeout_ms)
-                .saturating_add(CLAIM_MARGIN_MS),
+            claim_until_ms: now_ms.saturating_add(timeout_ms).saturating_add(CLAIM_MARGIN_MS),
             ..self.clone()
         }
     }
@@ -256,7 +254,9 @@ pub(crate) fn classify(
         Some(504) if elapsed_ms.saturating_mul(10) >= timeout_ms.saturating_mul(9) => {
             Answer::Failed(FailReason::Timeout)
         }
-        Some(503) if body_start.starts_with(b"upstream connect error") || body_start.starts_with(b"no healthy upstream") => {
+        Some(503)
+            if body_start.starts_with(b"upstream connect error") || body_start.starts_with(b"no healthy upstream") =>
+        {
             Answer::Failed(FailReason::Unreachable)
         }
         Some(_) => Answer::Failed(FailReason::Status),
@@ -353,16 +353,40 @@ mod tests {
     fn answers_are_classified_by_status_time_and_envoys_own_replies() {
         assert_eq!(classify(Some(200), 5, 1000, b"{", false), Answer::Body);
         assert_eq!(classify(Some(304), 5, 1000, b"", true), Answer::NotModified);
-        assert_eq!(classify(Some(304), 5, 1000, b"", false), Answer::Failed(FailReason::Status));
-        assert_eq!(classify(None, 5, 1000, b"", false), Answer::Failed(FailReason::Unreachable));
-        assert_eq!(classify(Some(504), 1000, 1000, b"upstream request timeout", false), Answer::Failed(FailReason::Timeout));
-        assert_eq!(classify(Some(504), 10, 1000, b"gateway", false), Answer::Failed(FailReason::Status));
         assert_eq!(
-            classify(Some(503), 3, 1000, b"upstream connect error or disconnect/reset before headers", false),
+            classify(Some(304), 5, 1000, b"", false),
+            Answer::Failed(FailReason::Status)
+        );
+        assert_eq!(
+            classify(None, 5, 1000, b"", false),
             Answer::Failed(FailReason::Unreachable)
         );
-        assert_eq!(classify(Some(503), 3, 1000, b"maintenance", false), Answer::Failed(FailReason::Status));
-        assert_eq!(classify(Some(500), 3, 1000, b"", false), Answer::Failed(FailReason::Status));
+        assert_eq!(
+            classify(Some(504), 1000, 1000, b"upstream request timeout", false),
+            Answer::Failed(FailReason::Timeout)
+        );
+        assert_eq!(
+            classify(Some(504), 10, 1000, b"gateway", false),
+            Answer::Failed(FailReason::Status)
+        );
+        assert_eq!(
+            classify(
+                Some(503),
+                3,
+                1000,
+                b"upstream connect error or disconnect/reset before headers",
+                false
+            ),
+            Answer::Failed(FailReason::Unreachable)
+        );
+        assert_eq!(
+            classify(Some(503), 3, 1000, b"maintenance", false),
+            Answer::Failed(FailReason::Status)
+        );
+        assert_eq!(
+            classify(Some(500), 3, 1000, b"", false),
+            Answer::Failed(FailReason::Status)
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -380,7 +404,10 @@ mod tests {
         let c = counter_names("app");
         assert_eq!(c[APPLIED], "edge_cors.app.registry.applied");
         assert_eq!(c[UNCHANGED], "edge_cors.app.registry.unchanged");
-        assert_eq!(c[failed_counter(FailReason::Dangerous)], "edge_cors.app.registry.failed.dangerous");
+        assert_eq!(
+            c[failed_counter(FailReason::Dangerous)],
+            "edge_cors.app.registry.failed.dangerous"
+        );
         assert_eq!(c.len(), 2 + FAIL_REASONS.len());
         let g = gauge_names("app");
         assert_eq!(g[AGE_SECONDS], "edge_cors.app.registry.age_seconds");
