@@ -64,6 +64,9 @@ pub fn valid_report(prefix: &str, config: &Config, bytes: &[u8]) -> String {
         if rp.allow_private_network_access {
             parts.push("private network access".to_string());
         }
+        if let Some(source) = &rp.allow_origins_from {
+            parts.push(format!("origins also from {}", super::registry::describe(source)));
+        }
         out.push_str(&format!("  - {}: {}\n", policy.name, parts.join("; ")));
     }
     out
