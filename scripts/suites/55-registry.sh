@@ -6,3 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 ENVOY_BIN="$(envoy_bin)" EDGE_CORS_WASM="$WASM" "$VENV/bin/python" -m pytest -q tests/registry
+# The memory and cost measurement's bounded case (2,000 origins, concurrency 1 and 2, no
+# callgrind; the full table is scripts/registry_bench.sh's manual run).
+bash "$ROOT/scripts/registry_bench.sh" --quick --check --out "$ROOT/target/registry-bench-quick"

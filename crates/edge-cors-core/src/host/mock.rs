@@ -209,6 +209,11 @@ impl MockHost {
             .count()
     }
 
+    /// The token of the last callout sent (0: none yet).
+    pub fn last_token(&self) -> u32 {
+        self.next_token.get()
+    }
+
     /// The callouts sent since the last `take_calls`: (cluster, headers).
     pub fn callouts(&self) -> Vec<(String, Vec<(String, String)>)> {
         self.calls

@@ -323,7 +323,7 @@ impl Root {
                 // The periodic summary of suppressed rejection lines and, with registry
                 // sources, their fetches on a shorter tick.
                 let tick = if sources.is_some() { TICK } else { window };
-                self.ticks_per_summary = (window.as_millis() / tick.as_millis().max(1)).max(1) as u64;
+                self.ticks_per_summary = (millis(Some(window)) / millis(Some(tick)).max(1)).max(1);
                 self.ticks = 0;
                 self.sources = sources;
                 if let Err(status) = host.set_tick_period(tick) {

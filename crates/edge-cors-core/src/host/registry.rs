@@ -12,7 +12,6 @@
 //! every worker fetches for itself.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -103,8 +102,8 @@ pub(crate) struct Sources {
     list: Vec<Source>,
     /// This worker's token in the shared state (random, never 0).
     me: u64,
-    /// The store of a host without shared data.
-    local: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    /// The store of a host without shared data: (key, value, token) of its two keys per source.
+    local: RefCell<Vec<(String, Vec<u8>, u32)>>,
     local_only: bool,
     log_window_ms: u64,
 }
@@ -180,7 +179,7 @@ impl Sources {
         let sources = Sources {
             list,
             me,
-            local: RefCell::new(HashMap::new()),
+            local: RefCell::new(Vec::new()),
             local_only: false,
             log_window_ms,
         };
@@ -209,7 +208,11 @@ impl Sources {
                 }
             }
         }
-        self.local.borrow().get(key).cloned()
+        self.local
+            .borrow()
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, c)| (v.clone(), *c))
     }
 
     /// Write `value` at `key` if its token is still `cas` (`None`: unconditionally); `false`
@@ -228,13 +231,16 @@ impl Sources {
             };
         }
         let mut local = self.local.borrow_mut();
-        let next = local.get(key).map_or(1, |(_, c)| c.wrapping_add(1));
-        if let (Some(cas), Some((_, current))) = (cas, local.get(key)) {
-            if *current != cas {
-                return false;
+        match local.iter_mut().find(|(k, _, _)| k == key) {
+            Some((_, v, c)) => {
+                if cas.is_some_and(|cas| cas != *c) {
+                    return false;
+                }
+                *v = value.to_vec();
+                *c = c.wrapping_add(1);
             }
+            None => local.push((key.to_string(), value.to_vec(), 1)),
         }
-        local.insert(key.to_string(), (value.to_vec(), next));
         true
     }
 
