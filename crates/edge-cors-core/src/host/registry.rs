@@ -282,16 +282,29 @@ impl Sources {
             return;
         }
         let key = src.list_key.clone();
-        let Some((bytes, _)) = self.read(host, &key) else {
+        let policy = src.policy;
+        // The list serving now is freed before the new one is copied in, so the VM's memory
+        // (which never shrinks) holds one list, not two: no request runs in between, this is
+        // one callback.
+        if let Ok(mut lists) = fetched.try_borrow_mut() {
+            if let Some(Some(served)) = lists.0.get_mut(policy) {
+                served.list = None;
+            }
+        }
+        let Some((mut bytes, _)) = self.read(host, &key) else {
             return;
         };
         // The list's own generation, in its first 8 bytes: a list newer than the state read a
-        // moment ago is installed under its own number.
+        // moment ago is installed under its own number. The rest is the set, kept in the same
+        // allocation.
         let generation = bytes
             .get(..8)
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map(u64::from_le_bytes);
-        let set = bytes.get(8..).and_then(|b| OriginSet::from_bytes(b.to_vec()));
+        if bytes.len() >= 8 {
+            bytes.drain(..8);
+        }
+        let set = OriginSet::from_bytes(bytes);
         let (Some(generation), Some(set)) = (generation, set) else {
             host.log(
                 Level::Warn,
@@ -299,7 +312,6 @@ impl Sources {
             );
             return;
         };
-        drop(bytes);
         self.serve(host, i, set, generation, &state.version, fetched);
     }
 
@@ -475,7 +487,7 @@ impl Sources {
         let me = self.me;
         // Read, change, compare-and-swap: only a worker that lost its claim could have written
         // meanwhile, so a few attempts always suffice.
-        let mut applied: Option<(OriginSet, u64, String)> = None;
+        let mut applied: Option<(Vec<u8>, u64, String)> = None;
         for _ in 0..4 {
             // A 200 with the list that serves already (a registry without ETags) is unchanged.
             let mut same_list = false;
@@ -510,7 +522,7 @@ impl Sources {
                         state.version = list.version.clone();
                         state.entries = list.set.len() as u64;
                         state.list_hash = list.hash;
-                        applied = Some((list.set.clone(), generation, list.version.clone()));
+                        applied = Some((bytes, generation, list.version.clone()));
                     }
                 }
             }
@@ -526,8 +538,12 @@ impl Sources {
                     wait,
                     now,
                 );
-                if let Some((set, generation, version)) = applied.take() {
-                    self.serve(host, i, set, generation, &version, fetched);
+                // This worker serves the bytes it published (without their generation).
+                if let Some((mut bytes, generation, version)) = applied.take() {
+                    bytes.drain(..8);
+                    if let Some(set) = OriginSet::from_bytes(bytes) {
+                        self.serve(host, i, set, generation, &version, fetched);
+                    }
                 }
                 return;
             }
