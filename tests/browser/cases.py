@@ -151,7 +151,10 @@ def server_saw(connects: int, requests: int | None = None, upgrades: int | None 
 
 
 def server_note(counts: dict) -> str:
-    return (f"server: {len(counts.get('requests', []))} request(s), {len(counts.get('connects', []))} "
+    """What reached the real-time server, in words that do not vary from run to run (the number
+    of polling requests does)."""
+    kinds = sorted({r["transport"] if r["transport"] != "-" else "handshake" for r in counts.get("requests", [])})
+    return (f"server: requests {'+'.join(kinds) or 'none'}, {len(counts.get('connects', []))} Socket.IO "
             f"connection(s), {counts.get('upgrades', 0)} raw upgrade(s)")
 
 
@@ -270,14 +273,14 @@ def cases(page: int, api: int, native_api: int, tls_api: int, file_page: str) ->
              [fetch(f"{api_host}/app/expose", Expect(True, 200, headers={"x-request-id": "upstream-42", "etag": None}),
                     read_headers=["x-request-id", "etag"])],
              "x-request-id readable, etag null"),
-        Case("Access-Control-Max-Age 600: two identical PUTs, one preflight", app_page,
+        Case("Access-Control-Max-Age 600: two identical PUTs", app_page,
              [fetch(f"{api_host}/app/max-age", Expect(True, 200), method="PUT", headers=json_put, body="{}"),
               fetch(f"{api_host}/app/max-age", Expect(True, 200), method="PUT", headers=json_put, body="{}")],
-             "allowed, 1 preflight at Envoy (Chromium)",
+             "allowed; 1 preflight at Envoy (Chromium), 2 (Firefox)",
              preflights={"chromium": ("/app/max-age", 1), "firefox": ("/app/max-age", 2)},
-             differs="Firefox ESR driven through WebDriver BiDi sends a preflight for each PUT: its preflight cache "
-                     "never answered the second one here (checked against a plain server too); Chromium reuses the "
-                     "cached preflight. edge-cors answers both preflights alike"),
+             differs="Firefox ESR driven through WebDriver BiDi sends a preflight for each PUT (against a plain "
+                     "test server too: not edge-cors's doing); Chromium reuses the cached preflight. edge-cors "
+                     "answers both preflights alike"),
         Case("control: Access-Control-Max-Age 0: two identical PUTs, two preflights", app_page,
              [fetch(f"{api_host}/nocache/put", Expect(True, 200), method="PUT",
                     headers={"content-type": "application/json"}, body="{}"),
@@ -319,10 +322,10 @@ def cases(page: int, api: int, native_api: int, tls_api: int, file_page: str) ->
     ]
 
     # ------------------------------------------------------------ the uncommon triggers
-    tls_wide = ("Chromium streams a ReadableStream body (over HTTP/2 only: the API is Envoy's TLS "
-                "listener with ALPN h2) and preflights it; Firefox does not implement streaming request "
-                "bodies and sends the stream's string form, `[object ReadableStream]`, as a simple "
-                "text/plain POST")
+    stream_differs = ("Chromium streams a ReadableStream body over HTTP/2 only (which browsers speak only over "
+                      "TLS: Envoy's HTTPS listener, ALPN h2), always preflighted, and refuses to send it over "
+                      "HTTP/1.1; Firefox does not implement streaming request bodies and sends the stream's "
+                      "string form, `[object ReadableStream]`, as a simple text/plain POST")
     out += [Case(name, page_origin, steps, expected, group="uncommon", **kw) for name, page_origin, steps, expected, kw in [
         ("@font-face font from the API, allowed origin", app_page,
          [Step("font", f"{api_host}/app/assets/font.ttf", Expect(True, check=font_renders(True)))],
@@ -354,11 +357,20 @@ def cases(page: int, api: int, native_api: int, tls_api: int, file_page: str) ->
                opts={"body": "upload body", "upload_listener": True})],
          "allowed after 1 preflight", {"preflights": ("/app/assets/upload-listener", 1)}),
         ("ReadableStream request body (fetch duplex: half) over HTTP/2 + TLS", app_page,
-         [fetch(f"{tls_host}/app/assets/stream", Expect(True, 200, body_has='"received": "streamed body"'),
+         [fetch(f"{tls_host}/app/assets/stream",
+                Expect(True, 200, body_has='"received": "streamed body", "length": 13, "framing": "chunked"'),
                 {"firefox": Expect(True, 200, body_has='"received": "[object ReadableStream]"')},
                 method="POST", body="streamed body", stream=True)],
-         "allowed after 1 preflight, the upstream receives the streamed body",
-         {"differs": tls_wide, "preflights": {"chromium": ("/app/assets/stream", 1), "firefox": ("/app/assets/stream", 0)}}),
+         "allowed after 1 preflight, the upstream receives the streamed (chunked) body",
+         {"differs": stream_differs,
+          "preflights": {"chromium": ("/app/assets/stream", 1), "firefox": ("/app/assets/stream", 0)}}),
+        ("ReadableStream request body over HTTP/1.1", app_page,
+         [fetch(f"{api_host}/app/assets/stream-h1", Expect(False, reason_has={"chromium": "net::ERR_ALPN_NEGOTIATION_FAILED"}),
+                {"firefox": Expect(True, 200, body_has='"received": "[object ReadableStream]"')},
+                method="POST", body="streamed body", stream=True)],
+         "Chromium: preflighted, then not sent (no HTTP/2: ERR_ALPN_NEGOTIATION_FAILED)",
+         {"differs": stream_differs,
+          "preflights": {"chromium": ("/app/assets/stream-h1", 1), "firefox": ("/app/assets/stream-h1", 0)}}),
         ("redirect to another origin: the follow-up carries Origin: null", app_page,
          [fetch(f"{api_host}/app/assets/redirect?to={other_api}/app/assets/target", blocked("MissingAllowOriginHeader"))],
          "blocked: null is never an allowed origin", {"origin_seen": "null", "log_path": "/app/assets/target"}),
@@ -373,13 +385,13 @@ def cases(page: int, api: int, native_api: int, tls_api: int, file_page: str) ->
          [fetch(f"{api_host}/public/assets/from-file", Expect(True, 200))],
          "allowed", {"page_url": file_page, "origin_seen": "null"}),
     ]]
-    return out + realtime_cases(page, api, app_page, evil_page, local_page, local_api, cookie, set_cookie)
+    return out + realtime_cases(api, app_page, evil_page, local_page, local_api, cookie, set_cookie)
 
 
-def realtime_cases(page, api, app_page, evil_page, local_page, local_api, cookie, set_cookie) -> list:
+def realtime_cases(api, app_page, evil_page, local_page, local_api, cookie, set_cookie) -> list:
     """Socket.IO (credentialed polling, upgrade, messages both ways) and a raw WebSocket, from an
-    allowed and a rejected origin. `case` in the URLs is replaced per browser (run.py) so the
-    real-time server counts each case apart."""
+    allowed and a rejected origin. run.py adds `case=BROWSER-N` to every request, so the
+    real-time server counts each case of each browser apart."""
     io_page = f"{local_page}/realtime.html"
     ws = f"ws://api.example.com:{api}"
     # A refused WebSocket has no CORS error: each browser names the failure in its console.
@@ -391,12 +403,12 @@ def realtime_cases(page, api, app_page, evil_page, local_page, local_api, cookie
          "connects over polling with the cookie, upgrades to WebSocket, ping/pong",
          {"page_url": io_page, "server": server_saw(1, cookie=cookie, transports={"polling", "websocket"})}),
         ("Socket.IO, rejected origin: polling blocked by the browser", evil_page,
-         [Step("socketio", f"http://localhost:{api}", Expect(False, cors_error="MissingAllowOriginHeader"),
+         [Step("socketio", local_api, Expect(False, cors_error="MissingAllowOriginHeader"),
                opts={"credentials": True})],
          "blocked: MissingAllowOriginHeader; 0 connections at the server",
          {"page_url": f"{evil_page}/realtime.html", "server": server_saw(0)}),
         ("Socket.IO, rejected origin, WebSocket transport only: upgrade refused at the gateway", evil_page,
-         [Step("socketio", f"http://localhost:{api}", refused, opts={"credentials": True, "transports": ["websocket"]})],
+         [Step("socketio", local_api, refused, opts={"credentials": True, "transports": ["websocket"]})],
          "403 at Envoy; 0 requests reach the server",
          {"page_url": f"{evil_page}/realtime.html", "server": server_saw(0, requests=0), "refused_at_gateway": True}),
         ("raw WebSocket, allowed origin", app_page,

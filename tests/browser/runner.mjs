@@ -133,17 +133,27 @@ async function runCase(browser, c) {
       if (!r.readable) {
         // The page's view and the browser's reason travel separately: wait (bounded) for the reason.
         const corsFailure = () => failures.slice(seenFailures).find((f) => f.corsError);
+        const anyFailure = () => failures.slice(seenFailures)[0];
+        const errorMessage = () =>
+          messages.slice(seenMessages).find((m) => m.type === "error" || m.type === "pageerror");
         const ffMessage = () => messages.slice(seenMessages).find((m) => firefoxReason(m.text));
-        await waitFor(() => (chromium ? corsFailure() : ffMessage()), 5000);
-        const failure = corsFailure() || failures.slice(seenFailures)[0] || null;
-        const message = ffMessage() || messages.slice(seenMessages).find((m) => m.type === "error" || m.type === "pageerror");
+        // First any sign of failure, then (briefly) the one that names a CORS reason, which may
+        // follow a console error or a network event by a few milliseconds.
+        await waitFor(() => (chromium ? anyFailure() : null) || errorMessage(), 5000);
+        await waitFor(chromium ? corsFailure : ffMessage, 1000);
+        const failure = corsFailure() || anyFailure() || null;
+        const message = ffMessage() || errorMessage();
         r.failure = failure;
+        // Chromium: the CORS error DevTools names, else the network error (a request it refused
+        // to send), else its console error (a WebSocket). Firefox: the reason of its console message.
         r.reason = chromium
           ? failure && failure.corsError
             ? failure.corsError + (failure.failedParameter ? ` (${failure.failedParameter})` : "")
-            : message
-              ? message.text
-              : null
+            : failure
+              ? failure.errorText
+              : message
+                ? message.text
+                : null
           : message
             ? firefoxReason(message.text) || message.text
             : null;

@@ -10,7 +10,6 @@ import struct
 import subprocess
 import sys
 import threading
-import urllib.request
 import zlib
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness.processes import free_port, poll, stop_process  # noqa: E402
+from harness.processes import Upstream  # noqa: E402
 
 # The Socket.IO browser client, served to the pages from the pinned npm package.
 VENDOR = {"/vendor/socket.io.min.js": HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"}
@@ -203,28 +202,9 @@ def self_signed_cert(workdir: Path) -> tuple:
 
 # ---------------------------------------------------------------- real time
 
-class RealtimeServer:
+class RealtimeServer(Upstream):
     """realtime_server.py (python-socketio on aiohttp, and a raw WebSocket echo) in the venv's
     Python; `counts()` is what it recorded per case."""
 
     def __init__(self):
-        self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "realtime_server.py"), str(self.port)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        poll(self._up, 30, "the Socket.IO server to listen")
-
-    def _up(self) -> bool:
-        try:
-            self.counts()
-            return True
-        except OSError:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"realtime_server.py exited: {self.proc.stdout.read()}")
-            return False
-
-    def counts(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__counts", timeout=5) as r:
-            return json.loads(r.read())
-
-    def stop(self):
-        stop_process(self.proc, 5)
+        super().__init__(script=HERE / "realtime_server.py", ready_timeout=30)
