@@ -213,6 +213,18 @@ def policy(page: int) -> dict:
 
 # ---------------------------------------------------------------- the cases
 
+def stream(url: str, chromium: Expect) -> Step:
+    """A POST whose body is a ReadableStream: what Chromium must do (`chromium`), and Firefox,
+    which sends the stream's string form as an ordinary body."""
+    return fetch(url, chromium, {"firefox": Expect(True, 200, body_has='"received": "[object ReadableStream]"')},
+                 method="POST", body="streamed body", stream=True)
+
+
+def stream_preflights(path: str) -> dict:
+    """Chromium always preflights a streamed body; Firefox's string body is a simple request."""
+    return {"chromium": (path, 1), "firefox": (path, 0)}
+
+
 def grpc_call(url: str, status: str | None, message: str | None) -> Step:
     """A unary gRPC-web call as a gRPC-web client sends it (an empty message: one 5-byte frame
     header), and what the page must read of grpc-status and grpc-message."""
@@ -357,20 +369,15 @@ def cases(page: int, api: int, native_api: int, tls_api: int, file_page: str) ->
                opts={"body": "upload body", "upload_listener": True})],
          "allowed after 1 preflight", {"preflights": ("/app/assets/upload-listener", 1)}),
         ("ReadableStream request body (fetch duplex: half) over HTTP/2 + TLS", app_page,
-         [fetch(f"{tls_host}/app/assets/stream",
-                Expect(True, 200, body_has='"received": "streamed body", "length": 13, "framing": "chunked"'),
-                {"firefox": Expect(True, 200, body_has='"received": "[object ReadableStream]"')},
-                method="POST", body="streamed body", stream=True)],
+         [stream(f"{tls_host}/app/assets/stream",
+                 Expect(True, 200, body_has='"received": "streamed body", "length": 13, "framing": "chunked"'))],
          "allowed after 1 preflight, the upstream receives the streamed (chunked) body",
-         {"differs": stream_differs,
-          "preflights": {"chromium": ("/app/assets/stream", 1), "firefox": ("/app/assets/stream", 0)}}),
+         {"differs": stream_differs, "preflights": stream_preflights("/app/assets/stream")}),
         ("ReadableStream request body over HTTP/1.1", app_page,
-         [fetch(f"{api_host}/app/assets/stream-h1", Expect(False, reason_has={"chromium": "net::ERR_ALPN_NEGOTIATION_FAILED"}),
-                {"firefox": Expect(True, 200, body_has='"received": "[object ReadableStream]"')},
-                method="POST", body="streamed body", stream=True)],
+         [stream(f"{api_host}/app/assets/stream-h1",
+                 Expect(False, reason_has={"chromium": "net::ERR_ALPN_NEGOTIATION_FAILED"}))],
          "Chromium: preflighted, then not sent (no HTTP/2: ERR_ALPN_NEGOTIATION_FAILED)",
-         {"differs": stream_differs,
-          "preflights": {"chromium": ("/app/assets/stream-h1", 1), "firefox": ("/app/assets/stream-h1", 0)}}),
+         {"differs": stream_differs, "preflights": stream_preflights("/app/assets/stream-h1")}),
         ("redirect to another origin: the follow-up carries Origin: null", app_page,
          [fetch(f"{api_host}/app/assets/redirect?to={other_api}/app/assets/target", blocked("MissingAllowOriginHeader"))],
          "blocked: null is never an allowed origin", {"origin_seen": "null", "log_path": "/app/assets/target"}),
