@@ -79,6 +79,7 @@ class Case:
     differs: str | None = None      # why the browsers legitimately differ here (required with by_browser)
     server: object = None           # server(counts of the real-time server for this case) -> [problems]
     refused_at_gateway: bool = False  # Envoy must have answered this case's request with 403
+    no_preflight: bool = False      # Envoy must have seen no OPTIONS request of this case
     group: str = "fetch"            # the table section
 
 
@@ -408,7 +409,8 @@ def realtime_cases(api, app_page, evil_page, local_page, local_api, cookie, set_
         ("Socket.IO, allowed origin: credentialed polling, upgrade, messages both ways", local_page,
          [set_cookie, Step("socketio", local_api, Expect(True, check=socketio_works(cookie)), opts={"credentials": True})],
          "connects over polling with the cookie, upgrades to WebSocket, ping/pong",
-         {"page_url": io_page, "server": server_saw(1, cookie=cookie, transports={"polling", "websocket"})}),
+         {"page_url": io_page, "server": server_saw(1, cookie=cookie, transports={"polling", "websocket"}),
+          "no_preflight": True}),
         ("Socket.IO, rejected origin: polling blocked by the browser", evil_page,
          [Step("socketio", local_api, Expect(False, cors_error="MissingAllowOriginHeader"),
                opts={"credentials": True})],

@@ -26,6 +26,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -256,6 +257,11 @@ def check_case(c: Case, index: int, browser: str, result: dict, logs: dict, real
         reason += f"; Envoy answered {', '.join(sorted(set(statuses())))}"
         if set(statuses()) != {"403"}:
             problems.append(f"Envoy answered {statuses()} (want 403)")
+    if c.no_preflight:
+        options = [p for m, p, _, _ in access_log_lines(log) if m == "OPTIONS" and f"case={t}" in p]
+        reason += f"; Envoy saw {len(options)} preflight(s)"
+        if options:
+            problems.append(f"preflights at Envoy: {options} (want none)")
     if c.server:
         counts = realtime.get(t, {})
         reason += "; " + server_note(counts)
@@ -311,18 +317,19 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="edge-cors-browser-"))
     page_port, api_port, tls_port, admin_port = free_port(), free_port(), free_port(), free_port()
     logs = {"edge": str(work / "access.log"), "native": str(work / "native-access.log")}
+    cert = self_signed_cert(work)
     upstream = Upstream()
     servers = [start_page_server(page_port)]
     grpc_port, assets_port = free_port(), free_port()
     servers += [serve(grpc_port, GrpcWebHandler), start_assets_server(assets_port)]
     realtime = RealtimeServer()
-    cert = self_signed_cert(work)
     (work / "native").mkdir()
     clusters = {"grpc": grpc_port, "assets": assets_port, "realtime": realtime.port}
     envoy = Envoy(edge_cors_config(api_port, tls_port, admin_port, upstream.port, page_port, clusters, cert, logs["edge"]),
                   work, extra_args=ACCESS_LOG_FLUSH_ARGS)
     native = Envoy(with_access_log(native_config(free_port(), free_port(), upstream.port, page_port), logs["native"]),
                    work / "native", extra_args=ACCESS_LOG_FLUSH_ARGS)
+    cleanup = False
     try:
         envoy.launch()
         native.launch()
@@ -356,8 +363,11 @@ def main() -> int:
         print(f"\n{total - failed} of {total} case runs agree ({len(all_cases)} cases x {len(browsers)} browsers)"
               + (f", {failed} MISMATCH" if failed else "") + f"; {time.monotonic() - started:.0f} s")
         if failed:
+            # The logs stay for the failure report; a run that agreed leaves nothing behind.
             print(f"\nEnvoy log: {envoy.log_path}\naccess log: {logs['edge']}")
-        elif not args.only and not args.no_matrix and browsers == list(BROWSERS):
+        else:
+            cleanup = True
+        if not failed and not args.only and not args.no_matrix and browsers == list(BROWSERS):
             write_matrix(all_cases, verdicts, {b: outputs[b]["version"] for b in browsers},
                          {"PAGE": page_port, "API": api_port, "TLS": tls_port, "NATIVE": native.port})
         return 1 if failed else 0
@@ -368,6 +378,8 @@ def main() -> int:
         realtime.stop()
         for s in servers:
             s.shutdown()
+        if cleanup:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
