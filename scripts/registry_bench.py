@@ -46,7 +46,7 @@ MARK_BEGIN, MARK_END = "<!-- registry-bench:begin -->", "<!-- registry-bench:end
 
 
 def origins(n: int) -> list[str]:
-    return [f"https://tenant{i}.example.com" for i in range(n)]
+    return [f"https://t{i}.example.com" for i in range(n)]
 
 
 def registry_process(port: int, doc_path: Path) -> subprocess.Popen:
@@ -94,7 +94,7 @@ def measure(kind: str, n: int, concurrency: int, args, upstream: Upstream, workd
     else:
         policy = {"policies": [{"name": "app", "allow_origins_from": {
             "cluster": "registry", "authority": "registry.internal", "path": "/v1/origins",
-            "refresh_seconds": 3600, "timeout_ms": 60000, "max_entries": 1_000_000, "max_bytes": 64 << 20}}]}
+            "refresh_seconds": 3600, "timeout_ms": 60000, "max_entries": 1_000_000, "max_bytes": 32 << 20}}]}
     wasm = str(PER_WORKER_WASM if kind == "per-worker" else WASM)
     config = proxy_bootstrap(listener, admin, upstream.port,
                              [wasm_filter(policy, wasm=wasm), ROUTER], routes=[route_to()])
@@ -147,7 +147,7 @@ def callgrind(envoy: Envoy, n: int) -> dict:
     """Instructions per request of the whole Envoy, scripts/bench's method: instrumentation on,
     200 warm-up requests on one keep-alive connection, counters zeroed, 400 requests, a dump."""
     out = {}
-    for label, origin in [("allowed", f"https://tenant{n // 2}.example.com"), ("rejected", "https://evil.example")]:
+    for label, origin in [("allowed", f"https://t{n // 2}.example.com"), ("rejected", "https://evil.example")]:
         conn = http.client.HTTPConnection("127.0.0.1", envoy.port, timeout=300)
 
         def send():

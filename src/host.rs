@@ -183,8 +183,9 @@ struct RootContextImpl(Root);
 
 impl Context for RootContextImpl {
     /// The answer to a registry callout.
-    fn on_http_call_response(&mut self, token_id: u32, _num_headers: usize, body_size: usize, _num_trailers: usize) {
-        self.0.on_http_call_response(&ProxyWasm, token_id, body_size);
+    fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
+        self.0
+            .on_http_call_response(&ProxyWasm, token_id, num_headers, body_size);
     }
 }
 

@@ -43,9 +43,10 @@ fn allows(root: &Root, host: &MockHost, origin: &str) -> bool {
 /// Deliver `response` for the worker's last callout.
 fn answer(root: &mut Root, host: &MockHost, response: CallResponse) {
     let body = response.body.len();
+    let lines = response.headers.len();
     *host.call_response.borrow_mut() = response;
     host.take_calls();
-    root.on_http_call_response(host, host.last_token(), body);
+    root.on_http_call_response(host, host.last_token(), lines, body);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -222,4 +223,18 @@ fn a_configuration_without_sources_ticks_at_the_log_interval_and_touches_no_shar
         c,
         Call::SharedData(_) | Call::SetSharedData(_) | Call::DispatchHttpCall { .. }
     )));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_callout_that_ended_without_an_answer_is_unreachable_and_reads_nothing() {
+    let host = MockHost::with_config(&config(""));
+    let mut w = worker(&host);
+    w.on_tick(&host);
+    host.take_calls();
+    // Envoy calls back with no header lines when the stream was reset or its response buffer
+    // limit was exceeded: reading the answer then would panic the VM in the SDK.
+    *host.call_response.borrow_mut() = CallResponse::new(200, &[], DOC);
+    w.on_http_call_response(&host, host.last_token(), 0, 0);
+    assert_eq!(host.counted("edge_cors.app.registry.failed.unreachable"), 1);
+    assert!(!allows(&w, &host, "https://a.example"));
 }

@@ -370,11 +370,13 @@ impl Root {
     }
 
     /// The answer to an HTTP callout (`token`, as [`RootHost::dispatch_http_call`] returned
-    /// it) arrived, with a body of `body_size` bytes; read it through the `http_call_response_*`
-    /// calls while this runs.
-    pub fn on_http_call_response(&mut self, host: &impl RootHost, token: u32, body_size: usize) {
+    /// it) arrived with `headers` header lines and a body of `body_size` bytes; read it through
+    /// the `http_call_response_*` calls while this runs. No header lines: the callout failed
+    /// without an answer (reset, or Envoy's response buffer limit), and nothing is read: the
+    /// proxy-wasm SDK panics when it reads the headers of an answer that does not exist.
+    pub fn on_http_call_response(&mut self, host: &impl RootHost, token: u32, headers: usize, body_size: usize) {
         if let Some(sources) = &mut self.sources {
-            sources.on_http_call_response(host, token, body_size, &self.worker.fetched);
+            sources.on_http_call_response(host, token, headers, body_size, &self.worker.fetched);
         }
     }
 

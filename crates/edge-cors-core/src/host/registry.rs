@@ -437,6 +437,7 @@ impl Sources {
         &mut self,
         host: &impl RootHost,
         token: u32,
+        headers: usize,
         body_size: usize,
         fetched: &RefCell<FetchedLists>,
     ) {
@@ -450,12 +451,17 @@ impl Sources {
         let now = millis(host.now());
         let Some(src) = self.list.get_mut(i) else { return };
         let Some(flight) = src.in_flight.take() else { return };
-        let status = host
-            .http_call_response_header(":status")
+        // Without header lines there is no answer to read (see `Root::on_http_call_response`).
+        let status = (headers > 0)
+            .then(|| host.http_call_response_header(":status"))
+            .flatten()
             .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u16>().ok()));
-        let start = host
-            .http_call_response_body(0, BODY_START.min(body_size))
-            .unwrap_or_default();
+        let start = match (status, body_size) {
+            (Some(_), 1..) => host
+                .http_call_response_body(0, BODY_START.min(body_size))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let elapsed = now.saturating_sub(flight.sent_ms);
         let outcome = match classify(status, elapsed, src.source.timeout_ms, &start, flight.sent_etag) {
             Answer::NotModified => Outcome::Unchanged,
