@@ -11,11 +11,14 @@ Compares, at N origins and `--concurrency C`:
 For each: registry fetches for the load, each VM's linear memory after the load (from the
 filter's own log lines: `configured ...` / `serving version ...`, `wasm memory P pages`),
 Envoy's resident memory, and (`--callgrind`, concurrency 1) instructions per request of the
-whole Envoy for a GET from an allowed and from a rejected origin, measured as scripts/bench
+whole Envoy for a GET from an allowed and from a rejected origin (a separate run under
+valgrind, merged with --merge), measured as scripts/bench
 does. Writes results.json and results.md to --out and, with --docs, the table into
 docs/registry.md between its markers.
 
-    scripts/registry_bench.sh                 the full run: 10k, 100k, 1M origins, C 1 and 4
+    scripts/registry_bench.sh --out D/mem     memory, fetches, load time: 10k, 100k, 1M origins, C 1 and 4
+    scripts/registry_bench.sh --callgrind --designs static,shared --out D/cg    instructions per request
+    scripts/registry_bench.sh --from D/mem/results.json --merge D/cg/results.json --docs   the table
     scripts/registry_bench.sh --quick         2,000 origins, C 1 and 2, no callgrind (< 2 min)
 """
 from __future__ import annotations
@@ -109,7 +112,7 @@ def measure(kind: str, n: int, concurrency: int, args, upstream: Upstream, workd
         reg = registry_process(port, doc)
     wrapper = None
     envoy_dir = workdir / f"{kind}-{n}-{concurrency}"
-    if args.callgrind and concurrency == 1:
+    if args.callgrind:
         wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                    f"--callgrind-out-file={envoy_dir / 'callgrind.out'}"]
     envoy = Envoy(config, envoy_dir, concurrency=concurrency, wrapper=wrapper, envoy_bin=args.envoy)
@@ -189,25 +192,7 @@ def table(rows: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--sizes", default=None, help="comma-separated origin counts")
-    p.add_argument("--concurrency", default=None, help="comma-separated worker counts")
-    p.add_argument("--designs", default="static,per-worker,shared")
-    p.add_argument("--callgrind", action="store_true")
-    p.add_argument("--envoy", default=None)
-    p.add_argument("--out", default=str(ROOT / "scripts" / "registry_bench_results"))
-    p.add_argument("--docs", action="store_true", help="write the table into docs/registry.md")
-    p.add_argument("--merge", help="a results.json whose instruction counts (a --callgrind run) join these rows")
-    p.add_argument("--check", action="store_true",
-                   help="fail unless the shared list is fetched once per Envoy, a per-worker list once per VM, "
-                        "and a shared list takes less memory on the other VMs than a per-worker one")
-    args = p.parse_args()
-    sizes = [int(s) for s in (args.sizes or ("2000" if args.quick else "10000,100000,1000000")).split(",")]
-    conc = [int(c) for c in (args.concurrency or ("1,2" if args.quick else "1,4")).split(",")]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+def measure_all(sizes: list, conc: list, args) -> list:
     work = Path("/tmp") / f"edge-cors-registry-bench-{free_port()}"
     work.mkdir(parents=True)
     upstream = Upstream()
@@ -221,6 +206,30 @@ def main():
                     rows.append(row)
     finally:
         upstream.stop()
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--sizes", default=None, help="comma-separated origin counts")
+    p.add_argument("--concurrency", default=None, help="comma-separated worker counts")
+    p.add_argument("--designs", default="static,per-worker,shared")
+    p.add_argument("--callgrind", action="store_true")
+    p.add_argument("--envoy", default=None)
+    p.add_argument("--out", default=str(ROOT / "scripts" / "registry_bench_results"))
+    p.add_argument("--docs", action="store_true", help="write the table into docs/registry.md")
+    p.add_argument("--merge", help="a results.json whose instruction counts (a --callgrind run) join these rows")
+    p.add_argument("--from", dest="rows_from", help="take the rows from this results.json instead of measuring")
+    p.add_argument("--check", action="store_true",
+                   help="fail unless the shared list is fetched once per Envoy, a per-worker list once per VM, "
+                        "and a shared list takes less memory on the other VMs than a per-worker one")
+    args = p.parse_args()
+    sizes = [int(s) for s in (args.sizes or ("2000" if args.quick else "10000,100000,1000000")).split(",")]
+    conc = [int(c) for c in (args.concurrency or ("1,2" if args.quick else "1,4")).split(",")]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = json.loads(Path(args.rows_from).read_text()) if args.rows_from else measure_all(sizes, conc, args)
     if args.merge:
         for extra in json.loads(Path(args.merge).read_text()):
             for row in rows:

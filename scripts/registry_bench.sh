@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The memory and cost of registry lists (docs/registry.md, "Measurements"): static allow_origins,
 # a registry list fetched by every worker, and the shipped shared list, at 10,000, 100,000 and
-# 1,000,000 origins with --concurrency 1 and 4, callgrind instructions per request at
-# concurrency 1. The full run takes about 40 minutes on 2 cores (it is not part of the suite);
-# `--quick` (2,000 origins, no callgrind, < 2 minutes) runs in suite 55-registry.
+# 1,000,000 origins with --concurrency 1 and 4; callgrind instructions per request in a separate
+# run. The full runs take about 30 minutes on 2 cores and are not part of the suite; `--quick`
+# (2,000 origins, no callgrind, about a minute) runs in suite 55-registry.
 #
-#   scripts/registry_bench.sh --callgrind --docs    the full run; writes the table into docs/registry.md
-#   scripts/registry_bench.sh --quick               the bounded case
+#   scripts/registry_bench.sh --out /tmp/rb/mem
+#   scripts/registry_bench.sh --callgrind --designs static,shared --out /tmp/rb/cg
+#   scripts/registry_bench.sh --from /tmp/rb/mem/results.json --merge /tmp/rb/cg/results.json --docs
+#   scripts/registry_bench.sh --quick --check
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_apt valgrind
