@@ -8,7 +8,8 @@
   evaluated with cel-python (PyPI `cel-python`, a CEL interpreter), plus the Kubernetes CEL
   library functions those CRDs call (`isURL`, `url`, `isIP`, `isCIDR`). A rule this module cannot
   compile or evaluate is an error, never a silent pass. Transition rules (`oldSelf`) only run on
-  updates and are skipped, as on create.
+  updates and are skipped, as on create. As in the API server, the schema's defaults are filled in
+  first, and declared property names that are CEL keywords are escaped (`__namespace__`).
 """
 from __future__ import annotations
 
@@ -133,6 +134,52 @@ def _program(rule: str):
     return env.program(ast, functions={**CEL_FUNCTIONS, "urlScheme": _url})
 
 
+CEL_RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
+                "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"}
+
+
+def escape(name: str) -> str:
+    """How Kubernetes names a declared property inside CEL (`namespace` -> `__namespace__`)."""
+    if name in CEL_RESERVED:
+        return f"__{name}__"
+    out = name.replace("__", "__underscores__")
+    for char, word in ((".", "dot"), ("-", "dash"), ("/", "slash")):
+        out = out.replace(char, f"__{word}__")
+    return out
+
+
+def with_defaults(node: dict, value):
+    """`value` with the schema's `default`s filled in, as the API server does before validating."""
+    if isinstance(value, dict):
+        out = {}
+        props = node.get("properties", {})
+        for k, child in props.items():
+            if k not in value and "default" in child:
+                out[k] = child["default"]
+        for k, v in value.items():
+            if k in props:
+                out[k] = with_defaults(props[k], v)
+            elif isinstance(node.get("additionalProperties"), dict):
+                out[k] = with_defaults(node["additionalProperties"], v)
+            else:
+                out[k] = v
+        return out
+    if isinstance(value, list) and "items" in node:
+        return [with_defaults(node["items"], v) for v in value]
+    return value
+
+
+def cel_value(node: dict, value):
+    """`value` as CEL sees it: declared property names escaped, map keys as they are."""
+    if isinstance(value, dict):
+        props = node.get("properties", {})
+        extra = node.get("additionalProperties") if isinstance(node.get("additionalProperties"), dict) else {}
+        return {(escape(k) if k in props else k): cel_value(props.get(k, extra), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [cel_value(node.get("items", {}), v) for v in value]
+    return value
+
+
 def cel_errors(node: dict, value, path: str = "") -> list[str]:
     """Evaluate every CEL rule of the schema nodes present in `value`, walking both together."""
     errors = []
@@ -142,7 +189,7 @@ def cel_errors(node: dict, value, path: str = "") -> list[str]:
             continue  # transition rules run on update only
         where = path or "$"
         try:
-            ok = _program(rule).evaluate({"self": celpy.json_to_cel(value)})
+            ok = _program(rule).evaluate({"self": celpy.json_to_cel(cel_value(node, value))})
         except Exception as e:  # noqa: BLE001 - any failure to evaluate is reported, never passed
             errors.append(f"{where}: CEL rule could not be evaluated ({type(e).__name__}: {e}): {rule}")
             continue
@@ -176,7 +223,8 @@ def validate(manifest: dict) -> list[str]:
         for e in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
     ]
     if not errors:  # the API server runs CEL on schema-valid objects only
-        errors += cel_errors(crd_schema(group, kind, version), manifest)
+        schema = crd_schema(group, kind, version)
+        errors += cel_errors(schema, with_defaults(schema, manifest))
     return errors
 
 

@@ -190,3 +190,30 @@ def gateway_bootstrap(port: int, admin_port: int, backend_port: int, extra_clust
                              server_header_transformation="PASS_THROUGH")
     clusters = [static_cluster("backend", backend_port)] + [static_cluster(n, p) for n, p in extra_clusters.items()]
     return bootstrap(admin_port, [listener], clusters)
+
+
+def host_suffix(host: str) -> str:
+    return host.replace(".", "_")
+
+
+def httproute_routes(httproute: dict, enable: list, **fields) -> list:
+    """An HTTPRoute -> one Envoy route per rule match (PathPrefix and method matches only), named
+    as Envoy Gateway names them, each enabling the `enable` filters."""
+    meta, spec = httproute["metadata"], httproute["spec"]
+    routes = []
+    for host in spec["hostnames"]:
+        for r, rule in enumerate(spec["rules"]):
+            for m, match in enumerate(rule["matches"]):
+                path = match["path"]
+                assert path["type"] == "PathPrefix", path
+                name = f"httproute/{meta['namespace']}/{meta['name']}/rule/{r}/match/{m}/{host_suffix(host)}"
+                routes.append(route(name, path["value"], method=match.get("method"), enable=enable, **fields))
+    return routes
+
+
+def extension_policy_wasm(policy: dict, index: int, code_uri: str, sha256: str) -> dict:
+    """The Wasm filter of `spec.wasm[index]` of an EnvoyExtensionPolicy, its code fetched from
+    `code_uri` (the placeholders of the shipped files replaced)."""
+    meta = policy["metadata"]
+    return wasm_filter(wasm_filter_name(meta["namespace"], meta["name"], index), policy["spec"]["wasm"][index],
+                       code_uri, sha256)
