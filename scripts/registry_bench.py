@@ -166,29 +166,41 @@ def callgrind(envoy: Envoy, n: int) -> dict:
             send()
         before = set(envoy.workdir.glob("callgrind.out*"))
         subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
+        started = time.monotonic()
         for _ in range(400):
             send()
         subprocess.run(["callgrind_control", "-d", label, pid], check=True, capture_output=True)
+        out[f"window_{label}_s"] = round(time.monotonic() - started, 1)
         conn.close()
         dump = poll(lambda: sorted(set(envoy.workdir.glob("callgrind.out*")) - before), 120, "the callgrind dump")
         out[f"instr_{label}_k"] = round(callgrind_total(dump[-1]) / 400 / 1000, 1)
+    # What the Envoy does with no request at all (the VMs' ticks, Envoy's own timers), per
+    # second: the part of the figures above that is not the requests' own.
+    before = set(envoy.workdir.glob("callgrind.out*"))
+    subprocess.run(["callgrind_control", "-z", str(envoy.proc.pid)], check=True, capture_output=True)
+    started = time.monotonic()
+    time.sleep(10)  # the idle window being measured
+    subprocess.run(["callgrind_control", "-d", "idle", str(envoy.proc.pid)], check=True, capture_output=True)
+    idle_s = time.monotonic() - started
+    dump = poll(lambda: sorted(set(envoy.workdir.glob("callgrind.out*")) - before), 120, "the callgrind dump")
+    out["idle_k_per_s"] = round(callgrind_total(dump[-1]) / idle_s / 1000, 1)
     return out
 
 
 def table(rows: list) -> str:
     head = ("| design | origins | workers | registry fetches for the load | fetcher VM (MiB) | each other VM (MiB) "
-            "| all VMs (MiB) | Envoy RSS (MiB) | load (s) | instructions/GET allowed | rejected |")
-    lines = [head, "|" + "---|" * 11]
+            "| all VMs (MiB) | Envoy RSS (MiB) | load (s) | instructions/GET allowed | rejected | idle instructions/s |")
+    lines = [head, "|" + "---|" * 12]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['design']} | {r['origins']:,} | {r['concurrency']} | not possible: {r['skipped']} |"
-                         " | | | | | | |")
+                         " | | | | | | | |")
             continue
         def v(key, fmt="{}"):
             return fmt.format(r[key]) if r.get(key) is not None else "-"
         lines.append(f"| {r['design']} | {r['origins']:,} | {r['concurrency']} | {v('fetches')} | {v('fetcher_vm_mib')} "
                      f"| {v('worker_vm_mib')} | {v('vm_total_mib')} | {v('rss_mib')} | {v('load_seconds')} "
-                     f"| {v('instr_allowed_k', '{}k')} | {v('instr_rejected_k', '{}k')} |")
+                     f"| {v('instr_allowed_k', '{}k')} | {v('instr_rejected_k', '{}k')} | {v('idle_k_per_s', '{}k')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -234,7 +246,7 @@ def main():
         for extra in json.loads(Path(args.merge).read_text()):
             for row in rows:
                 if all(row[k] == extra[k] for k in ("design", "origins", "concurrency")):
-                    row.update({k: v for k, v in extra.items() if k.startswith("instr_")})
+                    row.update({k: v for k, v in extra.items() if k.startswith(("instr_", "idle_", "window_"))})
     (out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
     (out / "results.md").write_text(table(rows))
     if args.docs:
