@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import subprocess
 import sys
@@ -42,7 +43,8 @@ from harness.processes import Envoy, Upstream, free_port, poll, stop_process  # 
 sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 from bench import callgrind_total  # noqa: E402
 
-PER_WORKER_WASM = ROOT / "target" / "per-worker" / "wasm32-wasip1" / "release" / "edge_cors.wasm"
+PER_WORKER_WASM = os.environ.get("EDGE_CORS_PER_WORKER_WASM") or str(
+    ROOT / "target" / "per-worker" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
 PAGE = 65536
 STATIC_LIMIT = 16 << 20  # the configuration size limit (config/limits.rs)
 MARK_BEGIN, MARK_END = "<!-- registry-bench:begin -->", "<!-- registry-bench:end -->"

@@ -303,15 +303,6 @@ pub fn compile_document(
         );
         return Err((DocumentFailure::TooLarge, errors));
     }
-    // The document is read as a JSON tree (the configuration's own reader): a streaming
-    // visitor would spare the tree's memory on the worker that fetches, at 40 KB of module.
-    let root: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            errors.push("$", None, IssueKind::InvalidJson { error: e.to_string() });
-            return Err((DocumentFailure::Invalid, errors));
-        }
-    };
     let mut doc = Document {
         credentials,
         errors: &mut errors,
@@ -319,48 +310,32 @@ pub fn compile_document(
         builder: OriginSetBuilder::default(),
         skipped: 0,
     };
-    let Some(map) = root.as_object() else {
-        doc.errors
-            .push("$", Some(&root), IssueKind::NotAnObject { found: "another type" });
-        return Err((DocumentFailure::Invalid, errors));
-    };
-    for (key, v) in map {
-        match key.as_str() {
-            "version" => doc.version(v),
-            "origins" => match v.as_array() {
-                Some(list) if list.len() > max_entries => {
-                    doc.errors
-                        .push("origins", None, IssueKind::RegistryTooManyEntries { max: max_entries });
-                    return Err((DocumentFailure::TooMany, errors));
-                }
-                Some(list) => list.iter().enumerate().for_each(|(i, e)| doc.entry(i, e)),
-                None => doc.errors.push(
-                    "origins",
-                    Some(v),
-                    IssueKind::WrongType {
-                        expected: "a list",
-                        found: "another type",
-                    },
-                ),
-            },
-            _ => doc.errors.push(
-                key,
-                Some(v),
-                IssueKind::UnknownField {
-                    expected: "version, origins".to_string(),
-                },
-            ),
-        }
-    }
+    let read = read_document(bytes, max_entries, &mut doc);
     let Document {
         version,
         builder,
         skipped,
         ..
     } = doc;
-    for key in ["version", "origins"] {
-        if !map.contains_key(key) {
-            errors.push(key, None, IssueKind::Missing);
+    match read {
+        Ok(seen) => {
+            for (key, was_seen) in ["version", "origins"].into_iter().zip(seen) {
+                if !was_seen {
+                    errors.push(key, None, IssueKind::Missing);
+                }
+            }
+        }
+        Err(Unread::TooMany) => {
+            errors.push("origins", None, IssueKind::RegistryTooManyEntries { max: max_entries });
+            return Err((DocumentFailure::TooMany, errors));
+        }
+        Err(Unread::NotAnObject(v)) => {
+            errors.push("$", Some(&v), IssueKind::NotAnObject { found: "another type" });
+            return Err((DocumentFailure::Invalid, errors));
+        }
+        Err(Unread::Json(error)) => {
+            errors.push("$", None, IssueKind::InvalidJson { error });
+            return Err((DocumentFailure::Invalid, errors));
         }
     }
     if !errors.is_empty() {
@@ -385,6 +360,141 @@ pub fn compile_document(
         skipped,
     };
     Ok((list, errors))
+}
+
+/// Why a document could not be read to its end.
+enum Unread {
+    /// More entries than `max_entries`: reading stopped there.
+    TooMany,
+    /// The document is another JSON value than an object.
+    NotAnObject(Value),
+    /// Not JSON: the reason, with the byte offset.
+    Json(String),
+}
+
+/// A position in a document's bytes.
+struct Cursor<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn skip_whitespace(&mut self) {
+        while matches!(self.bytes.get(self.at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    /// Skip whitespace, then take `c` if it comes next.
+    fn eat(&mut self, c: u8) -> bool {
+        self.skip_whitespace();
+        let found = self.bytes.get(self.at) == Some(&c);
+        self.at += usize::from(found);
+        found
+    }
+
+    /// The next JSON value, read by serde_json (the configuration's own reader), and freed by
+    /// the caller before the next is read.
+    fn value(&mut self) -> Result<Value, Unread> {
+        self.skip_whitespace();
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+        match values.next() {
+            Some(Ok(v)) => {
+                self.at += values.byte_offset();
+                Ok(v)
+            }
+            Some(Err(e)) => Err(self.error(&e.to_string())),
+            None => Err(self.error("the document ends early")),
+        }
+    }
+
+    fn error(&self, what: &str) -> Unread {
+        Unread::Json(format!("at byte {}: {what}", self.at))
+    }
+}
+
+/// Read a document value by value: the top-level object's fields one at a time and each entry
+/// of `origins` as it comes, so no tree of the whole document is ever held (at a million
+/// entries the tree alone is several times the size of the set). Returns whether `version` and
+/// `origins` were seen.
+fn read_document(bytes: &[u8], max_entries: usize, doc: &mut Document<'_>) -> Result<[bool; 2], Unread> {
+    let mut c = Cursor { bytes, at: 0 };
+    if !c.eat(b'{') {
+        let v = c.value()?;
+        return Err(Unread::NotAnObject(v));
+    }
+    let mut seen = [false; 2];
+    if !c.eat(b'}') {
+        loop {
+            let Value::String(key) = c.value()? else {
+                return Err(c.error("expected a field name"));
+            };
+            if !c.eat(b':') {
+                return Err(c.error("expected `:`"));
+            }
+            match key.as_str() {
+                "version" => {
+                    seen[0] = true;
+                    let v = c.value()?;
+                    doc.version(&v);
+                }
+                "origins" => {
+                    seen[1] = true;
+                    read_origins(&mut c, max_entries, doc)?;
+                }
+                _ => {
+                    let v = c.value()?;
+                    let expected = "version, origins".to_string();
+                    doc.errors.push(&key, Some(&v), IssueKind::UnknownField { expected });
+                }
+            }
+            if c.eat(b',') {
+                continue;
+            }
+            if c.eat(b'}') {
+                break;
+            }
+            return Err(c.error("expected `,` or `}`"));
+        }
+    }
+    c.skip_whitespace();
+    if c.at != bytes.len() {
+        return Err(c.error("trailing characters"));
+    }
+    Ok(seen)
+}
+
+/// `origins`: a list whose entries are compiled one by one.
+fn read_origins(c: &mut Cursor<'_>, max_entries: usize, doc: &mut Document<'_>) -> Result<(), Unread> {
+    if !c.eat(b'[') {
+        let v = c.value()?;
+        let wrong = IssueKind::WrongType {
+            expected: "a list",
+            found: "another type",
+        };
+        doc.errors.push("origins", Some(&v), wrong);
+        return Ok(());
+    }
+    if c.eat(b']') {
+        return Ok(());
+    }
+    let mut index = 0;
+    loop {
+        if index >= max_entries {
+            return Err(Unread::TooMany);
+        }
+        let v = c.value()?;
+        doc.entry(index, &v);
+        index += 1;
+        if c.eat(b',') {
+            continue;
+        }
+        if c.eat(b']') {
+            return Ok(());
+        }
+        return Err(c.error("expected `,` or `]`"));
+    }
 }
 
 /// The document being compiled.
@@ -550,6 +660,30 @@ mod tests {
             let (failure, errors) = compile(doc, false).unwrap_err();
             assert_eq!(failure, DocumentFailure::Invalid, "{doc}");
             assert!(!errors.errors.is_empty(), "{doc}");
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn the_document_is_read_as_strict_json_value_by_value() {
+        let (list, warnings) = compile(
+            " {\n \"origins\" : [ \"https://a.example\" , {\"x\": [1, {\"y\": null}]}, \"https:\\/\\/b.example\" ] ,\t\"version\":7 }\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(list.version, "7");
+        assert_eq!(list.entries(), 2, "an escaped `/` reads as `/`");
+        assert_eq!(warnings.warnings.len(), 1, "the nested object is skipped");
+        for doc in [
+            r#"{"version": 1, "origins": ["https://a.example",]}"#,
+            r#"{"version": 1, "origins": [],}"#,
+            r#"{"version": 1, "origins": []} x"#,
+            r#"{"version": 1 "origins": []}"#,
+            r#"{"version": 1, "origins": ["https://a.example" "https://b.example"]}"#,
+            r#"{"version": 1, "origins": ["https://a.example"#,
+            r#"{1: 2}"#,
+            "\"just a string\"",
+        ] {
+            assert_eq!(compile(doc, false).unwrap_err().0, DocumentFailure::Invalid, "{doc}");
         }
     }
 
