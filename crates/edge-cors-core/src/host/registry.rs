@@ -291,20 +291,13 @@ impl Sources {
                 served.list = None;
             }
         }
-        let Some((mut bytes, _)) = self.read(host, &key) else {
+        let Some((bytes, _)) = self.read(host, &key) else {
             return;
         };
-        // The list's own generation, in its first 8 bytes: a list newer than the state read a
-        // moment ago is installed under its own number. The rest is the set, kept in the same
-        // allocation.
-        let generation = bytes
-            .get(..8)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_le_bytes);
-        if bytes.len() >= 8 {
-            bytes.drain(..8);
-        }
+        // The generation is in the set's header: a list newer than the state read a moment ago
+        // is installed under its own number.
         let set = OriginSet::from_bytes(bytes);
+        let generation = set.as_ref().map(OriginSet::generation);
         let (Some(generation), Some(set)) = (generation, set) else {
             host.log(
                 Level::Warn,
@@ -488,12 +481,18 @@ impl Sources {
 
     /// Record the end of a fetch: publish and serve an applied list, count and log, and set
     /// when the next fetch is due.
-    fn finish(&mut self, host: &impl RootHost, i: usize, outcome: Outcome, now: u64, fetched: &RefCell<FetchedLists>) {
+    fn finish(
+        &mut self,
+        host: &impl RootHost,
+        i: usize,
+        mut outcome: Outcome,
+        now: u64,
+        fetched: &RefCell<FetchedLists>,
+    ) {
         let random = host.random_u64();
         let me = self.me;
         // Read, change, compare-and-swap: only a worker that lost its claim could have written
         // meanwhile, so a few attempts always suffice.
-        let mut applied: Option<(Vec<u8>, u64, String)> = None;
         for _ in 0..4 {
             // A 200 with the list that serves already (a registry without ETags) is unchanged.
             let mut same_list = false;
@@ -501,34 +500,29 @@ impl Sources {
             let Some(src) = self.list.get(i) else { return };
             state.fetcher = me;
             state.claim_until_ms = 0;
-            match &outcome {
+            match &mut outcome {
                 Outcome::Failed(..) => state.failures = state.failures.saturating_add(1),
                 Outcome::Unchanged => {
                     state.failures = 0;
                     state.confirmed_ms = now;
                 }
                 Outcome::Applied(list) => {
+                    state.failures = 0;
+                    state.confirmed_ms = now;
+                    state.etag = list.etag.clone().unwrap_or_default();
                     if list.hash == state.list_hash && state.generation != 0 {
                         same_list = true;
-                        state.failures = 0;
-                        state.confirmed_ms = now;
-                        state.etag = list.etag.clone().unwrap_or_default();
                     } else {
+                        // The set's own bytes are published, stamped with their generation.
                         let generation = state.generation.wrapping_add(1).max(1);
-                        let mut bytes = Vec::with_capacity(8 + list.set.as_bytes().len());
-                        bytes.extend_from_slice(&generation.to_le_bytes());
-                        bytes.extend_from_slice(list.set.as_bytes());
-                        if !self.write(host, &src.list_key, &bytes, None) {
+                        list.set.set_generation(generation);
+                        if !self.write(host, &src.list_key, list.set.as_bytes(), None) {
                             continue;
                         }
                         state.generation = generation;
-                        state.failures = 0;
-                        state.confirmed_ms = now;
-                        state.etag = list.etag.clone().unwrap_or_default();
                         state.version = list.version.clone();
                         state.entries = list.set.len() as u64;
                         state.list_hash = list.hash;
-                        applied = Some((bytes, generation, list.version.clone()));
                     }
                 }
             }
@@ -544,12 +538,11 @@ impl Sources {
                     wait,
                     now,
                 );
-                // This worker serves the bytes it published (without their generation).
-                if let Some((mut bytes, generation, version)) = applied.take() {
-                    bytes.drain(..8);
-                    if let Some(set) = OriginSet::from_bytes(bytes) {
-                        self.serve(host, i, set, generation, &version, fetched);
-                    }
+                if let (Outcome::Applied(list), false) = (outcome, same_list) {
+                    // This worker serves the set it published.
+                    let Compiled { set, version, .. } = *list;
+                    let generation = set.generation();
+                    self.serve(host, i, set, generation, &version, fetched);
                 }
                 return;
             }

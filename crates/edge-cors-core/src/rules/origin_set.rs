@@ -10,11 +10,14 @@
 //! `scheme://host:*` when the set has port wildcards, then, when it has subdomain wildcards,
 //! `scheme://*.base` with the request's port (or `:*`) for each domain suffix of the host.
 //!
-//! Layout (little-endian): a header of six `u32` (magic `ECOS`, format, flags, entries, slots,
-//! pool bytes), an open-addressing table of `slots` `u32` (a power of two, at most half full;
-//! 0 is empty, otherwise the entry's pool offset plus one), then the pool of entries, each a
-//! `u16` length and its bytes. A buffer that does not have this shape is refused whole; a
-//! lookup never indexes unchecked, so even a corrupt pool only fails to match.
+//! Layout (little-endian): a header of eight `u32` (magic `ECOS`, format, flags, entries,
+//! slots, pool bytes, and the generation the host glue stamps on a published set, low word
+//! first), the pool of entries, each a `u16` length and its bytes, then an open-addressing
+//! table of `slots` `u32` (a power of two, at most half full; 0 is empty, otherwise the entry's
+//! pool offset plus one). The builder writes the pool where the set will keep it and appends
+//! the table, so building and publishing copy no entry. A buffer that does not have this shape
+//! is refused whole; a lookup never indexes unchecked, so even a corrupt pool only fails to
+//! match.
 
 use super::hash::hash64;
 use super::origin::{HostPattern, Origin, OriginPattern, PortPattern, MAX_ORIGIN_LEN};
@@ -22,8 +25,8 @@ use super::origin::{HostPattern, Origin, OriginPattern, PortPattern, MAX_ORIGIN_
 const MAGIC: [u8; 4] = *b"ECOS";
 /// Changes whenever the layout does: a worker never reads a buffer of another layout (an
 /// older module's, during an upgrade, shares the data of the same VM id).
-const FORMAT: u32 = 1;
-const HEADER_WORDS: usize = 6;
+const FORMAT: u32 = 2;
+const HEADER_WORDS: usize = 8;
 const HEADER_BYTES: usize = HEADER_WORDS * 4;
 /// Some entry is `scheme://host:*`.
 const ANY_PORT: u32 = 1;
@@ -38,13 +41,17 @@ pub(crate) struct OriginSet {
     entries: u32,
     /// `slots - 1`; `slots` is a power of two.
     mask: usize,
-    pool_start: usize,
+    table_start: usize,
+}
+
+/// The `u32` at byte `at`.
+fn word_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
 }
 
 fn word(bytes: &[u8], index: usize) -> Option<u32> {
-    let at = index.checked_mul(4)?;
-    let b = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
+    word_at(bytes, index.checked_mul(4)?)
 }
 
 impl OriginSet {
@@ -57,8 +64,8 @@ impl OriginSet {
         let entries = word(&bytes, 3)?;
         let slots = usize::try_from(word(&bytes, 4)?).ok()?;
         let pool = usize::try_from(word(&bytes, 5)?).ok()?;
-        let pool_start = HEADER_BYTES.checked_add(slots.checked_mul(4)?)?;
-        if !slots.is_power_of_two() || pool_start.checked_add(pool)? != bytes.len() {
+        let table_start = HEADER_BYTES.checked_add(pool)?;
+        if !slots.is_power_of_two() || table_start.checked_add(slots.checked_mul(4)?)? != bytes.len() {
             return None;
         }
         Some(OriginSet {
@@ -66,8 +73,22 @@ impl OriginSet {
             flags,
             entries,
             mask: slots - 1,
-            pool_start,
+            table_start,
         })
+    }
+
+    /// The generation stamped by [`OriginSet::set_generation`] (0 before).
+    pub(crate) fn generation(&self) -> u64 {
+        let low = word(&self.bytes, 6).unwrap_or(0);
+        let high = word(&self.bytes, 7).unwrap_or(0);
+        u64::from(low) | (u64::from(high) << 32)
+    }
+
+    /// Stamp the generation under which the set is published.
+    pub(crate) fn set_generation(&mut self, generation: u64) {
+        if let Some(header) = self.bytes.get_mut(24..HEADER_BYTES) {
+            header.copy_from_slice(&generation.to_le_bytes());
+        }
     }
 
     /// The bytes [`OriginSet::from_bytes`] reads back.
@@ -82,7 +103,7 @@ impl OriginSet {
 
     /// The entry at pool offset `at`.
     fn entry(&self, at: usize) -> Option<&[u8]> {
-        let start = self.pool_start.checked_add(at)?;
+        let start = HEADER_BYTES.checked_add(at)?;
         let len = self.bytes.get(start..start + 2)?;
         let len = usize::from(u16::from_le_bytes([*len.first()?, *len.get(1)?]));
         self.bytes.get(start + 2..start + 2 + len)
@@ -93,7 +114,7 @@ impl OriginSet {
         // At most half the slots are used, so an empty slot ends every probe; the bound only
         // guards a buffer that was not built here.
         for _ in 0..=self.mask {
-            match word(&self.bytes, HEADER_WORDS + slot) {
+            match word_at(&self.bytes, self.table_start + slot * 4) {
                 None | Some(0) => return false,
                 Some(v) => {
                     if self.entry(v as usize - 1) == Some(key) {
@@ -149,6 +170,7 @@ fn slot_of(key: &[u8], mask: usize) -> usize {
 /// Builds an [`OriginSet`] from checked entries; a duplicate is refused.
 #[derive(Debug, Default)]
 pub(crate) struct OriginSetBuilder {
+    /// The header (written by `finish`), then the entries.
     pool: Vec<u8>,
     /// Pool offset plus one per slot, 0 for empty; a power of two, at most half full.
     table: Vec<u32>,
@@ -180,7 +202,10 @@ impl OriginSetBuilder {
             }
             slot = (slot + 1) & mask;
         }
-        let Ok(offset) = u32::try_from(self.pool.len() + 1) else {
+        if self.pool.is_empty() {
+            self.pool.resize(HEADER_BYTES, 0);
+        }
+        let Ok(offset) = u32::try_from(self.pool.len() - HEADER_BYTES + 1) else {
             return false;
         };
         self.pool.extend_from_slice(&(entry.len() as u16).to_le_bytes());
@@ -198,6 +223,7 @@ impl OriginSetBuilder {
     }
 
     fn pool_entry(&self, at: usize) -> Option<&[u8]> {
+        let at = at + HEADER_BYTES;
         let len = self.pool.get(at..at + 2)?;
         let len = usize::from(u16::from_le_bytes([*len.first()?, *len.get(1)?]));
         self.pool.get(at + 2..at + 2 + len)
@@ -222,27 +248,37 @@ impl OriginSetBuilder {
         }
     }
 
-    /// The set, laid out.
+    /// The set, laid out: the header written over its place at the front of the pool, the
+    /// table appended.
     pub(crate) fn finish(mut self) -> OriginSet {
         if self.table.is_empty() {
             self.grow();
         }
-        let slots = self.table.len();
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + slots * 4 + self.pool.len());
-        bytes.extend_from_slice(&MAGIC);
-        for w in [FORMAT, self.flags, self.entries, slots as u32, self.pool.len() as u32] {
-            bytes.extend_from_slice(&w.to_le_bytes());
+        if self.pool.is_empty() {
+            self.pool.resize(HEADER_BYTES, 0);
         }
+        let slots = self.table.len();
+        let pool_len = self.pool.len() - HEADER_BYTES;
+        let mut bytes = self.pool;
+        let header = [FORMAT, self.flags, self.entries, slots as u32, pool_len as u32, 0, 0];
+        for (i, w) in header.iter().enumerate() {
+            if let Some(at) = bytes.get_mut(4 + i * 4..8 + i * 4) {
+                at.copy_from_slice(&w.to_le_bytes());
+            }
+        }
+        if let Some(magic) = bytes.get_mut(..4) {
+            magic.copy_from_slice(&MAGIC);
+        }
+        bytes.reserve_exact(slots * 4);
         for v in &self.table {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        bytes.extend_from_slice(&self.pool);
         OriginSet {
             bytes,
             flags: self.flags,
             entries: self.entries,
             mask: slots - 1,
-            pool_start: HEADER_BYTES + slots * 4,
+            table_start: HEADER_BYTES + pool_len,
         }
     }
 }
@@ -324,6 +360,13 @@ mod tests {
         let back = OriginSet::from_bytes(s.as_bytes().to_vec()).unwrap();
         assert_eq!(back, s);
         assert_eq!(back.len(), ENTRIES.len());
+        let mut stamped = s.clone();
+        stamped.set_generation(0x1_0000_0002);
+        assert_eq!(
+            OriginSet::from_bytes(stamped.as_bytes().to_vec()).unwrap().generation(),
+            0x1_0000_0002
+        );
+        assert_eq!(s.generation(), 0);
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -352,7 +395,7 @@ mod tests {
         bytes.pop();
         assert!(OriginSet::from_bytes(bytes).is_none());
         let mut other_format = s.as_bytes().to_vec();
-        other_format[4] = 2;
+        other_format[4] = 1;
         assert!(OriginSet::from_bytes(other_format).is_none());
         assert!(OriginSet::from_bytes(b"ECOS".to_vec()).is_none());
         assert!(OriginSet::from_bytes(Vec::new()).is_none());
@@ -366,8 +409,7 @@ mod tests {
     fn a_corrupt_pool_never_panics_a_lookup() {
         let s = set(ENTRIES);
         let mut bytes = s.as_bytes().to_vec();
-        let pool_start = bytes.len() - s.as_bytes().len() + s.pool_start;
-        for b in bytes.iter_mut().skip(pool_start) {
+        for b in bytes.iter_mut().take(s.table_start).skip(HEADER_BYTES) {
             *b = 0xff;
         }
         let corrupt = OriginSet::from_bytes(bytes).unwrap();
