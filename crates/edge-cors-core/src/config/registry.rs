@@ -307,7 +307,7 @@ pub fn compile_document(
         credentials,
         errors: &mut errors,
         version: None,
-        builder: OriginSetBuilder::default(),
+        builder: OriginSetBuilder::with_capacity(bytes.len()),
         skipped: 0,
     };
     let read = read_document(bytes, max_entries, &mut doc);

@@ -179,6 +179,16 @@ pub(crate) struct OriginSetBuilder {
 }
 
 impl OriginSetBuilder {
+    /// A builder whose pool holds `bytes` of entries without growing: a document of that size
+    /// never has more (each entry takes at least its quotes and a comma, the pool two bytes of
+    /// length), and a pool that doubles as it grows would hold twice what it needs.
+    pub(crate) fn with_capacity(bytes: usize) -> OriginSetBuilder {
+        OriginSetBuilder {
+            pool: Vec::with_capacity(HEADER_BYTES.saturating_add(bytes)),
+            ..OriginSetBuilder::default()
+        }
+    }
+
     /// Add `entry`, which `origin_matcher::check_entry` turned into `pattern`. `false`: it is
     /// already in the set (or the set is full: 2^32 bytes of entries).
     pub(crate) fn insert(&mut self, entry: &str, pattern: &OriginPattern<'_>) -> bool {
