@@ -13,7 +13,7 @@ use crate::rules::expose_headers::ExposeHeaderIssue;
 use crate::rules::max_age::MAX_MAX_AGE;
 use crate::rules::origin_matcher::{OriginIssue, RegexIssue, MAX_REGEX_LEN};
 use crate::rules::origin_regex::RULE;
-use crate::rules::route_match::{HostIssue, PathPrefixIssue};
+use crate::rules::route_match::{HostIssue, PathPrefixIssue, RouteNameIssue, MAX_ROUTE_NAME_LEN};
 use crate::rules::Findings;
 
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
@@ -60,9 +60,9 @@ pub enum IssueKind {
     },
     /// `policies` is empty.
     NoPolicies,
-    /// `match.hosts` or `match.path_prefixes` is an empty list.
+    /// `match.hosts`, `match.path_prefixes` or `match.route_names` is an empty list.
     EmptyMatchList {
-        /// `hosts` or `path_prefixes`.
+        /// `hosts`, `path_prefixes` or `route_names`.
         key: &'static str,
     },
     /// A policy name that is not 1 to 64 characters of `a-z A-Z 0-9 _ -`.
@@ -87,6 +87,8 @@ pub enum IssueKind {
     Host(HostIssue),
     /// A `match.path_prefixes` entry.
     PathPrefix(PathPrefixIssue),
+    /// A `match.route_names` entry.
+    RouteName(RouteNameIssue),
     /// `max_age` above a day.
     MaxAgeTooLarge,
     /// `max_age` below zero.
@@ -157,6 +159,11 @@ impl From<PathPrefixIssue> for IssueKind {
         IssueKind::PathPrefix(i)
     }
 }
+impl From<RouteNameIssue> for IssueKind {
+    fn from(i: RouteNameIssue) -> IssueKind {
+        IssueKind::RouteName(i)
+    }
+}
 
 /// The message of each kind: the one renderer.
 impl fmt::Display for IssueKind {
@@ -222,6 +229,18 @@ impl fmt::Display for IssueKind {
                 PathPrefixIssue::Duplicate => {
                     "duplicate path prefix (a trailing `/` makes no difference: prefixes match whole segments)"
                 }
+            },
+            K::RouteName(issue) => match issue {
+                RouteNameIssue::Empty => {
+                    "empty: every route without a name has it; give the `name` of the route to bind"
+                }
+                RouteNameIssue::TooLong => {
+                    return write!(f, "a route name is at most {MAX_ROUTE_NAME_LEN} bytes")
+                }
+                RouteNameIssue::NotAName => {
+                    "not a route name: it holds a control character or starts or ends with whitespace"
+                }
+                RouteNameIssue::Duplicate => "duplicate route name",
             },
             K::MaxAgeTooLarge => return write!(f, "must be at most {MAX_MAX_AGE} seconds (one day)"),
             K::MaxAgeNegative => "must not be negative",
