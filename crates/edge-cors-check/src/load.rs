@@ -198,3 +198,165 @@ fn envoy_configuration(config: &Value) -> Result<Vec<u8>, String> {
         None => Err("configuration has no @type; use google.protobuf.StringValue holding JSON".to_string()),
     }
 }
+
+/// One YAML (or JSON) document of a file: its value, and the line of every node in it.
+pub(crate) struct Document {
+    pub(crate) value: Value,
+    pub(crate) lines: Lines,
+}
+
+/// Every document of a file, in order, each with the line of every node (for messages that
+/// point at the source: `file:line`).
+pub(crate) fn read_documents(bytes: &[u8]) -> Result<Vec<Document>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    let mut lines = line_index(text)?.into_iter();
+    let mut out = Vec::new();
+    for (index, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(doc).map_err(|e| format!("document {}: not valid YAML: {e}", index + 1))?;
+        out.push(Document {
+            value,
+            lines: lines.next().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// The 1-based line of each node of one document, by JSON pointer (`/spec/http/0/corsPolicy`):
+/// the line of its key in a mapping, of the item itself in a sequence.
+#[derive(Debug, Default)]
+pub(crate) struct Lines(std::collections::HashMap<String, usize>);
+
+impl Lines {
+    /// The line of the node at `pointer`, or of its nearest ancestor that has one.
+    pub(crate) fn at(&self, pointer: &str) -> usize {
+        let mut p = pointer;
+        loop {
+            if let Some(line) = self.0.get(p) {
+                return *line;
+            }
+            match p.rfind('/') {
+                Some(cut) => p = p.get(..cut).unwrap_or(""),
+                None => return 1,
+            }
+        }
+    }
+}
+
+/// A JSON pointer segment: `~` and `/` escaped (RFC 6901).
+pub(crate) fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Where the YAML event parser is inside a document.
+enum Frame {
+    /// A mapping, and the key whose value comes next (`None`: a key comes next).
+    Map(Option<String>),
+    /// A sequence, and the index of the next item.
+    Seq(usize),
+}
+
+fn frame_pointer(stack: &[Frame]) -> String {
+    let mut p = String::new();
+    for f in stack {
+        p.push('/');
+        match f {
+            Frame::Map(key) => p.push_str(&pointer_segment(key.as_deref().unwrap_or(""))),
+            Frame::Seq(i) => p.push_str(&i.to_string()),
+        }
+    }
+    p
+}
+
+/// A value ended: the enclosing mapping expects a key again, the sequence its next item.
+fn value_done(stack: &mut [Frame]) {
+    match stack.last_mut() {
+        Some(Frame::Map(key)) => *key = None,
+        Some(Frame::Seq(i)) => *i += 1,
+        None => {}
+    }
+}
+
+/// The line index of every document of `text`, read with a YAML event parser that keeps
+/// positions (serde's `Value` keeps none).
+fn line_index(text: &str) -> Result<Vec<Lines>, String> {
+    use saphyr_parser::{Event, Parser};
+    let mut docs = Vec::new();
+    let mut current: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| format!("not valid YAML: {e}"))?;
+        let line = span.start.line();
+        match event {
+            Event::DocumentStart(_) => {
+                current.clear();
+                stack.clear();
+            }
+            Event::DocumentEnd => docs.push(Lines(std::mem::take(&mut current))),
+            Event::Scalar(value, ..) => {
+                if let Some(Frame::Map(key @ None)) = stack.last_mut() {
+                    *key = Some(value.into_owned());
+                    current.entry(frame_pointer(&stack)).or_insert(line);
+                } else {
+                    current.entry(frame_pointer(&stack)).or_insert(line);
+                    value_done(&mut stack);
+                }
+            }
+            Event::Alias(_) => {
+                current.entry(frame_pointer(&stack)).or_insert(line);
+                value_done(&mut stack);
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                current.entry(frame_pointer(&stack)).or_insert(line);
+                stack.push(if matches!(event, Event::MappingStart(..)) {
+                    Frame::Map(None)
+                } else {
+                    Frame::Seq(0)
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                value_done(&mut stack);
+            }
+            _ => {}
+        }
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_of_every_document_has_the_line_it_starts_on() {
+        let text = "a: 1\nb:\n  - x\n  - {c: 2,\n     d: 3}\n  - name: n\n    v: w\n---\n# c\nkind: K\nspec:\n  http:\n  - corsPolicy:\n      allowOrigins:\n      - exact: https://a\n---\n";
+        let docs = read_documents(text.as_bytes()).unwrap();
+        assert_eq!(docs.len(), 3);
+        let l = &docs[0].lines;
+        for (pointer, line) in [
+            ("/a", 1),
+            ("/b", 2),
+            ("/b/0", 3),
+            ("/b/1", 4),
+            ("/b/1/c", 4),
+            ("/b/1/d", 5),
+            ("/b/2", 6),
+            ("/b/2/v", 7),
+            ("/b/2/v/nothing/below", 7),
+        ] {
+            assert_eq!(l.at(pointer), line, "{pointer}");
+        }
+        let l = &docs[1].lines;
+        assert_eq!(l.at("/kind"), 10);
+        assert_eq!(l.at("/spec/http/0/corsPolicy"), 13);
+        assert_eq!(l.at("/spec/http/0/corsPolicy/allowOrigins/0/exact"), 15);
+        assert!(docs[2].value.is_null());
+    }
+
+    #[test]
+    fn keys_with_a_slash_or_tilde_are_escaped_as_json_pointers_do() {
+        let docs = read_documents(b"m:\n  a/b: 1\n  c~d: 2\n").unwrap();
+        assert_eq!(docs[0].lines.at("/m/a~1b"), 2);
+        assert_eq!(docs[0].lines.at("/m/c~0d"), 3);
+    }
+}

@@ -13,12 +13,15 @@
 
 mod cmd;
 mod load;
+mod native;
 mod report;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: edge-cors-check [--quiet] FILE...
+       edge-cors-check import FILE...   native CORS policies -> an edge-cors configuration (report_only)
+       edge-cors-check owners FILE...   routes where native CORS and edge-cors would both act
 
 Checks every edge-cors configuration in each FILE with the filter's own validation.
 FILE is a policy JSON (*.json without `kind` or `static_resources`), an Istio WasmPlugin
@@ -37,6 +40,12 @@ enum Status {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("import") => return ExitCode::from(cmd::import::run(args.get(1..).unwrap_or_default())),
+        Some("owners") => return ExitCode::from(cmd::owners::run(args.get(1..).unwrap_or_default())),
+        _ => {}
+    }
     let mut quiet = false;
     let mut files = Vec::new();
     for arg in std::env::args().skip(1) {
