@@ -343,17 +343,16 @@ impl Reader<'_> {
             let matches = array(http, "match");
             for (j, m) in matches.iter().enumerate() {
                 let mp = format!("{p}/match/{j}");
-                let uri = m.get("uri");
-                let path = match uri {
-                    Some(u) if u.get("prefix").is_some() => str_at(u, "/prefix").map(|s| PathMatch::Prefix(s.into())),
-                    Some(u) if u.get("exact").is_some() => str_at(u, "/exact").map(|s| PathMatch::Exact(s.into())),
-                    Some(u) if u.get("regex").is_some() => {
-                        str_at(u, "/regex").map(|s| PathMatch::Other(format!("regex {s}")))
-                    }
-                    _ => None,
+                let uri = m.get("uri").unwrap_or(&Value::Null);
+                let path = if let Some(s) = str_at(uri, "/prefix") {
+                    Some((PathMatch::Prefix(s.into()), "prefix"))
+                } else if let Some(s) = str_at(uri, "/exact") {
+                    Some((PathMatch::Exact(s.into()), "exact"))
+                } else {
+                    str_at(uri, "/regex").map(|s| (PathMatch::Other(format!("regex {s}")), "regex"))
                 };
                 match path {
-                    Some(path) => paths.push((path, self.at(&format!("{mp}/uri")))),
+                    Some((path, key)) => paths.push((path, self.at(&format!("{mp}/uri/{key}")))),
                     // A match without a uri matches any path.
                     None => paths.push((PathMatch::Segments("/".into()), self.at(&mp))),
                 }
@@ -673,7 +672,7 @@ impl Reader<'_> {
                         "Exact" => PathMatch::Exact(value.into()),
                         other => PathMatch::Other(format!("{other} {value}")),
                     },
-                    self.at(&format!("{mp}/path")),
+                    self.at(&format!("{mp}/path/value")),
                 ));
                 method_restricted |= m.get("method").is_some();
             }

@@ -181,7 +181,7 @@ fn with_security_policies(
                         .is_some_and(|g| route.parents.iter().any(|p| p == g))
             });
             if hit {
-                owners.push(format!("{} ({name})", Platform::EnvoyGateway.native_cors()));
+                owners.push(format!("the SecurityPolicy {name} cors (Envoy Gateway's CORS filter)"));
                 if let Some(m) = matched.get_mut(i) {
                     *m = true;
                 }
