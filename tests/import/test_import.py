@@ -371,3 +371,10 @@ def test_the_import_as_printed_only_counts_its_decisions(upstream):
         assert stats.get("wasmcustom.edge_cors.shop-api.report_only.preflight_allowed") == 1, stats
     finally:
         envoy.stop()
+
+
+def test_the_findings_docs_migration_shows_are_what_the_import_prints():
+    text = (ROOT / "docs" / "migration.md").read_text()
+    shown = text.split("On standard error, for the same file", 1)[1].split("```text\n", 1)[1].split("\n```", 1)[0]
+    result = run("import", "tests/import/sources/httproute.yaml")
+    assert result.stderr.rstrip("\n") == shown
