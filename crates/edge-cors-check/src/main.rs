@@ -9,6 +9,11 @@
 //! 1 at least one is invalid (every error is printed with its JSON path), 2 the command could
 //! not check (unreadable file, not YAML/JSON, no edge-cors configuration found, bad usage).
 //!
+//! Subcommands for migrating from native CORS (docs/migration.md): `import` ([`cmd::import`])
+//! turns Istio, Envoy, Gateway API and ingress-nginx CORS policies into an edge-cors
+//! configuration; `owners` ([`cmd::owners`]) lists the routes both would serve. Both read the
+//! routing objects through [`native`].
+//!
 //! A crate of its own, so the YAML parser is never linked into the wasm filter.
 
 mod cmd;

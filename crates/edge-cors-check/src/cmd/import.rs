@@ -470,16 +470,17 @@ fn scope(route: &Route, c: &mut Candidate, f: &mut Findings<'_>) -> bool {
 /// A host the `match.hosts` syntax can say: a name (optionally under `*.`), an IPv6 literal,
 /// with an optional port.
 fn host_expressible(h: &str) -> bool {
-    let name = h
-        .rsplit_once(':')
-        .filter(|(n, p)| !n.ends_with(']') || !p.is_empty())
-        .map_or(h, |(n, _)| n);
+    if let Some(literal) = h.strip_prefix('[') {
+        return literal
+            .split_once(']')
+            .is_some_and(|(_, port)| port.is_empty() || port.starts_with(':'));
+    }
+    let name = h.split_once(':').map_or(h, |(n, _)| n);
     let name = name.strip_prefix("*.").unwrap_or(name);
-    (name.starts_with('[') && name.ends_with(']'))
-        || (name.contains('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_'))
+    name.contains('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_')
 }
 
 /// Does the regex (matching the whole string, as Envoy's and Istio's do) match `*`? Envoy's
@@ -837,6 +838,7 @@ mod tests {
             "*.example.com",
             "api.example.com:8443",
             "[::1]:80",
+            "[::1]",
             "127.0.0.1",
         ] {
             assert!(host_expressible(h), "{h}");
