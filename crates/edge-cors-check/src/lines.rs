@@ -101,9 +101,9 @@ impl Lines {
             return Some(*line);
         }
         let nested = Lines::of(text);
-        // The text of a literal block starts on the line after its `|`.
+        // yaml-rust2 marks a literal block where its text starts (the line after its `|`).
         let inside = nested.line_below(0, &[], inner).unwrap_or(1);
-        Some(line + inside)
+        Some(line + inside.saturating_sub(1))
     }
 }
 
