@@ -1,7 +1,9 @@
-"""The WasmPlugin manifests in envoy/istio/ are what the API server accepts (the vendored Istio
-1.30 CRD schema, strict, plus its CEL rules), deploy edge-cors the documented way, and carry a
-pluginConfig the filter itself accepts: through the native checker (the filter's validation) and
-through the real filter in Envoy (`envoy --mode validate` runs on_configure)."""
+"""The WasmPlugin manifests in envoy/istio/ are examples that cannot break a gateway: they name
+the placeholder image REGISTRY/DIGEST, which the checker and the API server refuse. With a real
+digest in its place they are what the API server accepts (the vendored Istio 1.30 CRD schema,
+strict, plus its CEL rules), deploy edge-cors the documented way, and carry a pluginConfig the
+filter itself accepts: through the native checker (the filter's validation) and through the real
+filter in Envoy (`envoy --mode validate` runs on_configure)."""
 from __future__ import annotations
 
 import copy
@@ -23,6 +25,21 @@ import wasmplugin_schema as schema  # noqa: E402
 
 MANIFESTS = sorted((ROOT / "envoy" / "istio").glob("*.yaml"))
 CHECKER = os.environ.get("EDGE_CORS_CHECK") or str(ROOT / "target" / "debug" / "edge-cors-check")
+# A digest as a release gives one (any 64 hex digits that are not one digit repeated).
+A_DIGEST = "676e5e4bdfd83e38f6e3197b634d862bfa8fda1791eaa1d569924f7cf8fc9593"
+
+
+def workspace_version() -> str:
+    text = (ROOT / "Cargo.toml").read_text()
+    return re.search(r'^\[workspace\.package\]\n(?:.*\n)*?version = "([^"]+)"', text, re.M).group(1)
+
+
+def with_a_digest(manifest: dict) -> dict:
+    """The manifest as `edge-cors-check render` writes it from a release: a real registry and digest."""
+    manifest = copy.deepcopy(manifest)
+    manifest["spec"]["url"] = manifest["spec"]["url"].replace("oci://REGISTRY/", "oci://registry.example.com/")
+    manifest["spec"]["sha256"] = A_DIGEST
+    return manifest
 
 
 def documents(path: Path) -> list:
@@ -35,7 +52,7 @@ def plugins() -> list[tuple[str, dict]]:
 
 def sample() -> dict:
     """A valid manifest to mutate in the negative tests."""
-    return copy.deepcopy(documents(ROOT / "envoy" / "istio" / "ingress-gateway.yaml")[0])
+    return with_a_digest(documents(ROOT / "envoy" / "istio" / "ingress-gateway.yaml")[0])
 
 
 def test_there_is_a_manifest_for_an_ingress_gateway_selector_and_one_for_gateway_api_target_refs():
@@ -49,18 +66,25 @@ def test_there_is_a_manifest_for_an_ingress_gateway_selector_and_one_for_gateway
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
-def test_every_manifest_is_accepted_by_the_crd_schema_and_its_cel_rules(name, manifest):
-    assert schema.validate(manifest) == []
+def test_every_manifest_with_a_real_digest_is_accepted_by_the_crd_schema_and_its_cel_rules(name, manifest):
+    assert schema.validate(with_a_digest(manifest)) == []
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
-def test_every_manifest_runs_in_authn_with_an_explicit_fail_strategy_a_pinned_oci_image_and_a_policy(name, manifest):
+def test_as_shipped_the_api_server_refuses_every_manifest_for_its_placeholder_digest_alone(name, manifest):
+    errors = schema.validate(manifest)
+    assert len(errors) == 1 and errors[0].startswith("spec.sha256: 'DIGEST' does not match"), errors
+
+
+@pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
+def test_every_manifest_runs_in_authn_with_an_explicit_fail_strategy_the_placeholder_image_and_a_policy(name, manifest):
     spec = manifest["spec"]
     assert manifest["kind"] == "WasmPlugin"
     assert spec["phase"] == "AUTHN"
     assert spec["failStrategy"] in ("FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD")
-    assert spec["url"].startswith("oci://")
-    assert re.fullmatch(r"[a-f0-9]{64}", spec["sha256"])
+    # The release version of the workspace: bumping it without the examples fails here.
+    assert spec["url"] == f"oci://REGISTRY/edge-cors:{workspace_version()}"
+    assert spec["sha256"] == "DIGEST"
     assert spec["pluginName"] == "edge-cors"
     assert spec["pluginConfig"]["policies"]
 
@@ -144,11 +168,20 @@ def run_checker_on(manifest: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=[p.name for p in MANIFESTS])
-def test_every_manifest_plugin_config_passes_the_filters_own_validation(path):
+def test_the_checker_refuses_the_placeholders_and_passes_every_plugin_config(path):
     result = subprocess.run([CHECKER, str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     n_plugins = len(documents(path))
     assert result.stdout.count(": valid: ") == n_plugins, result.stdout
+    invalid = [line for line in result.stdout.splitlines() if ": invalid: " in line]
+    assert len(invalid) == 2 * n_plugins, result.stdout
+    assert all("placeholder REGISTRY" in line or "placeholder DIGEST" in line for line in invalid), invalid
+
+
+@pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
+def test_with_a_real_registry_and_digest_the_checker_passes_every_manifest(name, manifest):
+    result = run_checker_on(with_a_digest(manifest))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def envoy_validate(plugin_config: dict | None, tmp_path: Path) -> tuple[int, str]:
@@ -177,5 +210,6 @@ def test_the_vendored_crd_is_the_file_its_source_note_names():
     import hashlib
 
     note = (ROOT / "tests" / "istio" / "SOURCE.md").read_text()
-    recorded = re.search(r"sha256 of the file: `([0-9a-f]{64})`", note).group(1)
-    assert hashlib.sha256(schema.CRD_FILE.read_bytes()).hexdigest() == recorded
+    recorded = re.findall(r"sha256 of the file: `([0-9a-f]{64})`", note)
+    files = [schema.CRD_FILE, schema.EEP_CRD_FILE]
+    assert [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] == recorded
