@@ -71,9 +71,10 @@ impl Lines {
         Lines { docs: index.docs }
     }
 
-    /// The line of the node at `node` (document `doc`, counted from 0).
+    /// The line of the node at `node` (document `doc`, counted from 0), or of its deepest
+    /// ancestor that exists (an absent `pluginConfig` is reported at `spec`).
     pub(crate) fn node_line(&self, doc: usize, node: &[Seg]) -> Option<usize> {
-        self.docs.get(doc)?.get(node).map(|p| p.line)
+        self.line_below(doc, node, &[])
     }
 
     /// The line of `inner` below the node `node` of document `doc`: the deepest part of the
@@ -82,13 +83,12 @@ impl Lines {
         let map = self.docs.get(doc)?;
         let mut path: Vec<Seg> = node.to_vec();
         path.extend_from_slice(inner);
-        while path.len() >= node.len() {
+        loop {
             if let Some(pos) = map.get(&path) {
                 return Some(pos.line);
             }
             path.pop()?;
         }
-        None
     }
 
     /// The line of `inner` inside the JSON text held by the string scalar at `node`: a
