@@ -175,7 +175,7 @@ def test_the_checker_refuses_the_placeholders_and_passes_every_plugin_config(pat
     assert result.stdout.count(": valid: ") == n_plugins, result.stdout
     invalid = [line for line in result.stdout.splitlines() if ": invalid: " in line]
     assert len(invalid) == 2 * n_plugins, result.stdout
-    assert all("placeholder REGISTRY" in line or "placeholder DIGEST" in line for line in invalid), invalid
+    assert all("placeholder registry REGISTRY" in line or "placeholder DIGEST" in line for line in invalid), invalid
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
