@@ -978,11 +978,7 @@ mod readme_messages {
             );
             // The kind without its data: the variant names of its Debug form.
             let debug = format!("{:?}", e.kind);
-            let shape: String = debug
-                .split(|c: char| c == '{' || c == ' ')
-                .next()
-                .unwrap_or("")
-                .to_string();
+            let shape: String = debug.split(['{', ' ']).next().unwrap_or("").to_string();
             let shape = shape.split('(').take(2).collect::<Vec<_>>().join("(");
             by_code.entry(code).or_default().insert(shape);
         }
