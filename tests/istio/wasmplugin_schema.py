@@ -1,10 +1,8 @@
-"""Validate WasmPlugin (and Envoy Gateway EnvoyExtensionPolicy) manifests offline, as the
-Kubernetes API server would.
+"""Validate WasmPlugin manifests offline, as the Kubernetes API server would.
 
-The schema is the `openAPIV3Schema` of the vendored CRD (Istio 1.30 WasmPlugin,
-tests/istio/wasmplugins.extensions.istio.io.crd.yaml; Envoy Gateway 1.9 EnvoyExtensionPolicy,
-tests/istio/envoyextensionpolicies.gateway.envoyproxy.io.crd.yaml; see tests/istio/SOURCE.md),
-turned into a JSON Schema:
+The schema is the `openAPIV3Schema` of the vendored Istio 1.30 WasmPlugin CRD
+(tests/istio/wasmplugins.extensions.istio.io.crd.yaml, see tests/istio/SOURCE.md), turned into
+a JSON Schema:
 - objects with declared `properties` get `additionalProperties: false` unless the CRD says
   `x-kubernetes-preserve-unknown-fields` (the API server prunes, and `kubectl apply` with its
   default strict field validation refuses, fields the schema does not declare);
@@ -14,12 +12,7 @@ turned into a JSON Schema:
 
 The CRD's CEL rules (`x-kubernetes-validations`) cannot be expressed in JSON Schema; each one is
 implemented below and matched to the CRD by its rule text, so a CRD carrying a rule this module
-does not implement is reported instead of silently skipped. For the EnvoyExtensionPolicy, the
-rules of the fields edge-cors uses (the policy's targets, `wasm[].code`) are implemented; a
-manifest using a field whose rule is not (extProc, lua, ...) is reported as such.
-
-`validate(manifest)` checks a WasmPlugin; `ENVOY_EXTENSION_POLICY.validate(manifest)` an
-EnvoyExtensionPolicy.
+does not implement is reported instead of silently skipped.
 """
 from __future__ import annotations
 
@@ -33,16 +26,15 @@ import yaml
 HERE = Path(__file__).resolve().parent
 CRD_FILE = HERE / "wasmplugins.extensions.istio.io.crd.yaml"
 API_VERSION = "extensions.istio.io/v1alpha1"
-EEP_CRD_FILE = HERE / "envoyextensionpolicies.gateway.envoyproxy.io.crd.yaml"
 
 INT32 = (-(2**31), 2**31 - 1)
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-def load_crd_schema(crd_file: Path = CRD_FILE, kind: str = "WasmPlugin") -> dict:
-    crd = yaml.safe_load(crd_file.read_text())
-    assert crd["kind"] == "CustomResourceDefinition" and crd["spec"]["names"]["kind"] == kind
+def load_crd_schema() -> dict:
+    crd = yaml.safe_load(CRD_FILE.read_text())
+    assert crd["kind"] == "CustomResourceDefinition" and crd["spec"]["names"]["kind"] == "WasmPlugin"
     versions = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     assert len(versions) == 1
     return versions[0]["schema"]["openAPIV3Schema"]
@@ -59,14 +51,15 @@ def to_json_schema(node: dict) -> dict:
         out["type"] = [out["type"], "null"]
     if node.get("format") == "int32":
         out["minimum"], out["maximum"] = INT32
-    if "allOf" in node:
-        out["allOf"] = [to_json_schema(n) for n in node["allOf"]]
     if "properties" in node:
         out["properties"] = {k: to_json_schema(v) for k, v in node["properties"].items()}
     if "items" in node:
         out["items"] = to_json_schema(node["items"])
-    if "anyOf" in node:
-        out["anyOf"] = [to_json_schema(n) for n in node["anyOf"]]
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in node:
+            out[key] = [to_json_schema(n) for n in node[key]]
+    if "not" in node:
+        out["not"] = to_json_schema(node["not"])
     if isinstance(node.get("additionalProperties"), dict):
         out["additionalProperties"] = to_json_schema(node["additionalProperties"])
     elif node.get("type") == "object" and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
@@ -74,12 +67,12 @@ def to_json_schema(node: dict) -> dict:
     return out
 
 
-def manifest_schema(crd_file: Path = CRD_FILE, kind: str = "WasmPlugin", api_version: str = API_VERSION) -> dict:
-    root = to_json_schema(load_crd_schema(crd_file, kind))
+def manifest_schema() -> dict:
+    root = to_json_schema(load_crd_schema())
     string_map = {"type": "object", "additionalProperties": {"type": "string"}}
     root["properties"].update(
-        apiVersion={"const": api_version},
-        kind={"const": kind},
+        apiVersion={"const": API_VERSION},
+        kind={"const": "WasmPlugin"},
         metadata={
             "type": "object",
             "properties": {
@@ -92,7 +85,6 @@ def manifest_schema(crd_file: Path = CRD_FILE, kind: str = "WasmPlugin", api_ver
             "additionalProperties": False,
         },
     )
-    root["properties"].pop("status", None)  # written by the controller, never by a manifest
     root["required"] = sorted(set(root.get("required", [])) | {"apiVersion", "kind", "metadata"})
     root["additionalProperties"] = False
     jsonschema.Draft202012Validator.check_schema(root)
@@ -177,122 +169,52 @@ CEL_RULES = {
 }
 
 
-# EnvoyExtensionPolicy (Envoy Gateway 1.9): the rules on the policy's targets and on wasm[].code.
-GATEWAY_API_GROUP = "gateway.networking.k8s.io"
-EEP_TARGET_KINDS = ["Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "UDPRoute", "TCPRoute", "TLSRoute"]
-EEP_ROUTE_KINDS = ["HTTPRoute", "GRPCRoute", "UDPRoute", "TCPRoute", "TLSRoute"]
+def crd_cel_rules(node: dict | None = None, path: str = "") -> list[tuple[str, str, str]]:
+    """Every (schema path, rule, message) in the CRD."""
+    node = load_crd_schema() if node is None else node
+    found = [(path or "$", squash(v["rule"]), v["message"]) for v in node.get("x-kubernetes-validations", [])]
+    for k, child in node.get("properties", {}).items():
+        found += crd_cel_rules(child, f"{path}.{k}" if path else k)
+    if "items" in node:
+        found += crd_cel_rules(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        found += crd_cel_rules(node["additionalProperties"], f"{path}.*")
+    return found
 
 
-def eep_one_target(spec: dict) -> bool:
-    return (("targetRef" in spec) != ("targetRefs" in spec)) or bool(spec.get("targetSelectors"))
+def cel_errors(node: dict, value, path: str = "") -> list[str]:
+    """Evaluate the CRD's CEL rules on a manifest, walking schema and value together."""
+    errors = []
+    for v in node.get("x-kubernetes-validations", []):
+        rule = squash(v["rule"])
+        if rule not in CEL_RULES:
+            errors.append(f"{path or '$'}: CEL rule not implemented by this validator: {rule}")
+        elif not CEL_RULES[rule](value):
+            errors.append(f"{path or '$'}: {v['message']}")
+    if isinstance(value, dict):
+        for k, child in value.items():
+            if k in node.get("properties", {}):
+                errors += cel_errors(node["properties"][k], child, f"{path}.{k}" if path else k)
+            elif isinstance(node.get("additionalProperties"), dict):
+                errors += cel_errors(node["additionalProperties"], child, f"{path}.{k}" if path else k)
+    elif isinstance(value, list) and "items" in node:
+        for i, child in enumerate(value):
+            errors += cel_errors(node["items"], child, f"{path}[{i}]")
+    return errors
 
 
-def eep_merge_type(spec: dict) -> bool:
-    if "mergeType" not in spec:
-        return True
-    return (
-        ("targetRef" not in spec or spec["targetRef"].get("kind") in EEP_ROUTE_KINDS)
-        and all(r.get("kind") in EEP_ROUTE_KINDS for r in spec.get("targetRefs", []))
-        and all(s.get("kind") in EEP_ROUTE_KINDS for s in spec.get("targetSelectors", []))
-    )
-
-
-EEP_CEL_RULES = {
-    squash(
-        "(has(self.targetRef) && !has(self.targetRefs)) || (!has(self.targetRef) && has(self.targetRefs)) || "
-        "(has(self.targetSelectors) && self.targetSelectors.size() > 0)"
-    ): eep_one_target,
-    squash("has(self.targetRef) ? self.targetRef.group == 'gateway.networking.k8s.io' : true"):
-        lambda spec: "targetRef" not in spec or spec["targetRef"].get("group") == GATEWAY_API_GROUP,
-    squash(
-        "has(self.targetRef) ? self.targetRef.kind in ['Gateway', 'ListenerSet', 'HTTPRoute', 'GRPCRoute', "
-        "'UDPRoute', 'TCPRoute', 'TLSRoute'] : true"
-    ): lambda spec: "targetRef" not in spec or spec["targetRef"].get("kind") in EEP_TARGET_KINDS,
-    squash("has(self.targetRefs) ? self.targetRefs.all(ref, ref.group == 'gateway.networking.k8s.io') : true"):
-        lambda spec: all(r.get("group") == GATEWAY_API_GROUP for r in spec.get("targetRefs", [])),
-    squash(
-        "has(self.targetRefs) ? self.targetRefs.all(ref, ref.kind in ['Gateway', 'ListenerSet', 'HTTPRoute', "
-        "'GRPCRoute', 'UDPRoute', 'TCPRoute', 'TLSRoute']) : true"
-    ): lambda spec: all(r.get("kind") in EEP_TARGET_KINDS for r in spec.get("targetRefs", [])),
-    squash(
-        "!has(self.mergeType) || ((!has(self.targetRef) || self.targetRef.kind in ['HTTPRoute', 'GRPCRoute', "
-        "'UDPRoute', 'TCPRoute', 'TLSRoute']) && (!has(self.targetRefs) || self.targetRefs.all(ref, ref.kind in "
-        "['HTTPRoute', 'GRPCRoute', 'UDPRoute', 'TCPRoute', 'TLSRoute'])) && (!has(self.targetSelectors) || "
-        "self.targetSelectors.all(sel, sel.kind in ['HTTPRoute', 'GRPCRoute', 'UDPRoute', 'TCPRoute', 'TLSRoute'])))"
-    ): eep_merge_type,
-    squash("self.type == 'HTTP' ? has(self.http) : !has(self.http)"):
-        lambda code: ("http" in code) == (code.get("type") == "HTTP"),
-    squash("self.type == 'Image' ? has(self.image) : !has(self.image)"):
-        lambda code: ("image" in code) == (code.get("type") == "Image"),
-    squash("self.kind == 'Secret'"): lambda ref: ref.get("kind", "Secret") == "Secret",
-}
-
-
-class CrdSchema:
-    """One vendored CRD: its strict JSON Schema and its CEL rules, with `rules` implementing them."""
-
-    def __init__(self, crd_file: Path, kind: str, api_version: str, rules: dict):
-        self.crd_file, self.kind, self.api_version, self.rules = crd_file, kind, api_version, rules
-        self._validator = None
-
-    def schema(self) -> dict:
-        return load_crd_schema(self.crd_file, self.kind)
-
-    def crd_cel_rules(self, node: dict | None = None, path: str = "") -> list[tuple[str, str, str]]:
-        """Every (schema path, rule, message) in the CRD."""
-        node = self.schema() if node is None else node
-        found = [(path or "$", squash(v["rule"]), v["message"]) for v in node.get("x-kubernetes-validations", [])]
-        for k, child in node.get("properties", {}).items():
-            found += self.crd_cel_rules(child, f"{path}.{k}" if path else k)
-        if "items" in node:
-            found += self.crd_cel_rules(node["items"], f"{path}[]")
-        if isinstance(node.get("additionalProperties"), dict):
-            found += self.crd_cel_rules(node["additionalProperties"], f"{path}.*")
-        return found
-
-    def cel_errors(self, node: dict, value, path: str = "") -> list[str]:
-        """Evaluate the CRD's CEL rules on a manifest, walking schema and value together."""
-        errors = []
-        for v in node.get("x-kubernetes-validations", []):
-            rule = squash(v["rule"])
-            if rule not in self.rules:
-                errors.append(f"{path or '$'}: CEL rule not implemented by this validator: {rule}")
-            elif not self.rules[rule](value):
-                errors.append(f"{path or '$'}: {v['message']}")
-        if isinstance(value, dict):
-            for k, child in value.items():
-                if k in node.get("properties", {}):
-                    errors += self.cel_errors(node["properties"][k], child, f"{path}.{k}" if path else k)
-                elif isinstance(node.get("additionalProperties"), dict):
-                    errors += self.cel_errors(node["additionalProperties"], child, f"{path}.{k}" if path else k)
-        elif isinstance(value, list) and "items" in node:
-            for i, child in enumerate(value):
-                errors += self.cel_errors(node["items"], child, f"{path}[{i}]")
-        return errors
-
-    def validate(self, manifest) -> list[str]:
-        """Every problem the API server would report for this manifest (schema, then CEL)."""
-        if self._validator is None:
-            self._validator = jsonschema.Draft202012Validator(
-                manifest_schema(self.crd_file, self.kind, self.api_version))
-        errors = [
-            f"{'.'.join(str(p) for p in e.absolute_path) or '$'}: {e.message}"
-            for e in sorted(self._validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
-        ]
-        if not errors:  # CEL runs on schema-valid objects only, as in the API server
-            errors += self.cel_errors(self.schema(), manifest)
-        return errors
-
-
-WASM_PLUGIN = CrdSchema(CRD_FILE, "WasmPlugin", API_VERSION, CEL_RULES)
-ENVOY_EXTENSION_POLICY = CrdSchema(EEP_CRD_FILE, "EnvoyExtensionPolicy", "gateway.envoyproxy.io/v1alpha1", EEP_CEL_RULES)
-
-
-def crd_cel_rules() -> list[tuple[str, str, str]]:
-    """Every (schema path, rule, message) in the WasmPlugin CRD."""
-    return WASM_PLUGIN.crd_cel_rules()
+_VALIDATOR = None
 
 
 def validate(manifest) -> list[str]:
-    """Every problem the API server would report for this WasmPlugin manifest."""
-    return WASM_PLUGIN.validate(manifest)
+    """Every problem the API server would report for this manifest (schema, then CEL)."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = jsonschema.Draft202012Validator(manifest_schema())
+    errors = [
+        f"{'.'.join(str(p) for p in e.absolute_path) or '$'}: {e.message}"
+        for e in sorted(_VALIDATOR.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if not errors:  # CEL runs on schema-valid objects only, as in the API server
+        errors += cel_errors(load_crd_schema(), manifest)
+    return errors

@@ -1,4 +1,4 @@
-"""Fixtures of the release suite (scripts/suites/86-release.sh).
+"""Fixtures of the release suite (scripts/suites/88-release.sh).
 
 `releases`: `scripts/release.sh VERSION` run in two clones at two different paths, of the commit
 under test: HEAD, or, when the working tree has changes, a commit of the working tree made with

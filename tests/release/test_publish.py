@@ -23,8 +23,8 @@ from harness.envoy_config import ROUTER, direct_response_route, proxy_bootstrap,
 from harness.processes import Envoy, free_port
 from harness.registry import Registry, skopeo_push
 
-sys.path.insert(0, str(ROOT / "tests" / "istio"))
-import wasmplugin_schema as crd  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests" / "platforms"))
+import crd  # noqa: E402  (the CRD validator of the platform suite: schema and CEL rules)
 
 _spec = importlib.util.spec_from_file_location("oci", ROOT / "scripts" / "oci.py")
 oci = importlib.util.module_from_spec(_spec)

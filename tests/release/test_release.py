@@ -18,8 +18,8 @@ from conftest import VERSION, checker, git, run_release, tree_sha256
 from harness import ENVOY_BIN, ROOT, WASM
 from harness.envoy_config import ROUTER, direct_response_route, proxy_bootstrap
 
-sys.path.insert(0, str(ROOT / "tests" / "istio"))
-import wasmplugin_schema as crd  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests" / "platforms"))
+import crd  # noqa: E402  (the CRD validator of the platform suite: schema and CEL rules)
 
 CHECKER_FILE = "edge-cors-check-x86_64-unknown-linux-musl"
 MANIFESTS = ["manifests/envoy-gateway-extension-policy.yaml", "manifests/envoy-http-filter.yaml",
@@ -91,7 +91,7 @@ def test_the_release_manifests_are_renders_output_and_deploy(releases, tmp_path)
     assert istio["spec"]["sha256"] == (dist / "IMAGE_DIGEST").read_text().strip().removeprefix("sha256:")
     assert istio["spec"]["url"] == f"oci://REGISTRY/edge-cors:{VERSION}"
     eg = yaml.safe_load((dist / MANIFESTS[0]).read_text())
-    assert crd.ENVOY_EXTENSION_POLICY.validate(eg) == []
+    assert crd.validate(eg) == []
     # What render gives for the same release (from the release folder, as release.sh runs it).
     for name, args in [(MANIFESTS[2], ["istio", policy, "--dist", ".", "--image", "REGISTRY/edge-cors"]),
                        (MANIFESTS[1], ["envoy", policy, "--dist", ".", "--wasm-file", "edge_cors.wasm"])]:

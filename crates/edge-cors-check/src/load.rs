@@ -3,6 +3,9 @@
 //! - policy JSON: the file's bytes, verbatim;
 //! - `WasmPlugin`: `spec.pluginConfig` serialized as JSON (Istio hands it to the plugin as a
 //!   `google.protobuf.StringValue` holding JSON); an absent `pluginConfig` is an empty config;
+//! - Envoy Gateway `EnvoyExtensionPolicy`: `spec.wasm[i].config` of every entry whose name, root
+//!   id or code URL says edge-cors, serialized as JSON (Envoy Gateway passes it to the plugin as a
+//!   `StringValue` holding JSON, `""` when absent);
 //! - Envoy: the `value` of the `google.protobuf.StringValue` in `configuration` of every
 //!   `envoy.extensions.filters.http.wasm.v3.Wasm` whose name, root id, VM id or code path says
 //!   edge-cors (static listeners, ECDS resources, anywhere in the document).
@@ -74,9 +77,9 @@ impl Found {
 }
 
 /// The registry and digest the shipped example manifests carry instead of real ones
-/// (`oci://REGISTRY/edge-cors:VERSION`, `sha256: DIGEST`): the checker refuses them, and the
-/// Kubernetes API server refuses `DIGEST` as a WasmPlugin `sha256`, so an example applied as
-/// is never reaches a gateway.
+/// (`oci://REGISTRY/edge-cors:VERSION`, `sha256: DIGEST`, or a `<...>` in a URL or digest): the
+/// checker refuses them, and the Kubernetes API server refuses `DIGEST` as a WasmPlugin
+/// `sha256`, so an example applied as is never reaches a gateway.
 pub(crate) const PLACEHOLDER_REGISTRY: &str = "REGISTRY";
 pub(crate) const PLACEHOLDER_DIGEST: &str = "DIGEST";
 
@@ -104,6 +107,9 @@ pub(crate) fn image_problems(url_field: &str, url: &str, sha_field: &str, sha256
             ),
         );
     }
+    if url.contains('<') {
+        problem(url_field, url, PLACEHOLDER_FIX.to_string());
+    }
     if let Some((_, digest)) = reference.split_once("@sha256:") {
         if let Some(why) = digest_problem(digest) {
             problem(url_field, url, why);
@@ -114,17 +120,19 @@ pub(crate) fn image_problems(url_field: &str, url: &str, sha_field: &str, sha256
             problem(sha_field, sha, why);
         }
     }
+    // `REGISTRY/edge-cors@sha256:<digest>` is one placeholder, reported once.
+    problems.dedup_by(|a, b| a.field == b.field && a.why == b.why);
     problems
 }
+
+const PLACEHOLDER_FIX: &str =
+    "is a placeholder: render the manifest from a release (edge-cors-check render ...; docs/releases.md)";
 
 /// Why `hex` is not a real sha256 digest (64 lower-case hex digits, not one digit repeated),
 /// or None.
 pub(crate) fn digest_problem(hex: &str) -> Option<String> {
-    if hex == PLACEHOLDER_DIGEST {
-        return Some(format!(
-            "the placeholder {PLACEHOLDER_DIGEST}: render the manifest from a release (edge-cors-check render ... \
-             --dist dist/VERSION, or --digest sha256:HEX with the digest `skopeo inspect` reports)"
-        ));
+    if hex == PLACEHOLDER_DIGEST || hex.contains('<') {
+        return Some(PLACEHOLDER_FIX.to_string());
     }
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Some("not a sha256 digest: expected 64 lower-case hex digits".to_string());
@@ -202,6 +210,10 @@ fn find_in_document(doc: &Value, index: usize, doc_name: &str, found: &mut Vec<F
         }
         return;
     }
+    if doc.get("kind").and_then(Value::as_str) == Some("EnvoyExtensionPolicy") {
+        extension_policy_configs(doc, index, doc_name, found);
+        return;
+    }
     if doc.get("policies").is_some() && !is_manifest_or_envoy(doc) {
         // A policy written as YAML: the filter receives it as JSON.
         found.push(Found::new(
@@ -276,6 +288,51 @@ impl<'v> Walk<'v> {
             segs,
             filter_name,
         }
+    }
+}
+
+/// Every edge-cors entry of an Envoy Gateway `EnvoyExtensionPolicy`'s `spec.wasm`.
+fn extension_policy_configs(doc: &Value, index: usize, doc_name: &str, found: &mut Vec<Found>) {
+    let name = str_at(doc, "/metadata/name").unwrap_or("(unnamed)");
+    let policy = match str_at(doc, "/metadata/namespace") {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    let Some(entries) = doc.pointer("/spec/wasm").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let mentions = ["/name", "/rootID", "/code/image/url", "/code/http/url"]
+            .iter()
+            .filter_map(|p| str_at(entry, p))
+            .any(mentions_edge_cors);
+        if !mentions {
+            continue;
+        }
+        let bytes = match entry.get("config") {
+            // Envoy Gateway passes an empty string when `config` is absent; the filter refuses it.
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(config) => serde_json::to_vec(config).map_err(|e| e.to_string()),
+        };
+        let node = vec![
+            Seg::Key("spec".to_string()),
+            Seg::Key("wasm".to_string()),
+            Seg::Index(i),
+            Seg::Key("config".to_string()),
+        ];
+        let location = format!("{doc_name}: EnvoyExtensionPolicy {policy}: spec.wasm[{i}].config");
+        let mut f = Found::new(location, bytes, index, node);
+        for source in ["image", "http"] {
+            if let Some(url) = str_at(entry, &format!("/code/{source}/url")) {
+                f.deploy_problems.extend(image_problems(
+                    &format!("spec.wasm[{i}].code.{source}.url"),
+                    url,
+                    &format!("spec.wasm[{i}].code.{source}.sha256"),
+                    str_at(entry, &format!("/code/{source}/sha256")),
+                ));
+            }
+        }
+        found.push(f);
     }
 }
 

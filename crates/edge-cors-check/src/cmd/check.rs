@@ -20,7 +20,8 @@ usage: edge-cors-check [--quiet] [--format text|json] FILE...
 
 Checks every edge-cors configuration in each FILE with the filter's own validation.
 FILE is a policy JSON (*.json without `kind` or `static_resources`), an Istio WasmPlugin
-manifest, or an Envoy config (YAML or JSON; several YAML documents allowed). `-` reads stdin.
+manifest, an Envoy Gateway EnvoyExtensionPolicy, or an Envoy config (YAML or JSON; several
+YAML documents allowed). `-` reads stdin.
 A manifest that still names the placeholder image of the shipped examples (REGISTRY, DIGEST)
 is invalid.
 
@@ -104,8 +105,9 @@ fn check_file(file: &str, out: &mut Output) -> Status {
         Err(e) => return cannot_check(file, &e, out),
     };
     if found.is_empty() {
-        let why = "no edge-cors configuration found (expected a policy JSON, a WasmPlugin, or an Envoy \
-                   Wasm filter whose name, root_id, vm_id or code path contains edge-cors)";
+        let why = "no edge-cors configuration found (expected a policy JSON, a WasmPlugin, an \
+                   EnvoyExtensionPolicy Wasm entry, or an Envoy Wasm filter whose name, root_id, vm_id or code \
+                   path contains edge-cors)";
         return cannot_check(file, why, out);
     }
     // Line numbers for YAML inputs, and for findings inside a policy JSON file.
