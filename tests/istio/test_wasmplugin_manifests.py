@@ -6,7 +6,6 @@ filter itself accepts: through the native checker (the filter's validation) and 
 filter in Envoy (`envoy --mode validate` runs on_configure)."""
 from __future__ import annotations
 
-import copy
 import os
 import re
 import subprocess
@@ -25,21 +24,9 @@ import wasmplugin_schema as schema  # noqa: E402
 
 MANIFESTS = sorted((ROOT / "envoy" / "istio").glob("*.yaml"))
 CHECKER = os.environ.get("EDGE_CORS_CHECK") or str(ROOT / "target" / "debug" / "edge-cors-check")
-# A digest as a release gives one (any 64 hex digits that are not one digit repeated).
-A_DIGEST = "676e5e4bdfd83e38f6e3197b634d862bfa8fda1791eaa1d569924f7cf8fc9593"
-
-
 def workspace_version() -> str:
     text = (ROOT / "Cargo.toml").read_text()
     return re.search(r'^\[workspace\.package\]\n(?:.*\n)*?version = "([^"]+)"', text, re.M).group(1)
-
-
-def with_a_digest(manifest: dict) -> dict:
-    """The manifest as `edge-cors-check render` writes it from a release: a real registry and digest."""
-    manifest = copy.deepcopy(manifest)
-    manifest["spec"]["url"] = manifest["spec"]["url"].replace("oci://REGISTRY/", "oci://registry.example.com/")
-    manifest["spec"]["sha256"] = A_DIGEST
-    return manifest
 
 
 def documents(path: Path) -> list:
@@ -52,7 +39,7 @@ def plugins() -> list[tuple[str, dict]]:
 
 def sample() -> dict:
     """A valid manifest to mutate in the negative tests."""
-    return with_a_digest(documents(ROOT / "envoy" / "istio" / "ingress-gateway.yaml")[0])
+    return schema.with_a_digest(documents(ROOT / "envoy" / "istio" / "ingress-gateway.yaml")[0])
 
 
 def test_there_is_a_manifest_for_an_ingress_gateway_selector_and_one_for_gateway_api_target_refs():
@@ -67,7 +54,7 @@ def test_there_is_a_manifest_for_an_ingress_gateway_selector_and_one_for_gateway
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
 def test_every_manifest_with_a_real_digest_is_accepted_by_the_crd_schema_and_its_cel_rules(name, manifest):
-    assert schema.validate(with_a_digest(manifest)) == []
+    assert schema.validate(schema.with_a_digest(manifest)) == []
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
@@ -180,7 +167,7 @@ def test_the_checker_refuses_the_placeholders_and_passes_every_plugin_config(pat
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
 def test_with_a_real_registry_and_digest_the_checker_passes_every_manifest(name, manifest):
-    result = run_checker_on(with_a_digest(manifest))
+    result = run_checker_on(schema.with_a_digest(manifest))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
