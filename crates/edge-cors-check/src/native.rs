@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::load::{pointer_segment, Document, Lines};
+use crate::load::{pointer_segment, Document};
 
 /// The filter name of Envoy's native CORS in `typed_per_filter_config`.
 const ENVOY_CORS: &str = "envoy.filters.http.cors";
@@ -215,10 +215,7 @@ pub(crate) struct Found {
 pub(crate) fn read(file: &str, docs: &[Document]) -> Found {
     let mut found = Found::default();
     for doc in docs {
-        let r = Reader {
-            file,
-            lines: &doc.lines,
-        };
+        let r = Reader { file, doc };
         let v = &doc.value;
         match v.get("kind").and_then(Value::as_str) {
             Some("VirtualService") => r.virtual_service(v, &mut found),
@@ -233,7 +230,7 @@ pub(crate) fn read(file: &str, docs: &[Document]) -> Found {
 
 struct Reader<'a> {
     file: &'a str,
-    lines: &'a Lines,
+    doc: &'a Document,
 }
 
 fn str_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
@@ -297,7 +294,7 @@ impl Reader<'_> {
     fn at(&self, pointer: &str) -> At {
         At {
             file: self.file.to_string(),
-            line: self.lines.at(pointer),
+            line: self.doc.line(pointer),
         }
     }
 

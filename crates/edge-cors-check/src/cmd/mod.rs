@@ -3,3 +3,4 @@
 pub(crate) mod check;
 pub(crate) mod import;
 pub(crate) mod owners;
+pub(crate) mod render;
