@@ -144,6 +144,11 @@ impl StreamHost for ProxyWasm {
         hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
     }
 
+    /// Envoy's `xds.route_name` attribute: the `name` of the route its router matched.
+    fn route_name(&self) -> Result<Option<Vec<u8>>, Status> {
+        hostcalls::get_property(vec!["xds", "route_name"])
+    }
+
     fn response_header(&self, name: &str) -> Result<Option<Vec<u8>>, Status> {
         hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, name)
     }

@@ -54,7 +54,7 @@ pub use rules::expose_headers::ExposeHeaderIssue;
 pub use rules::origin::OriginError;
 pub use rules::origin_matcher::{OriginIssue, RegexIssue};
 pub use rules::origin_regex::Why;
-pub use rules::route_match::{HostIssue, PathPrefixIssue};
+pub use rules::route_match::{HostIssue, PathPrefixIssue, RouteNameIssue, MAX_ROUTE_NAME_LEN};
 
 /// What a configuration does, in words: the policy list the filter logs at load, the account
 /// the checker prints.

@@ -7,7 +7,7 @@ use edge_cors_core::IssueKind;
 use edge_cors_core::IssueKind::{self as K, *};
 use edge_cors_core::{
     compile, AllowHeaderIssue, ConfigErrors, ExposeHeaderIssue, HostIssue, MethodIssue, OriginError, OriginIssue,
-    PathPrefixIssue, RegexIssue, Why,
+    PathPrefixIssue, RegexIssue, RouteNameIssue, Why,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -910,6 +910,81 @@ fn hosts_and_path_prefixes_are_checked_as_the_router_reads_them() {
     );
 }
 
+#[wasm_bindgen_test(unsupported = test)]
+fn route_names_are_checked_and_a_bound_policy_covered_by_earlier_ones_is_a_warning() {
+    let r = "policies[0].match.route_names";
+    let long = "r".repeat(1025);
+    assert_errors(
+        &policy(&format!(
+            r#""allow_origins": ["https://a.com"], "match": {{"route_names": ["api", "", " api", "a\u0000b", "api", "{long}", 7]}}"#
+        )),
+        &[
+            (&format!("{r}[1]"), RouteName(RouteNameIssue::Empty)),
+            (&format!("{r}[2]"), RouteName(RouteNameIssue::NotAName)),
+            (&format!("{r}[3]"), RouteName(RouteNameIssue::NotAName)),
+            (&format!("{r}[4]"), RouteName(RouteNameIssue::Duplicate)),
+            (&format!("{r}[5]"), RouteName(RouteNameIssue::TooLong)),
+            (
+                &format!("{r}[6]"),
+                WrongType {
+                    expected: "a string",
+                    found: "a number",
+                },
+            ),
+        ],
+    );
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "match": {"route_names": []}"#),
+        &[(r, EmptyMatchList { key: "route_names" })],
+    );
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "match": {"route_names": "api"}"#),
+        &[(
+            r,
+            WrongType {
+                expected: "a list",
+                found: "a string",
+            },
+        )],
+    );
+    // Combined with hosts and paths (every constraint must fit): accepted; covered: a warning.
+    let config = |policies: &str| format!(r#"{{"policies": [{policies}]}}"#);
+    let p = |name: &str, m: &str| format!(r#"{{"name": "{name}", "match": {m}, "allow_origins": ["https://a.com"]}}"#);
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!(
+                "{}, {}",
+                p("api", r#"{"route_names": ["api", "web"]}"#),
+                p(
+                    "api-v1",
+                    r#"{"route_names": ["api"], "hosts": ["a.example.com"], "path_prefixes": ["/v1"]}"#
+                )
+            ),
+            vec![r#"policies[1]: never selected: policies[0] ("api") matches every request it matches"#],
+        ),
+        (
+            format!(
+                "{}, {}",
+                p("host", r#"{"hosts": ["a.example.com"]}"#),
+                p("bound", r#"{"route_names": ["api"], "hosts": ["a.example.com"]}"#)
+            ),
+            vec![r#"policies[1]: never selected: policies[0] ("host") matches every request it matches"#],
+        ),
+        (
+            format!(
+                "{}, {}, {}",
+                p("api", r#"{"route_names": ["api"], "hosts": ["a.example.com"]}"#),
+                p("other", r#"{"route_names": ["api", "web"]}"#),
+                p("host", r#"{"hosts": ["a.example.com"]}"#)
+            ),
+            vec![],
+        ),
+    ];
+    for (policies, want) in cases {
+        assert_eq!(warnings_of_accepted(&config(&policies)), want, "{policies}");
+    }
+}
+
 /// The words of every message, pinned: the README quotes them, operators search for them, and
 /// the filter's log and the checker print exactly these (one renderer).
 mod readme_messages {
@@ -945,10 +1020,8 @@ mod readme_messages {
         );
     }
 
-    /// One configuration with an error of nearly every kind: the whole report, line by line.
-    #[wasm_bindgen_test(unsupported = test)]
-    fn every_kind_of_error_renders_its_words_exactly() {
-        let config = r##"{"mode": "audit", "rejection_log_interval_seconds": 0, "preflight_success_status": 201,
+    /// A configuration with an error of nearly every kind.
+    const EVERY_KIND: &str = r##"{"mode": "audit", "rejection_log_interval_seconds": 0, "preflight_success_status": 201,
             "decision_header": {"token_header": "X-Debug", "token": "short"},
             "policies": [{"name": "bad name",
                 "match": {"hosts": ["A.com", "a.com.", "[::g]", "a.com:0", "b.com", "b.com"],
@@ -963,6 +1036,40 @@ mod readme_messages {
               {"name": "q", "allow_origins": [], "max_age": 1.5, "match": {"hosts": []}, "allow_methods": "GET",
                "enforce_percent": 0},
               {"name": "q", "reject_disallowed": true}, 7]}"##;
+
+    /// Every kind has a machine name for the checker's JSON findings: `snake_case`, dotted for
+    /// entry-level issues, one name per kind (two errors of one name render the same kind).
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_kind_of_error_has_one_stable_machine_name() {
+        let errors = errors_of(EVERY_KIND);
+        let mut by_code: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> = Default::default();
+        for e in &errors.errors {
+            let code = e.kind.code();
+            assert!(
+                code.split('.').all(|w| !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+                "{code}"
+            );
+            // The kind without its data: the variant names of its Debug form.
+            let debug = format!("{:?}", e.kind);
+            let shape: String = debug.split(['{', ' ']).next().unwrap_or("").to_string();
+            let shape = shape.split('(').take(2).collect::<Vec<_>>().join("(");
+            by_code.entry(code).or_default().insert(shape);
+        }
+        assert!(by_code.len() >= 40, "{by_code:?}");
+        for (code, shapes) in &by_code {
+            assert_eq!(shapes.len(), 1, "{code} names several kinds: {shapes:?}");
+        }
+        assert_eq!(by_code.get("origin.star_with_credentials").map(|s| s.len()), Some(1));
+        assert_eq!(K::MaxAgeTooLarge.code(), "max_age_too_large");
+        assert_eq!(K::Shadowed { by: vec![] }.code(), "shadowed");
+    }
+
+    /// One configuration with an error of nearly every kind: the whole report, line by line.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_kind_of_error_renders_its_words_exactly() {
+        let config = EVERY_KIND;
         let expected = [
             r##"edge-cors: invalid configuration (56 errors):"##,
             r##"  - mode: "audit": must be "enforce" or "report_only""##,
@@ -1058,5 +1165,37 @@ mod readme_messages {
             errors_of(&too_large).errors[0].to_string(),
             format!("$: configuration is {} bytes; the limit is 16777216", too_large.len())
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn route_name_errors_render_their_words_exactly() {
+        let config = r#"{"policies": [{"name": "p", "allow_origins": ["https://a.com"],
+            "match": {"route_names": ["", " api", "api", "api"]}},
+            {"name": "q", "allow_origins": ["https://a.com"], "match": {"route_names": []}}]}"#;
+        let expected = [
+            r#"edge-cors: invalid configuration (4 errors):"#,
+            r#"  - policies[1].match.route_names: []: empty: it would match every request; omit `route_names` to match any, or list at least one"#,
+            r#"  - policies[0].match.route_names[0]: "": empty: every route without a name has it; give the `name` of the route to bind"#,
+            r#"  - policies[0].match.route_names[1]: " api": not a route name: it holds a control character or starts or ends with whitespace"#,
+            r#"  - policies[0].match.route_names[3]: "api": duplicate route name"#,
+        ];
+        assert_eq!(errors_of(config).to_string().lines().collect::<Vec<_>>(), expected);
+        let codes: Vec<&str> = errors_of(config).errors.iter().map(|e| e.kind.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "empty_match_list",
+                "route_name.empty",
+                "route_name.not_a_name",
+                "route_name.duplicate"
+            ]
+        );
+        let long = format!(
+            r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"], "match": {{"route_names": ["{}"]}}}}]}}"#,
+            "r".repeat(1025)
+        );
+        assert!(errors_of(&long).errors[0]
+            .to_string()
+            .ends_with(": a route name is at most 1024 bytes"));
     }
 }

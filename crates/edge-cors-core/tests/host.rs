@@ -712,3 +712,72 @@ fn rejections_are_logged_once_per_origin_and_window_across_streams_and_summarise
     root.on_tick(&host);
     assert_eq!(host.take_calls(), [Call::Now], "nothing suppressed since: no line");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_route_name_is_read_once_and_only_when_a_policy_is_bound_to_route_names() {
+    // No policy names a route (CONFIG): the property is never read.
+    let root = configured(CONFIG);
+    let seen = run(
+        &root,
+        &[(":path", "/app/x"), ("origin", "https://app.example.com")],
+        UPSTREAM_PLAIN,
+    );
+    assert!(!seen.request.contains(&Call::GetRouteName), "{:?}", seen.request);
+
+    let bound = r#"{"policies": [
+        {"name": "api", "match": {"route_names": ["api", "api-v2"]}, "allow_origins": ["https://app.example.com"]},
+        {"name": "web", "match": {"route_names": ["web"], "path_prefixes": ["/web/"]}, "allow_origins": ["https://app.example.com"]},
+        {"name": "rest", "allow_origins": ["https://app.example.com"]}]}"#;
+    let root = configured(bound);
+    let request = [
+        (":path", "/web/page"),
+        (":method", "OPTIONS"),
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "PUT"),
+    ];
+    // (route name, policy that answers: its counter base)
+    for (route, base) in [(Some("api-v2"), 0), (Some("web"), 24), (Some("other"), 48), (None, 48)] {
+        let host = match route {
+            Some(name) => MockHost::with_request(&request).on_route(name),
+            None => MockHost::with_request(&request),
+        };
+        let seen = run_on(&root, &host, UPSTREAM_PLAIN);
+        // The route constraints first (the path, which a policy also constrains, then the
+        // route name), then the CORS headers.
+        assert_eq!(
+            seen.request.get(..3),
+            Some(&[get(":path"), Call::GetRouteName, get("origin")][..]),
+            "{route:?}: {:?}",
+            seen.request
+        );
+        assert_eq!(
+            seen.request.iter().filter(|c| **c == Call::GetRouteName).count(),
+            1,
+            "{route:?}: {:?}",
+            seen.request
+        );
+        let counted = seen.request.iter().find_map(|c| match c {
+            Call::IncrementCounter(id) => Some(*id),
+            _ => None,
+        });
+        // The preflight asks for PUT, which no policy allows: each answers 403 under its own counters.
+        assert_eq!(
+            counted,
+            Some(base + PREFLIGHT_REJECTED_METHOD),
+            "{route:?}: {:?}",
+            seen.request
+        );
+    }
+
+    // A failed read is no route: the request falls to the next policy, nothing is logged.
+    let host = MockHost::with_request(&request)
+        .on_route("api")
+        .failing(&[Fail::RouteNameRead]);
+    let seen = run_on(&root, &host, UPSTREAM_PLAIN);
+    assert!(
+        seen.request
+            .contains(&Call::IncrementCounter(48 + PREFLIGHT_REJECTED_METHOD)),
+        "{:?}",
+        seen.request
+    );
+}

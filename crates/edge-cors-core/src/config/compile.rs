@@ -18,7 +18,7 @@ use crate::rules::expose_headers::ExposeHeaders;
 use crate::rules::max_age::{MaxAge, MAX_MAX_AGE};
 use crate::rules::origin_matcher::OriginMatcher;
 use crate::rules::policy::{Policies, Policy};
-use crate::rules::route_match::RouteMatch;
+use crate::rules::route_match::{MatchEntries, RouteMatch};
 
 /// Policy names appear in metric names and logs: keep them short and plain.
 const MAX_NAME_LEN: usize = 64;
@@ -208,7 +208,14 @@ fn compile_policy(raw: &RawPolicy, errors: &mut ConfigErrors) -> Policy {
             raw.max_age.as_ref(),
             errors,
         )),
-        route: RouteMatch::build(&raw.match_hosts, &raw.match_path_prefixes, errors),
+        route: RouteMatch::build(
+            &MatchEntries {
+                hosts: &raw.match_hosts,
+                path_prefixes: &raw.match_path_prefixes,
+                route_names: &raw.match_route_names,
+            },
+            errors,
+        ),
         credentials,
         private_network: raw.allow_private_network_access,
     }

@@ -13,7 +13,7 @@ use crate::rules::expose_headers::ExposeHeaderIssue;
 use crate::rules::max_age::MAX_MAX_AGE;
 use crate::rules::origin_matcher::{OriginIssue, RegexIssue, MAX_REGEX_LEN};
 use crate::rules::origin_regex::RULE;
-use crate::rules::route_match::{HostIssue, PathPrefixIssue};
+use crate::rules::route_match::{HostIssue, PathPrefixIssue, RouteNameIssue, MAX_ROUTE_NAME_LEN};
 use crate::rules::Findings;
 
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
@@ -60,9 +60,9 @@ pub enum IssueKind {
     },
     /// `policies` is empty.
     NoPolicies,
-    /// `match.hosts` or `match.path_prefixes` is an empty list.
+    /// `match.hosts`, `match.path_prefixes` or `match.route_names` is an empty list.
     EmptyMatchList {
-        /// `hosts` or `path_prefixes`.
+        /// `hosts`, `path_prefixes` or `route_names`.
         key: &'static str,
     },
     /// A policy name that is not 1 to 64 characters of `a-z A-Z 0-9 _ -`.
@@ -87,6 +87,8 @@ pub enum IssueKind {
     Host(HostIssue),
     /// A `match.path_prefixes` entry.
     PathPrefix(PathPrefixIssue),
+    /// A `match.route_names` entry.
+    RouteName(RouteNameIssue),
     /// `max_age` above a day.
     MaxAgeTooLarge,
     /// `max_age` below zero.
@@ -212,6 +214,11 @@ impl From<PathPrefixIssue> for IssueKind {
         IssueKind::PathPrefix(i)
     }
 }
+impl From<RouteNameIssue> for IssueKind {
+    fn from(i: RouteNameIssue) -> IssueKind {
+        IssueKind::RouteName(i)
+    }
+}
 
 /// The message of each kind: the one renderer.
 impl fmt::Display for IssueKind {
@@ -277,6 +284,18 @@ impl fmt::Display for IssueKind {
                 PathPrefixIssue::Duplicate => {
                     "duplicate path prefix (a trailing `/` makes no difference: prefixes match whole segments)"
                 }
+            },
+            K::RouteName(issue) => match issue {
+                RouteNameIssue::Empty => {
+                    "empty: every route without a name has it; give the `name` of the route to bind"
+                }
+                RouteNameIssue::TooLong => {
+                    return write!(f, "a route name is at most {MAX_ROUTE_NAME_LEN} bytes")
+                }
+                RouteNameIssue::NotAName => {
+                    "not a route name: it holds a control character or starts or ends with whitespace"
+                }
+                RouteNameIssue::Duplicate => "duplicate route name",
             },
             K::MaxAgeTooLarge => return write!(f, "must be at most {MAX_MAX_AGE} seconds (one day)"),
             K::MaxAgeNegative => "must not be negative",
@@ -357,6 +376,118 @@ impl fmt::Display for IssueKind {
             }
         };
         f.write_str(text)
+    }
+}
+
+impl IssueKind {
+    /// A stable machine name for the kind, `snake_case`, dotted for the entry-level issues
+    /// (`origin.star_with_credentials`): the `kind` of the checker's JSON findings, which CI
+    /// scripts match on while the message wording may improve.
+    pub fn code(&self) -> &'static str {
+        use IssueKind as K;
+        match self {
+            K::TooLarge { .. } => "too_large",
+            K::Empty => "empty",
+            K::InvalidJson { .. } => "invalid_json",
+            K::NotAnObject { .. } => "not_an_object",
+            K::Missing => "missing",
+            K::WrongType { .. } => "wrong_type",
+            K::UnknownField { .. } => "unknown_field",
+            K::NoPolicies => "no_policies",
+            K::EmptyMatchList { .. } => "empty_match_list",
+            K::PolicyName => "policy_name",
+            K::DuplicatePolicyName => "duplicate_policy_name",
+            K::OriginsEmpty => "origins_empty",
+            K::OriginsRequired => "origins_required",
+            K::Origin(issue) => match issue {
+                OriginIssue::StarNotAlone => "origin.star_not_alone",
+                OriginIssue::StarWithCredentials => "origin.star_with_credentials",
+                OriginIssue::Invalid(_) => "origin.invalid",
+                OriginIssue::WildcardUnderPublicSuffix { .. } => "origin.wildcard_under_public_suffix",
+                OriginIssue::WildcardOverPublicSuffixes { .. } => "origin.wildcard_over_public_suffixes",
+                OriginIssue::WildcardOverIp => "origin.wildcard_over_ip",
+                OriginIssue::PlainHttpWithCredentials => "origin.plain_http_with_credentials",
+                OriginIssue::Duplicate => "origin.duplicate",
+            },
+            K::OriginRegex(issue) => match issue {
+                RegexIssue::TooLong => "origin_regex.too_long",
+                RegexIssue::NotAnchored => "origin_regex.not_anchored",
+                RegexIssue::UnescapedDot { .. } => "origin_regex.unescaped_dot",
+                RegexIssue::Invalid { .. } => "origin_regex.invalid",
+                RegexIssue::MatchesDangerous { .. } => "origin_regex.matches_dangerous",
+                RegexIssue::NotConfined { .. } => "origin_regex.not_confined",
+            },
+            K::Method(issue) => match issue {
+                MethodIssue::Wildcard => "method.wildcard",
+                MethodIssue::NotToken => "method.not_token",
+                MethodIssue::Forbidden => "method.forbidden",
+                MethodIssue::PatchCase => "method.patch_case",
+                MethodIssue::Duplicate => "method.duplicate",
+                MethodIssue::NotUpperCase => "method.not_upper_case",
+            },
+            K::AllowHeader(issue) => match issue {
+                AllowHeaderIssue::NotToken => "allow_header.not_token",
+                AllowHeaderIssue::Forbidden => "allow_header.forbidden",
+                AllowHeaderIssue::RedundantNextToStar => "allow_header.redundant_next_to_star",
+                AllowHeaderIssue::Duplicate => "allow_header.duplicate",
+            },
+            K::ExposeHeader(issue) => match issue {
+                ExposeHeaderIssue::StarNotAlone => "expose_header.star_not_alone",
+                ExposeHeaderIssue::StarWithCredentials => "expose_header.star_with_credentials",
+                ExposeHeaderIssue::NotToken => "expose_header.not_token",
+                ExposeHeaderIssue::SetCookie => "expose_header.set_cookie",
+                ExposeHeaderIssue::Duplicate => "expose_header.duplicate",
+            },
+            K::Host(issue) => match issue {
+                HostIssue::NotAHost => "host.not_a_host",
+                HostIssue::TrailingDot => "host.trailing_dot",
+                HostIssue::NotIpv6 => "host.not_ipv6",
+                HostIssue::BadPort => "host.bad_port",
+                HostIssue::Duplicate => "host.duplicate",
+            },
+            K::PathPrefix(issue) => match issue {
+                PathPrefixIssue::Syntax => "path_prefix.syntax",
+                PathPrefixIssue::QueryOrFragment => "path_prefix.query_or_fragment",
+                PathPrefixIssue::NeverMatches => "path_prefix.never_matches",
+                PathPrefixIssue::Duplicate => "path_prefix.duplicate",
+            },
+            K::RouteName(issue) => match issue {
+                RouteNameIssue::Empty => "route_name.empty",
+                RouteNameIssue::TooLong => "route_name.too_long",
+                RouteNameIssue::NotAName => "route_name.not_a_name",
+                RouteNameIssue::Duplicate => "route_name.duplicate",
+            },
+            K::MaxAgeTooLarge => "max_age_too_large",
+            K::MaxAgeNegative => "max_age_negative",
+            K::MaxAgeNotWhole => "max_age_not_whole",
+            K::PreflightStatus => "preflight_status",
+            K::Mode => "mode",
+            K::EnforcePercent => "enforce_percent",
+            K::RejectionLogInterval => "rejection_log_interval",
+            K::TokenHeaderNotLowerCase => "token_header_not_lower_case",
+            K::TokenHeaderNotPrivate => "token_header_not_private",
+            K::TokenLength => "token_length",
+            K::RegistryCluster => "registry.cluster",
+            K::RegistryAuthority => "registry.authority",
+            K::RegistryPath => "registry.path",
+            K::RegistryRange { .. } => "registry.range",
+            K::RegistryTimeoutNotBelowRefresh { .. } => "registry.timeout_not_below_refresh",
+            K::RegistryStaleBelowRefresh { .. } => "registry.stale_below_refresh",
+            K::RegistryBeforeFirstLoad => "registry.before_first_load",
+            K::RegistryHeaderName => "registry.header_name",
+            K::RegistryHeaderValue => "registry.header_value",
+            K::RegistryTooManyHeaders { .. } => "registry.too_many_headers",
+            K::RegistryWithAnyOrigin => "registry.with_any_origin",
+            K::RegistryBodyTooLarge { .. } => "registry.body_too_large",
+            K::RegistryVersion => "registry.version",
+            K::RegistryTooManyEntries { .. } => "registry.too_many_entries",
+            K::RegistryAnyOrigin => "registry.any_origin",
+            K::PercentInReportOnly => "percent_in_report_only",
+            K::PercentUnderReportOnlyDefault => "percent_under_report_only_default",
+            K::PercentZero => "percent_zero",
+            K::RejectNeverBlocks => "reject_never_blocks",
+            K::Shadowed { .. } => "shadowed",
+        }
     }
 }
 

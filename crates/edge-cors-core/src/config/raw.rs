@@ -29,6 +29,7 @@ pub(crate) struct RawPolicy {
     pub(crate) name: Option<String>,
     pub(crate) match_hosts: Entries,
     pub(crate) match_path_prefixes: Entries,
+    pub(crate) match_route_names: Entries,
     pub(crate) allow_origins: Option<Entries>,
     pub(crate) allow_origin_regexes: Entries,
     /// `allow_origins_from`, when present and valid.
@@ -113,9 +114,10 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
         if let Some(mut mf) = Fields::new(m, &mpath, f.errors) {
             rp.match_hosts = mf.strings("hosts").unwrap_or_default();
             rp.match_path_prefixes = mf.strings("path_prefixes").unwrap_or_default();
+            rp.match_route_names = mf.strings("route_names").unwrap_or_default();
             // Omitting a constraint means "any"; an empty list reads as "none" but would mean
             // "any" too: refused, so a template that rendered nothing cannot widen a policy.
-            for key in ["hosts", "path_prefixes"] {
+            for key in ["hosts", "path_prefixes", "route_names"] {
                 if m.get(key).and_then(Value::as_array).is_some_and(Vec::is_empty) {
                     mf.errors.push(
                         &format!("{mpath}.{key}"),

@@ -28,6 +28,8 @@ pub enum Call {
     GetRequestHeader(String),
     /// [`StreamHost::remove_request_header`].
     RemoveRequestHeader(String),
+    /// [`StreamHost::route_name`].
+    GetRouteName,
     /// [`StreamHost::response_header`].
     GetResponseHeader(String),
     /// [`StreamHost::set_response_header`].
@@ -103,6 +105,8 @@ pub struct MockError;
 pub enum Fail {
     /// Every request header read.
     RequestHeaderRead,
+    /// Reading the route name.
+    RouteNameRead,
     /// Every response header read.
     ResponseHeaderRead,
     /// Every response header change (set, remove, add).
@@ -131,6 +135,8 @@ pub struct MockHost {
     /// Request header lines (lower-case names); several lines of one name are comma-joined
     /// when read, as Envoy does.
     pub request: Vec<(String, Vec<u8>)>,
+    /// The name of the matched route [`StreamHost::route_name`] returns (`None`: no route).
+    pub route_name: Option<String>,
     /// Response header lines; the filter's changes apply here.
     pub response: RefCell<Vec<(String, String)>>,
     /// What `now` returns; `None`: the host cannot tell.
@@ -224,6 +230,12 @@ impl MockHost {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The same host, serving a request the router matched to the route named `name`.
+    pub fn on_route(mut self, name: &str) -> MockHost {
+        self.route_name = Some(name.to_string());
+        self
     }
 
     /// The same host, with these calls failing.
@@ -413,6 +425,12 @@ impl StreamHost for MockHost {
     fn remove_request_header(&self, name: &str) -> Result<(), MockError> {
         self.record(Call::RemoveRequestHeader(name.to_string()));
         self.fails(Fail::RequestHeaderRemove)
+    }
+
+    fn route_name(&self) -> Result<Option<Vec<u8>>, MockError> {
+        self.record(Call::GetRouteName);
+        self.fails(Fail::RouteNameRead)?;
+        Ok(self.route_name.as_ref().map(|n| n.as_bytes().to_vec()))
     }
 
     fn response_header(&self, name: &str) -> Result<Option<Vec<u8>>, MockError> {

@@ -143,6 +143,10 @@ pub trait StreamHost {
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, Self::Error>;
     /// Remove request header `name` before the request goes upstream.
     fn remove_request_header(&self, name: &str) -> Result<(), Self::Error>;
+    /// The `name` of the route the router matched for this request (Envoy's `xds.route_name`
+    /// property); `None` when no route matched. Read only when some policy is bound to route
+    /// names, and at most once per request.
+    fn route_name(&self) -> Result<Option<Vec<u8>>, Self::Error>;
     /// The value of response header `name`.
     fn response_header(&self, name: &str) -> Result<Option<Vec<u8>>, Self::Error>;
     /// Replace every value of response header `name` with `value`.
@@ -408,11 +412,19 @@ struct HostRequest<'h, H>(&'h H);
 
 impl<H: StreamHost> RequestHeaders for HostRequest<'_, H> {
     fn get(&self, name: &str) -> Option<String> {
-        let bytes = self.0.request_header(name).ok().flatten()?;
-        // Invalid UTF-8 becomes U+FFFD, which no origin, method or header name contains:
-        // the request is then refused as malformed instead of crashing the VM.
-        Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        self.0.request_header(name).ok().flatten().map(lossy)
     }
+
+    fn route_name(&self) -> Option<String> {
+        self.0.route_name().ok().flatten().map(lossy)
+    }
+}
+
+/// Invalid UTF-8 becomes U+FFFD, which no origin, method, header or route name contains: the
+/// request is then refused as malformed (or matches no route-bound policy) instead of crashing
+/// the VM.
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn increment(host: &impl StreamHost, id: Option<u32>) {

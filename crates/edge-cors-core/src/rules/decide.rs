@@ -21,6 +21,13 @@ use super::token::is_token;
 pub trait RequestHeaders {
     /// The value of `name` (several lines of one name comma-joined), `None` when absent.
     fn get(&self, name: &str) -> Option<String>;
+
+    /// The name of the route the router matched (Envoy's `xds.route_name` property); `None`
+    /// when no route matched, or when the source cannot tell, so that a policy bound to route
+    /// names never applies.
+    fn route_name(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why a request was refused; used for metrics and logs.
@@ -261,12 +268,13 @@ struct Selected<'p> {
     path_unnormalized: bool,
 }
 
-/// The first policy whose `match` fits. A path the router or a normalizing upstream may read
-/// as another (`/partner/..%2fapi/users` is `/api/users` to them) cannot be trusted to pick a
-/// path-scoped policy, nor to skip one: the first path-scoped policy whose hosts match takes
-/// it and answers as for a malformed request, so the request neither gets that policy's CORS
-/// headers nor falls through to a broader policy after it. Policies without a path
-/// constraint match such a path as any other.
+/// The first policy whose `match` fits: its route names, hosts and path prefixes all do. A
+/// path the router or a normalizing upstream may read as another (`/partner/..%2fapi/users` is
+/// `/api/users` to them) cannot be trusted to pick a path-scoped policy, nor to skip one: the
+/// first path-scoped policy whose route names and hosts match takes it and answers as for a
+/// malformed request, so the request neither gets that policy's CORS headers nor falls through
+/// to a broader policy after it. Policies without a path constraint match such a path as any
+/// other.
 fn select_policy<'p>(policies: &'p Policies, req: &impl RequestHeaders) -> Option<Selected<'p>> {
     let authority = if policies.reads_authority {
         req.get(headers::AUTHORITY)
@@ -279,10 +287,16 @@ fn select_policy<'p>(policies: &'p Policies, req: &impl RequestHeaders) -> Optio
         None
     };
     let path = raw_path.as_deref().map(route_match::route_path);
+    let route_name = if policies.reads_route_name {
+        req.route_name()
+    } else {
+        None
+    };
     // Scanned once, and only when a path-scoped policy's hosts match.
     let mut unnormalized: Option<bool> = None;
     for (index, p) in policies.list.iter().enumerate() {
-        if !p.route.matches_host(authority.as_deref()) {
+        // Every constraint must fit: route names AND hosts AND path prefixes.
+        if !p.route.matches_route_name(route_name.as_deref()) || !p.route.matches_host(authority.as_deref()) {
             continue;
         }
         let path_unnormalized = p.route.constrains_path()
