@@ -6,14 +6,23 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use super::{Level, RootHost, StreamHost};
+use crate::ops::metrics::Family;
+
+fn owned(labels: &[(&str, &str)]) -> Vec<(String, String)> {
+    labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
 
 /// One host call, with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// [`RootHost::plugin_config`].
     PluginConfig,
-    /// [`RootHost::define_counter`].
-    DefineCounter(String),
+    /// [`RootHost::define_counter`]: the family's name and the label pairs.
+    DefineCounter(String, Vec<(String, String)>),
+    /// [`RootHost::define_gauge`].
+    DefineGauge(String, Vec<(String, String)>),
+    /// [`RootHost::set_gauge`].
+    SetGauge(u32, u64),
     /// [`RootHost::set_tick_period`].
     SetTickPeriod(Duration),
     /// [`RootHost::memory_pages`].
@@ -45,6 +54,8 @@ pub enum Call {
     },
     /// [`StreamHost::increment_counter`].
     IncrementCounter(u32),
+    /// [`StreamHost::set_filter_state`].
+    SetFilterState(String, String),
 }
 
 /// The error of a call the mock was told to fail.
@@ -64,15 +75,19 @@ pub enum Fail {
     RequestHeaderRemove,
     /// Sending a local reply.
     LocalReply,
-    /// Defining a counter.
+    /// Defining a counter or a gauge.
     DefineCounter,
+    /// Setting a gauge.
+    SetGauge,
+    /// Setting the filter state.
+    FilterState,
     /// Incrementing a counter.
     IncrementCounter,
     /// Setting the tick period.
     Tick,
 }
 
-/// The recording host. Counter ids are handed out from 0 in definition order.
+/// The recording host. Metric ids (counters and gauges) are handed out from 0 in definition order.
 #[derive(Debug, Default)]
 pub struct MockHost {
     /// The plugin configuration [`RootHost::plugin_config`] returns.
@@ -138,6 +153,14 @@ impl MockHost {
         self.calls.borrow_mut().push(call);
     }
 
+    /// The next metric id, handed out from 0 in definition order.
+    fn next_id(&self) -> Result<u32, MockError> {
+        self.fails(Fail::DefineCounter)?;
+        let id = self.next_counter.get();
+        self.next_counter.set(id + 1);
+        Ok(id)
+    }
+
     fn fails(&self, which: Fail) -> Result<(), MockError> {
         if self.fails.contains(&which) {
             Err(MockError)
@@ -155,12 +178,19 @@ impl RootHost for MockHost {
         self.config.clone()
     }
 
-    fn define_counter(&self, name: &str) -> Result<u32, MockError> {
-        self.record(Call::DefineCounter(name.to_string()));
-        self.fails(Fail::DefineCounter)?;
-        let id = self.next_counter.get();
-        self.next_counter.set(id + 1);
-        Ok(id)
+    fn define_counter(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, MockError> {
+        self.record(Call::DefineCounter(family.name.to_string(), owned(labels)));
+        self.next_id()
+    }
+
+    fn define_gauge(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, MockError> {
+        self.record(Call::DefineGauge(family.name.to_string(), owned(labels)));
+        self.next_id()
+    }
+
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), MockError> {
+        self.record(Call::SetGauge(id, value));
+        self.fails(Fail::SetGauge)
     }
 
     fn log(&self, level: Level, message: &str) {
@@ -252,6 +282,11 @@ impl StreamHost for MockHost {
     fn increment_counter(&self, id: u32) -> Result<(), MockError> {
         self.record(Call::IncrementCounter(id));
         self.fails(Fail::IncrementCounter)
+    }
+
+    fn set_filter_state(&self, key: &str, value: &str) -> Result<(), MockError> {
+        self.record(Call::SetFilterState(key.to_string(), value.to_string()));
+        self.fails(Fail::FilterState)
     }
 
     fn log(&self, level: Level, message: &str) {

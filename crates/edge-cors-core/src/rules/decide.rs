@@ -20,6 +20,11 @@ use super::token::is_token;
 pub trait RequestHeaders {
     /// The value of `name` (several lines of one name comma-joined), `None` when absent.
     fn get(&self, name: &str) -> Option<String>;
+
+    /// Is `name` present? For headers whose value does not matter.
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 /// Why a request was refused; used for metrics and logs.
