@@ -30,13 +30,22 @@ PATH_AND_HOST_NORMALIZATION = {
     "strip_any_host_port": True,
 }
 
-# Bootstrap `stats_config.stats_tags` that turn edge-cors metric names into Prometheus labels
-# (the same regexes as envoy/ecds/envoy.yaml and docs/operations.md).
-EDGE_CORS_STATS_TAGS = [
-    {"tag_name": "edge_cors_policy", "regex": r"^wasmcustom\.edge_cors\.((.+?)\.)"},
-    {"tag_name": "edge_cors_mode", "regex": r"^wasmcustom\.edge_cors\.(?:.+?\.)?((report_only)\.)"},
-    {"tag_name": "edge_cors_reason", "regex": r"^wasmcustom\.edge_cors\..*(?:_rejected|blocked)(\.(\w+))$"},
-]
+# The labels of edge-cors's metrics (crates/edge-cors-core/src/ops/metrics.rs, LABELS). The
+# proxy-wasm filter writes each into the metric name as `label=.=value;.;` (the form of Istio's
+# own metrics), and one tag rule per label turns it back into a Prometheus label: the rule
+# Istio's bootstrap generates for every name in `meshConfig.defaultConfig.extraStatTags`
+# (istio/istio tools/packaging/common/envoy_bootstrap.json), which the shipped bootstraps carry
+# too (envoy/envoy.yaml, envoy/ecds/envoy.yaml, docs/operations.md).
+EDGE_CORS_LABELS = ("edge_cors_policy", "edge_cors_mode", "edge_cors_kind", "edge_cors_outcome", "edge_cors_reason",
+                    "edge_cors_config_sha256", "edge_cors_config_version")
+
+
+def tag_rule(label: str) -> dict:
+    """The tag rule of one label, as Istio writes it for an `extraStatTags` entry."""
+    return {"tag_name": label, "regex": f"({label}=\\.=(.*?);\\.;)"}
+
+
+EDGE_CORS_STATS_TAGS = [tag_rule(label) for label in EDGE_CORS_LABELS]
 
 # A Lua stand-in for an auth filter placed after edge-cors: 401 on /secure/ without
 # Authorization. RBAC after it denies /api/admin/. Both produce local replies edge-cors decorates.

@@ -294,24 +294,68 @@ class Envoy:
 
 # ---------------------------------------------------------------- readers of stats and logs
 
-# The per-policy counter slots of crates/edge-cors-core/src/ops/metrics.rs (SLOT_NAMES).
-EDGE_CORS_SLOTS = ("not_cors", "preflight_allowed", "preflight_rejected.origin", "preflight_rejected.method",
-                   "preflight_rejected.headers", "preflight_rejected.malformed", "actual_allowed",
-                   "actual_rejected.origin", "actual_rejected.malformed", "blocked.unsafe_method",
-                   "blocked.websocket", "upstream_cors_replaced")
-_EDGE_CORS_COUNTER = re.compile(r"edge_cors\.(no_policy|[A-Za-z0-9_-]+\.(report_only\.)?(%s))" %
-                                "|".join(re.escape(s) for s in EDGE_CORS_SLOTS))
+# A metric of edge-cors as /stats shows it: Envoy's `wasmcustom.` namespace, each label as
+# `name=.=value;.;`, then the family (crates/edge-cors-core/src/ops/metrics.rs, `tagged_name`).
+_EDGE_CORS_METRIC = re.compile(r"wasmcustom\.((?:edge_cors_\w+=\.=[^;]*;\.;)*)(edge_cors_\w+)")
+_LABEL = re.compile(r"(edge_cors_\w+)=\.=([^;]*);\.;")
+
+
+def parse_edge_cors_metric(name: str):
+    """(family, {label: value}) of an edge-cors metric name from /stats, or None."""
+    m = _EDGE_CORS_METRIC.fullmatch(name)
+    if not m:
+        return None
+    return m.group(2), dict(_LABEL.findall(m.group(1)))
+
+
+def metric_key(family: str, labels: dict) -> str:
+    """A short key for tests: the family without `edge_cors_` and `_total`, then the label
+    values in order, `/`-separated: `requests/app/enforce/preflight/rejected/origin`."""
+    short = family.removeprefix("edge_cors_").removesuffix("_total")
+    return "/".join([short, *labels.values()])
 
 
 def edge_cors_stats(envoy: Envoy) -> dict:
-    """Every edge-cors decision counter from /stats, without Envoy's `wasmcustom.` namespace
-    (other edge-cors metrics, such as gauges, are left out)."""
+    """Every edge-cors counter from /stats by its `metric_key` (the gauges are left out)."""
     out = {}
     for name, v in envoy.stats().items():
-        short = name[len("wasmcustom."):]
-        if name.startswith("wasmcustom.") and _EDGE_CORS_COUNTER.fullmatch(short):
-            out[short] = v
+        parsed = parse_edge_cors_metric(name)
+        if parsed and parsed[0].endswith("_total"):
+            out[metric_key(*parsed)] = v
     return out
+
+
+def edge_cors_gauges(envoy: Envoy) -> dict:
+    """Every edge-cors gauge from /stats: (family, ((label, value), ...)) -> value."""
+    out = {}
+    for name, v in envoy.stats().items():
+        parsed = parse_edge_cors_metric(name)
+        if parsed and not parsed[0].endswith("_total"):
+            out[(parsed[0], tuple(parsed[1].items()))] = v
+    return out
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_PROM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def prometheus_samples(text: str) -> dict:
+    """The samples of a Prometheus text exposition (Envoy's /stats/prometheus):
+    (name, frozenset of (label, value)) -> value. Labels with an empty value are left out, as
+    Prometheus drops them."""
+    out = {}
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        labels = frozenset((k, v) for k, v in _PROM_LABEL.findall(m.group(2) or "") if v)
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def sample(samples: dict, name: str, **labels):
+    """The value of the sample `name` with exactly these labels, or None."""
+    return samples.get((name, frozenset(labels.items())))
 
 
 def nonzero(stats: dict) -> dict:
