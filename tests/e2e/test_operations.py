@@ -102,7 +102,7 @@ def test_prometheus_output_carries_every_label_with_the_shipped_tag_rules(upstre
         names = {name for name, _ in prom if name.startswith("edge_cors")}
         assert names == {"edge_cors_requests_total", "edge_cors_credentialed_requests_total",
                          "edge_cors_upstream_cors_replaced_total", "edge_cors_unmatched_requests_total",
-                         "edge_cors_config_loaded_timestamp_seconds", "edge_cors_vm_memory_bytes"}
+                         "edge_cors_config_loaded_timestamp_milliseconds", "edge_cors_vm_memory_bytes"}
         assert "=.=" not in text
     finally:
         envoy.stop()

@@ -280,6 +280,62 @@ def with_access_log(config: dict, path: str) -> dict:
     return config
 
 
+# The access log of the SRE kit (docs/operations.md, "Access logs"): one JSON object per
+# request with what edge-cors left: the details of its own replies (`edge_cors.<kind>_<outcome>
+# [.<reason>]`, other filters' details otherwise), its decision (filter state `wasm.edge_cors`),
+# the request id its rejection lines carry, and Envoy's own timing in microseconds.
+SRE_ACCESS_LOG_FIELDS = {
+    "method": "%REQ(:METHOD)%",
+    "path": "%REQ(:PATH)%",
+    "status": "%RESPONSE_CODE%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "edge_cors": "%FILTER_STATE(wasm.edge_cors:PLAIN)%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "duration_us": "%COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)%",
+}
+# Preflight latency as a histogram (docs/operations.md, "Preflight latency"): Envoy's stats
+# access logger records the duration of every request edge-cors answered as a preflight, by
+# decision. Prometheus shows it as `envoy_edge_cors_preflight_duration_us`.
+PREFLIGHT_LATENCY_LOGGER = {
+    "name": "envoy.access_loggers.stats",
+    "filter": {"extension_filter": {"name": "envoy.access_loggers.extension_filters.cel", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+        "expression": "response.code_details.startsWith('edge_cors.preflight')"}}},
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.stats.v3.Config",
+        "stats_scope": {"prefix": "edge_cors"},
+        "histograms": [{
+            "stat": {"name": "preflight_duration_us",
+                     "tags": [{"name": "edge_cors_decision", "value_format": "%FILTER_STATE(wasm.edge_cors:PLAIN)%"}]},
+            "unit": "Microseconds",
+            "value_format": "%COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)%",
+        }],
+    },
+}
+
+
+def with_sre_access_log(config: dict, path: str) -> dict:
+    """Add the SRE kit's JSON access log (SRE_ACCESS_LOG_FIELDS) to every connection manager;
+    read it with processes.json_access_log (flushed asynchronously: ACCESS_LOG_FLUSH_ARGS)."""
+    for hcm in http_connection_managers(config):
+        hcm.setdefault("access_log", []).append({
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": path,
+                "log_format": {"json_format": SRE_ACCESS_LOG_FIELDS},
+            },
+        })
+    return config
+
+
+def with_preflight_latency_histogram(config: dict) -> dict:
+    """Add PREFLIGHT_LATENCY_LOGGER to every connection manager."""
+    for hcm in http_connection_managers(config):
+        hcm.setdefault("access_log", []).append(json.loads(json.dumps(PREFLIGHT_LATENCY_LOGGER)))
+    return config
+
+
 def substitute(text: str, replacements: dict) -> str:
     """Replace each key of a shipped file's text, which must hold it exactly once (a file that
     changed shape fails loudly instead of running with a stale value). All keys are replaced in

@@ -385,6 +385,15 @@ def access_log_lines(path: str) -> list:
     return out
 
 
+def json_access_log(path: str) -> list:
+    """The entries of a JSON access log (envoy_config.with_sre_access_log), as dicts."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and line.endswith("}")]
+
+
 class VmHealth:
     """Snapshot of Envoy's wasm runtime stats; `assert_unchanged` after hostile input (a VM that
     panicked is replaced or gone: `created` grows, `active` drops, or FAIL_CLOSED turns every

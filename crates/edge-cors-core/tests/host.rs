@@ -211,16 +211,16 @@ fn configuring_logs_the_policies_defines_every_metric_and_starts_the_tick() {
         defined[UNMATCHED as usize],
         &Call::DefineCounter("edge_cors_unmatched_requests_total".to_string(), vec![])
     );
-    // The configuration's identity, with the time it was loaded (the mock's clock: 1e6 s).
+    // The configuration's identity, with the time it was loaded (the mock's clock: 1e6 s, in ms).
     assert_eq!(
         calls[6 + defined.len()..],
         [
             Call::DefineGauge(
-                "edge_cors_config_loaded_timestamp_seconds".to_string(),
+                "edge_cors_config_loaded_timestamp_milliseconds".to_string(),
                 labels(&[("edge_cors_config_sha256", &identity), ("edge_cors_config_version", "")])
             ),
             Call::Now,
-            Call::SetGauge(CONFIG_GAUGE, 1_000_000),
+            Call::SetGauge(CONFIG_GAUGE, 1_000_000_000),
             Call::SetTickPeriod(Duration::from_secs(60))
         ]
     );
@@ -239,7 +239,7 @@ fn the_identity_gauge_names_the_version_and_a_refused_configuration_leaves_it_al
     assert!(
         matches!(gauges[0], Call::DefineGauge(_, l) if l[1] == ("edge_cors_config_version".to_string(), "v7".to_string()))
     );
-    assert_eq!(gauges[1], &Call::SetGauge(31, 1_000_000));
+    assert_eq!(gauges[1], &Call::SetGauge(31, 1_000_000_000));
     let bad = MockHost::with_config(r#"{"version": "a b", "policies": []}"#);
     assert!(!root.on_configure(&bad));
     assert!(!bad

@@ -357,7 +357,7 @@ impl<H: StreamHost> RequestHeaders for HostRequest<'_, H> {
 }
 
 /// The configuration's identity as a metric: the gauge of its SHA-256 and version holds the
-/// time it was last loaded, in seconds since the epoch. A proxy serves the identity with the
+/// time it was last loaded, in milliseconds since the epoch. A proxy serves the identity with the
 /// latest time: a replaced configuration keeps its older time (a host may keep the replaced
 /// configuration's root alive, Envoy does on its main thread, so a count of roots would
 /// never drop to 0), and loading it again makes it the latest.
@@ -370,8 +370,7 @@ fn publish_identity(config: &Config, host: &impl RootHost) {
     let Some(id) = define(host, &CONFIG_LOADED, &labels) else {
         return;
     };
-    let seconds = host.now().map_or(0, |d| d.as_secs());
-    if let Err(status) = host.set_gauge(id, seconds) {
+    if let Err(status) = host.set_gauge(id, millis(host.now())) {
         host.log(
             Level::Warn,
             &format!("edge-cors: could not set the configuration's gauge: {status:?}"),

@@ -85,10 +85,10 @@ pub const UNMATCHED_REQUESTS: Family = Family {
     labels: &[],
 };
 /// The configurations a proxy loaded: one gauge per identity (SHA-256 and `version`), holding
-/// the time it was last loaded, in seconds since the epoch; the one with the latest time is
-/// the one served.
+/// the time it was last loaded, in milliseconds since the epoch (seconds would tie two loads
+/// within a second); the one with the latest time is the one served.
 pub const CONFIG_LOADED: Family = Family {
-    name: "edge_cors_config_loaded_timestamp_seconds",
+    name: "edge_cors_config_loaded_timestamp_milliseconds",
     metric_type: MetricType::Gauge,
     labels: &[CONFIG_SHA256, CONFIG_VERSION],
 };
