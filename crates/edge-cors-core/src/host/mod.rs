@@ -20,8 +20,8 @@ use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::config::summary::policy_list;
 use crate::ops::decide::{decide, Action, Decision, ResponseEdit};
 use crate::ops::metrics::{
-    self, counter_at, decision_text, Family, CONFIG_LOADED, CONFIG_SHA256, CONFIG_VERSION, COUNTERS_PER_POLICY,
-    DECISION_SLOTS, UNMATCHED_REQUESTS,
+    self, counter_at, decision_text, tagged_name, Family, CONFIG_LOADED, CONFIG_SHA256, CONFIG_VERSION,
+    COUNTERS_PER_POLICY, DECISION_SLOTS, UNMATCHED_REQUESTS,
 };
 use crate::ops::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
 use crate::rules::decide::{HeaderOp, RequestHeaders};
@@ -129,13 +129,11 @@ fn define(host: &impl RootHost, family: &Family, labels: &[(&str, &str)]) -> Opt
     match defined {
         Ok(id) => Some(id),
         Err(status) => {
-            let labels: Vec<String> = labels.iter().map(|(n, v)| format!("{n}=\"{v}\"")).collect();
             host.log(
                 Level::Warn,
                 &format!(
-                    "edge-cors: could not define metric {}{{{}}}: {status:?}",
-                    family.name,
-                    labels.join(",")
+                    "edge-cors: could not define metric {}: {status:?}",
+                    tagged_name(family.name, labels)
                 ),
             );
             None
@@ -148,8 +146,9 @@ impl Counters {
         let mut per_policy = Vec::with_capacity(config.cors.list.len() * COUNTERS_PER_POLICY);
         for policy in &config.cors.list {
             for offset in 0..COUNTERS_PER_POLICY {
-                per_policy
-                    .push(counter_at(&policy.name, offset, |family, labels| define(host, family, labels)).flatten());
+                let id =
+                    counter_at(&policy.name, offset).and_then(|(family, labels)| define(host, family, labels.pairs()));
+                per_policy.push(id);
             }
         }
         Counters {

@@ -285,31 +285,58 @@ fn mode_name(enforced: bool) -> &'static str {
     }
 }
 
+/// The labels of one counter: up to five `(name, value)` pairs, `len` of them used.
+pub(crate) struct Labels<'a> {
+    pairs: [(&'static str, &'a str); 5],
+    len: usize,
+}
+
+impl<'a> Labels<'a> {
+    /// The pairs in use.
+    pub(crate) fn pairs(&self) -> &[(&'static str, &'a str)] {
+        self.pairs.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// The family and labels of counter `offset` of a policy's block.
-pub(crate) fn counter_at<R>(policy: &str, offset: usize, f: impl FnOnce(&Family, &[(&str, &str)]) -> R) -> Option<R> {
-    let enforced = offset < SLOTS;
-    let slot = offset % SLOTS;
-    let mode = mode_name(enforced);
+pub(crate) fn counter_at(policy: &str, offset: usize) -> Option<(&'static Family, Labels<'_>)> {
     if offset >= COUNTERS_PER_POLICY {
         return None;
     }
-    if let Some(d) = DECISION_SLOTS.get(slot) {
-        let labels = [
-            (POLICY, policy),
-            (MODE, mode),
-            (KIND, d.kind),
-            (OUTCOME, d.outcome),
-            (REASON, d.reason),
-        ];
-        return Some(f(&REQUESTS, &labels));
-    }
-    if let Some(outcome) = CREDENTIALED_OUTCOMES.get(slot - CREDENTIALED_SLOT) {
-        return Some(f(
-            &CREDENTIALED_REQUESTS,
-            &[(POLICY, policy), (MODE, mode), (OUTCOME, outcome)],
-        ));
-    }
-    Some(f(&UPSTREAM_CORS_REPLACED, &[(POLICY, policy), (MODE, mode)]))
+    let slot = offset % SLOTS;
+    let head = [(POLICY, policy), (MODE, mode_name(offset < SLOTS))];
+    let none = ("", "");
+    Some(match DECISION_SLOTS.get(slot) {
+        Some(d) => (
+            &REQUESTS,
+            Labels {
+                pairs: [
+                    head[0],
+                    head[1],
+                    (KIND, d.kind),
+                    (OUTCOME, d.outcome),
+                    (REASON, d.reason),
+                ],
+                len: 5,
+            },
+        ),
+        None => match CREDENTIALED_OUTCOMES.get(slot - CREDENTIALED_SLOT) {
+            Some(outcome) => (
+                &CREDENTIALED_REQUESTS,
+                Labels {
+                    pairs: [head[0], head[1], (OUTCOME, outcome), none, none],
+                    len: 3,
+                },
+            ),
+            None => (
+                &UPSTREAM_CORS_REPLACED,
+                Labels {
+                    pairs: [head[0], head[1], none, none, none],
+                    len: 2,
+                },
+            ),
+        },
+    })
 }
 
 /// The text a decision leaves for access logs and tracing (the host's filter state): its
@@ -317,13 +344,19 @@ pub(crate) fn counter_at<R>(policy: &str, offset: usize, f: impl FnOnce(&Family,
 /// Built once per policy and slot at configuration.
 pub(crate) fn decision_text(policy: &str, slot: usize, enforced: bool) -> Option<String> {
     let d = DECISION_SLOTS.get(slot)?;
-    Some(format!(
-        "policy={policy}; mode={}; kind={}; outcome={}; reason={}",
+    let parts = [
+        "policy=",
+        policy,
+        "; mode=",
         mode_name(enforced),
+        "; kind=",
         d.kind,
+        "; outcome=",
         d.outcome,
-        d.reason
-    ))
+        "; reason=",
+        d.reason,
+    ];
+    Some(parts.concat())
 }
 
 #[cfg(test)]
@@ -331,11 +364,9 @@ mod tests {
     use super::*;
 
     fn labels_of(offset: usize) -> String {
-        counter_at("app", offset, |family, labels| {
-            let values: Vec<&str> = labels.iter().skip(1).map(|(_, v)| *v).collect();
-            format!("{} {}", family.name, values.join(" "))
-        })
-        .unwrap()
+        let (family, labels) = counter_at("app", offset).unwrap();
+        let values: Vec<&str> = labels.pairs().iter().skip(1).map(|(_, v)| *v).collect();
+        format!("{} {}", family.name, values.join(" "))
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -408,7 +439,7 @@ mod tests {
             labels_of(counter_offset(UPSTREAM_CORS_SLOT, false)),
             "edge_cors_upstream_cors_replaced_total report_only"
         );
-        assert_eq!(counter_at("app", COUNTERS_PER_POLICY, |_, _| ()), None);
+        assert!(counter_at("app", COUNTERS_PER_POLICY).is_none());
         assert_eq!(counter_index(2, 3, false), 2 * 30 + 15 + 3);
     }
 
