@@ -49,6 +49,17 @@ def shipped_resource_text() -> str:
     return substitute(shipped, {"filename: target/wasm32-wasip1/release/edge_cors.wasm": f"filename: {WASM}"})
 
 
+def bootstrap_text(watched: Path, port: int, admin: int, upstream_port: int) -> str:
+    """The shipped bootstrap with these ports, watching the resource in `watched`."""
+    return substitute((ECDS_DIR / "envoy.yaml").read_text(), {
+        "port_value: 10100": f"port_value: {port}",
+        "port_value: 9911": f"port_value: {admin}",
+        "port_value: 10001": f"port_value: {upstream_port}",
+        "path: envoy/ecds/edge-cors.resource.yaml": f"path: {watched / 'edge-cors.resource.yaml'}",
+        "watched_directory: { path: envoy/ecds }": f"watched_directory: {{ path: {watched} }}",
+    })
+
+
 @pytest.fixture
 def ecds_envoy(upstream, tmp_path, request):
     watched = tmp_path / "ecds"
@@ -58,14 +69,7 @@ def ecds_envoy(upstream, tmp_path, request):
     else:
         install(watched, policy("https://app.example.com"))
     port, admin = free_port(), free_port()
-    text = substitute((ECDS_DIR / "envoy.yaml").read_text(), {
-        "port_value: 10100": f"port_value: {port}",
-        "port_value: 9911": f"port_value: {admin}",
-        "port_value: 10001": f"port_value: {upstream.port}",
-        "path: envoy/ecds/edge-cors.resource.yaml": f"path: {watched / 'edge-cors.resource.yaml'}",
-        "watched_directory: { path: envoy/ecds }": f"watched_directory: {{ path: {watched} }}",
-    })
-    envoy = Envoy(text, tmp_path, admin_port=admin, port=port)
+    envoy = Envoy(bootstrap_text(watched, port, admin, upstream.port), tmp_path, admin_port=admin, port=port)
     envoy.start()
     yield envoy, watched
     envoy.stop()

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -288,6 +289,67 @@ class Envoy:
 
     def stop(self):
         stop_process(self.proc, self.stop_timeout)
+        if self._log is not None:
+            self._log.close()
+
+
+# ---------------------------------------------------------------- Prometheus
+
+class Prometheus:
+    """Debian's Prometheus (`prometheus` on PATH, or `binary`) on 127.0.0.1 and a free port,
+    scraping `targets` (host:port of Envoy admin interfaces, at /stats/prometheus) every
+    `interval` seconds and evaluating `rule_files` as often; its data in `workdir`."""
+
+    def __init__(self, targets: list, rule_files: list, workdir: Path, interval: int = 1, binary: str = "prometheus"):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        config = {
+            "global": {"scrape_interval": f"{interval}s", "evaluation_interval": f"{interval}s"},
+            "rule_files": [str(Path(f).resolve()) for f in rule_files],
+            "scrape_configs": [{"job_name": "envoy", "metrics_path": "/stats/prometheus",
+                                "static_configs": [{"targets": list(targets)}]}],
+        }
+        # JSON is YAML: no YAML writer needed.
+        self.config_path = self.workdir / "prometheus.yml"
+        self.config_path.write_text(json.dumps(config, indent=1))
+        self.log_path = self.workdir / "prometheus.log"
+        self.command = [binary, f"--config.file={self.config_path}", f"--storage.tsdb.path={self.workdir / 'data'}",
+                        f"--web.listen-address=127.0.0.1:{self.port}"]
+        self.proc = None
+        self._log = None
+
+    def start(self, timeout: float = 60) -> "Prometheus":
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
+        exited = lambda: RuntimeError(f"Prometheus exited with {self.proc.returncode}:\n{self.log()}")  # noqa: E731
+        poll(lambda: http_ready(self.proc, f"http://127.0.0.1:{self.port}/-/ready", exited), timeout, "Prometheus /-/ready")
+        return self
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def api(self, path: str, **params) -> dict:
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = json.loads(r.read())
+        if body.get("status") != "success":
+            raise RuntimeError(f"{path} {params}: {body}")
+        return body["data"]
+
+    def query(self, expr: str, at: float | None = None) -> list:
+        """An instant query: [(labels without __name__, value as float)] (NaN stays NaN)."""
+        params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+        data = self.api("query", **params)
+        if data["resultType"] == "scalar":
+            return [({}, float(data["result"][1]))]
+        return [({k: v for k, v in r["metric"].items() if k != "__name__"}, float(r["value"][1])) for r in data["result"]]
+
+    def stop(self):
+        stop_process(self.proc, 20)
         if self._log is not None:
             self._log.close()
 
