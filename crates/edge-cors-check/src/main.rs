@@ -19,6 +19,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: edge-cors-check [--quiet] FILE...
+       edge-cors-check probe --policy FILE [--host NAME] [--junit FILE] URL   (probe --help)
 
 Checks every edge-cors configuration in each FILE with the filter's own validation.
 FILE is a policy JSON (*.json without `kind` or `static_resources`), an Istio WasmPlugin
@@ -37,9 +38,13 @@ enum Status {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("probe") {
+        return ExitCode::from(cmd::probe::run(args.get(1..).unwrap_or_default()) as u8);
+    }
     let mut quiet = false;
     let mut files = Vec::new();
-    for arg in std::env::args().skip(1) {
+    for arg in args {
         match arg.as_str() {
             "-h" | "--help" => {
                 println!("{USAGE}");
