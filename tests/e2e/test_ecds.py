@@ -1,18 +1,11 @@
 """Hot reload through ECDS from a watched file (envoy/ecds/): the shipped bootstrap and resource,
 with ports and paths substituted, in one Envoy process that is never restarted."""
-import json
-import os
-import tempfile
-from pathlib import Path
-
 import pytest
 
-from harness import ROOT, WASM
 from harness.client import request
-from harness.envoy_config import substitute
+from harness.ecds import install, shipped_bootstrap_text, shipped_resource_text
 from harness.processes import Envoy, edge_cors_stats, free_port, poll, prometheus_samples, sample
 
-ECDS_DIR = ROOT / "envoy" / "ecds"
 STAT = "extension_config_discovery.http_filter.edge-cors."
 
 
@@ -21,43 +14,9 @@ def policy(*origins, credentials=True):
                           "allow_methods": ["PUT"], "allow_credentials": credentials}]}
 
 
-def resource_text(config: dict) -> str:
-    """The shipped resource with its policy replaced and the wasm path made absolute."""
-    shipped = shipped_resource_text()
-    head = shipped[: shipped.index("value: |\n") + len("value: |\n")]
-    body = "".join(" " * 10 + line + "\n" for line in json.dumps(config, indent=2).splitlines())
-    return head + body
-
-
-def install(directory: Path, config: dict):
-    """Write the new resource beside the watched file, then rename it over it (atomic)."""
-    target = directory / "edge-cors.resource.yaml"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".next-", suffix=".yaml")
-    with os.fdopen(fd, "w") as f:
-        f.write(resource_text(config))
-    os.replace(tmp, target)
-
-
 def preflight_status(envoy, origin):
     return request(envoy.port, "OPTIONS", "/api/items",
                    [("origin", origin), ("access-control-request-method", "PUT")]).status
-
-
-def shipped_resource_text() -> str:
-    """The shipped resource exactly, but for the wasm path."""
-    shipped = (ECDS_DIR / "edge-cors.resource.yaml").read_text()
-    return substitute(shipped, {"filename: target/wasm32-wasip1/release/edge_cors.wasm": f"filename: {WASM}"})
-
-
-def bootstrap_text(watched: Path, port: int, admin: int, upstream_port: int) -> str:
-    """The shipped bootstrap with these ports, watching the resource in `watched`."""
-    return substitute((ECDS_DIR / "envoy.yaml").read_text(), {
-        "port_value: 10100": f"port_value: {port}",
-        "port_value: 9911": f"port_value: {admin}",
-        "port_value: 10001": f"port_value: {upstream_port}",
-        "path: envoy/ecds/edge-cors.resource.yaml": f"path: {watched / 'edge-cors.resource.yaml'}",
-        "watched_directory: { path: envoy/ecds }": f"watched_directory: {{ path: {watched} }}",
-    })
 
 
 @pytest.fixture
@@ -69,7 +28,8 @@ def ecds_envoy(upstream, tmp_path, request):
     else:
         install(watched, policy("https://app.example.com"))
     port, admin = free_port(), free_port()
-    envoy = Envoy(bootstrap_text(watched, port, admin, upstream.port), tmp_path, admin_port=admin, port=port)
+    text = shipped_bootstrap_text(port, admin, free_port(), upstream.port, watched)
+    envoy = Envoy(text, tmp_path, admin_port=admin, port=port)
     envoy.start()
     yield envoy, watched
     envoy.stop()

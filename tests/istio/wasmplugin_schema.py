@@ -55,8 +55,11 @@ def to_json_schema(node: dict) -> dict:
         out["properties"] = {k: to_json_schema(v) for k, v in node["properties"].items()}
     if "items" in node:
         out["items"] = to_json_schema(node["items"])
-    if "anyOf" in node:
-        out["anyOf"] = [to_json_schema(n) for n in node["anyOf"]]
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in node:
+            out[key] = [to_json_schema(n) for n in node[key]]
+    if "not" in node:
+        out["not"] = to_json_schema(node["not"])
     if isinstance(node.get("additionalProperties"), dict):
         out["additionalProperties"] = to_json_schema(node["additionalProperties"])
     elif node.get("type") == "object" and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
@@ -86,6 +89,23 @@ def manifest_schema() -> dict:
     root["additionalProperties"] = False
     jsonschema.Draft202012Validator.check_schema(root)
     return root
+
+
+# A digest as a release gives one (any 64 hex digits that are not one digit repeated).
+A_DIGEST = "676e5e4bdfd83e38f6e3197b634d862bfa8fda1791eaa1d569924f7cf8fc9593"
+
+
+def with_a_digest(manifest: dict) -> dict:
+    """A shipped example WasmPlugin (envoy/istio/) as `edge-cors-check render` writes it from a
+    release: its placeholders `oci://REGISTRY/` and `sha256: DIGEST`, which the API server and the
+    checker refuse on purpose, replaced by a registry and a digest."""
+    manifest = copy.deepcopy(manifest)
+    spec = manifest.get("spec", {})
+    if spec.get("sha256") == "DIGEST":
+        spec["sha256"] = A_DIGEST
+    if str(spec.get("url", "")).startswith("oci://REGISTRY/"):
+        spec["url"] = spec["url"].replace("oci://REGISTRY/", "oci://registry.example.com/", 1)
+    return manifest
 
 
 # ---- CEL rules -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from harness.client import request
 from harness.envoy_config import with_preflight_latency_histogram
 from harness.processes import Envoy, Prometheus, edge_cors_stats, free_port, poll, prometheus_samples
 
-from e2e.test_ecds import bootstrap_text, install
+from harness.ecds import install, shipped_bootstrap_text
 
 RULES = ROOT / "operations" / "prometheus" / "rules.yml"
 DASHBOARD = ROOT / "operations" / "grafana" / "edge-cors.json"
@@ -211,7 +211,7 @@ def stack(upstream, tmp_path):
     watched.mkdir()
     install(watched, CONFIG)
     port, admin = free_port(), free_port()
-    config = yaml.safe_load(bootstrap_text(watched, port, admin, upstream.port))
+    config = yaml.safe_load(shipped_bootstrap_text(port, admin, free_port(), upstream.port, watched))
     config = with_preflight_latency_histogram(config)
     config["stats_flush_interval"] = "1s"
     envoy = Envoy(config, tmp_path / "envoy")
