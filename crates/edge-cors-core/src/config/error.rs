@@ -356,6 +356,7 @@ impl IssueKind {
             K::Mode => "mode",
             K::EnforcePercent => "enforce_percent",
             K::RejectionLogInterval => "rejection_log_interval",
+            K::Version => "version",
             K::TokenHeaderNotLowerCase => "token_header_not_lower_case",
             K::TokenHeaderNotPrivate => "token_header_not_private",
             K::TokenLength => "token_length",
