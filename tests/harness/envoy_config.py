@@ -268,15 +268,25 @@ def with_access_log(config: dict, path: str) -> dict:
     requests that never reach the upstream. The file is flushed asynchronously: readers poll for
     the line they expect (see `processes.access_log_lines`, ACCESS_LOG_FLUSH_ARGS).
     """
+    return with_access_logger(config, file_access_log(path, {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}}))
+
+
+def file_access_log(path: str, log_format: dict) -> dict:
+    """A file access logger writing `log_format` lines to `path`."""
+    return {
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": path,
+            "log_format": log_format,
+        },
+    }
+
+
+def with_access_logger(config: dict, logger: dict) -> dict:
+    """Add the access logger `logger` (a copy of it) to every HTTP connection manager of `config`."""
     for hcm in http_connection_managers(config):
-        hcm.setdefault("access_log", []).append({
-            "name": "envoy.access_loggers.file",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                "path": path,
-                "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
-            },
-        })
+        hcm.setdefault("access_log", []).append(json.loads(json.dumps(logger)))
     return config
 
 
@@ -317,23 +327,12 @@ PREFLIGHT_LATENCY_LOGGER = {
 def with_sre_access_log(config: dict, path: str) -> dict:
     """Add the SRE kit's JSON access log (SRE_ACCESS_LOG_FIELDS) to every connection manager;
     read it with processes.json_access_log (flushed asynchronously: ACCESS_LOG_FLUSH_ARGS)."""
-    for hcm in http_connection_managers(config):
-        hcm.setdefault("access_log", []).append({
-            "name": "envoy.access_loggers.file",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                "path": path,
-                "log_format": {"json_format": SRE_ACCESS_LOG_FIELDS},
-            },
-        })
-    return config
+    return with_access_logger(config, file_access_log(path, {"json_format": SRE_ACCESS_LOG_FIELDS}))
 
 
 def with_preflight_latency_histogram(config: dict) -> dict:
     """Add PREFLIGHT_LATENCY_LOGGER to every connection manager."""
-    for hcm in http_connection_managers(config):
-        hcm.setdefault("access_log", []).append(json.loads(json.dumps(PREFLIGHT_LATENCY_LOGGER)))
-    return config
+    return with_access_logger(config, PREFLIGHT_LATENCY_LOGGER)
 
 
 def substitute(text: str, replacements: dict) -> str:

@@ -46,3 +46,22 @@ def test_the_dashboard_is_the_schema_librarys_own_form_and_unknown_fields_would_
     assert dashboard.canonical(tampered) != tampered
     titles = [p["title"] for p in shipped["panels"] if p["type"] == "row"]
     assert titles == ["Executive: service-level indicators per policy", "On call", "Debug"]
+
+
+def yaml_blocks(markdown: str) -> list:
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", markdown, re.S)]
+
+
+def test_the_envoy_and_istio_snippets_of_the_operations_guide_are_the_configuration_the_tests_run():
+    from harness.envoy_config import (EDGE_CORS_LABELS, EDGE_CORS_STATS_TAGS, PREFLIGHT_LATENCY_LOGGER,
+                                      SRE_ACCESS_LOG_FIELDS)
+    blocks = yaml_blocks((ROOT / "docs" / "operations.md").read_text())
+    assert {"stats_config": {"stats_tags": EDGE_CORS_STATS_TAGS}} in blocks
+    assert {"meshConfig": {"defaultConfig": {"extraStatTags": list(EDGE_CORS_LABELS)}}} in blocks
+    assert {"access_log": [PREFLIGHT_LATENCY_LOGGER]} in blocks
+    (logged,) = [b["access_log"][0] for b in blocks if "json_format" in json.dumps(b)]
+    assert logged["typed_config"]["log_format"]["json_format"] == SRE_ACCESS_LOG_FIELDS
+    # The shipped bootstraps carry the same rules.
+    for shipped in ("envoy.yaml", "ecds/envoy.yaml"):
+        config = yaml.safe_load((ROOT / "envoy" / shipped).read_text())
+        assert config["stats_config"]["stats_tags"] == EDGE_CORS_STATS_TAGS, shipped
