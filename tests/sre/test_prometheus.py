@@ -185,6 +185,19 @@ def histogram_buckets(envoy) -> dict:
     return out
 
 
+def default_config_policies(node) -> set:
+    """The policies of the bootstrap's ECDS `default_config` (the cold-start configuration): loaded
+    at start, their counters exist, at 0, next to the mix's."""
+    if isinstance(node, dict):
+        if "default_config" in node:
+            value = node["default_config"]["config"]["configuration"]["value"]
+            return {p["name"] for p in json.loads(value)["policies"]}
+        return set().union(*(default_config_policies(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(default_config_policies(v) for v in node))
+    return set()
+
+
 def send_all(envoy, sends):
     for s in sends:
         for _ in range(s.times):
@@ -215,6 +228,7 @@ def stack(upstream, tmp_path):
     config = with_preflight_latency_histogram(config)
     config["stats_flush_interval"] = "1s"
     envoy = Envoy(config, tmp_path / "envoy")
+    envoy.idle_policies = default_config_policies(config)
     prometheus = Prometheus([f"127.0.0.1:{admin}"], [RULES], tmp_path / "prometheus")
     try:
         envoy.start()
@@ -281,14 +295,17 @@ def test_every_recording_rule_and_dashboard_query_returns_what_the_traffic_mix_i
     cors = ("preflight", "actual")
     refused = ("rejected", "blocked")
     policies = ("app", "public", "legacy")
+    idle = envoy.idle_policies
+    assert idle == {"cold-start-default"}
+    every = set(policies) | idle
     def by_policy(expr):
         return {labels.get("edge_cors_policy"): v for labels, v in prometheus.query(expr, at)}
 
     def check_ratio(expr, numerator, denominator):
         got = by_policy(expr)
-        expected = {p: mix.ratio(numerator(p), denominator(p)) for p in policies}
-        assert got.keys() == set(policies), (expr, got)
-        for p in policies:
+        expected = {p: mix.ratio(numerator(p), denominator(p)) for p in every}
+        assert got.keys() == every, (expr, got)
+        for p in every:
             assert same(got[p], expected[p]), (expr, p, got[p], expected[p])
 
     def check_latency(expr):
@@ -348,7 +365,7 @@ def test_every_recording_rule_and_dashboard_query_returns_what_the_traffic_mix_i
 
     # The dashboard: every query, the policy variable's values included.
     values = prometheus.api("label/edge_cors_policy/values", **{"match[]": "edge_cors_requests_total"})
-    assert sorted(values) == sorted(policies)
+    assert set(values) == every
 
     def rows(expr):
         return prometheus.query(expr, at)
@@ -367,19 +384,19 @@ def test_every_recording_rule_and_dashboard_query_returns_what_the_traffic_mix_i
         got = {(l["edge_cors_policy"], l["edge_cors_mode"], l["edge_cors_kind"], l["edge_cors_outcome"],
                 l["edge_cors_reason"]): v for l, v in rows(expr)}
         # Every slot of every policy is there, at 0 when the mix has none of it.
-        assert len(got) == 3 * 2 * 11
+        assert len(got) == len(every) * 2 * 11
         for key, v in got.items():
             assert near(v, mix.requests.get(key, 0), 300), (key, v)
 
     def check_credentialed(expr):
         got = {(l["edge_cors_policy"], l["edge_cors_mode"], l["edge_cors_outcome"]): v for l, v in rows(expr)}
-        assert len(got) == 3 * 2 * 3
+        assert len(got) == len(every) * 2 * 3
         for key, v in got.items():
             assert near(v, mix.credentialed.get(key, 0), 300), (key, v)
 
     def check_replaced(expr):
         got = {(l["edge_cors_policy"], l["edge_cors_mode"]): v for l, v in rows(expr)}
-        assert len(got) == 3 * 2
+        assert len(got) == len(every) * 2
         for key, v in got.items():
             assert near(v, mix.replaced.get(key, 0), 300), (key, v)
 
