@@ -19,7 +19,7 @@ import pytest
 from harness import ROOT
 from harness.client import request
 from harness.envoy_config import add_cluster, edge_cors_chain, proxy_bootstrap
-from harness.processes import Envoy, Upstream, free_port, poll, stop_process
+from harness.processes import Envoy, Upstream, free_port, parse_edge_cors_metric, poll, stop_process
 
 STATIC = "https://static.example"
 FIRST = ["https://a.example", "https://*.b.example"]
@@ -72,7 +72,18 @@ class Registry:
 
 
 def metric(envoy: Envoy, name: str) -> int:
-    return envoy.stats().get(f"wasmcustom.edge_cors.app.registry.{name}", 0)
+    """Policy app's registry metric `name`: `applied`, `unchanged`, `failed.<reason>` (the
+    updates counter's outcome and reason) or a gauge (`entries`, `age_seconds`, ...)."""
+    outcome, _, reason = name.partition(".")
+    if outcome in ("applied", "unchanged", "failed"):
+        family = "edge_cors_registry_updates_total"
+        labels = {"edge_cors_policy": "app", "edge_cors_outcome": outcome, "edge_cors_reason": reason or "none"}
+    else:
+        family, labels = f"edge_cors_registry_{name}", {"edge_cors_policy": "app"}
+    for stat, value in envoy.stats().items():
+        if parse_edge_cors_metric(stat) == (family, labels):
+            return value
+    return 0
 
 
 def wait_metric_above(envoy: Envoy, name: str, before: int, timeout: float = 15) -> int:

@@ -8,7 +8,9 @@
 //! ([`cmd::render`]). For migrating from native CORS (docs/migration.md), `import`
 //! ([`cmd::import`]) turns Istio, Envoy, Gateway API and ingress-nginx CORS policies into an
 //! edge-cors configuration and `owners` ([`cmd::owners`]) lists the routes both would serve;
-//! both read the routing objects through [`native`].
+//! both read the routing objects through [`native`]. `registry` checks a registry document
+//! offline ([`cmd::registry`]); `probe` checks a live gateway's answers against a policy
+//! ([`cmd::probe`]).
 //!
 //! Exit status: 0 every configuration is valid (a summary of each compiled policy is printed),
 //! 1 at least one is invalid (every error is printed with its JSON path), 2 the command could
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some((sub, rest)) if sub == "import" => return ExitCode::from(cmd::import::run(rest)),
         Some((sub, rest)) if sub == "owners" => return ExitCode::from(cmd::owners::run(rest)),
         Some((sub, rest)) if sub == "registry" => cmd::registry::run(rest),
+        Some((sub, rest)) if sub == "probe" => cmd::probe::run(rest),
         _ => cmd::check::main(&args),
     };
     ExitCode::from(status as u8)

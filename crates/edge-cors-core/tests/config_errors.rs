@@ -466,6 +466,56 @@ fn a_report_only_policy_cannot_also_set_a_rollout_percentage() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn the_version_must_be_a_plain_label_value_and_policy_names_need_no_reservation() {
+    // The version is a metric label value, delimited by `=.=` and `;.;` in the names Envoy's
+    // tag rules read: nothing but letters, digits and `. _ + -`, 1 to 64 of them.
+    for bad in [
+        r#""""#,
+        r#""v 1""#,
+        r#""a;.;b""#,
+        r#""k=v""#,
+        r#""é""#,
+        &format!("\"{}\"", "1".repeat(65)),
+    ] {
+        assert_errors(
+            &format!(r#"{{"version": {bad}, "policies": [{{"name": "p", "allow_origins": ["*"]}}]}}"#),
+            &[("version", Version)],
+        );
+    }
+    assert_errors(
+        r#"{"version": 7, "policies": [{"name": "p", "allow_origins": ["*"]}]}"#,
+        &[(
+            "version",
+            WrongType {
+                expected: "a string",
+                found: "a number",
+            },
+        )],
+    );
+    let config =
+        compile(br#"{"version": "2026-12-01.3+g1a2b", "policies": [{"name": "p", "allow_origins": ["*"]}]}"#).unwrap();
+    assert_eq!(config.identity().version.as_deref(), Some("2026-12-01.3+g1a2b"));
+    // The policy is a label of its own: names that are also label values or family names are
+    // ordinary names (the metrics keep them apart: tests/e2e/test_sre_metrics.py).
+    let names = [
+        "report_only",
+        "enforce",
+        "no_policy",
+        "none",
+        "allowed",
+        "edge_cors_requests_total",
+        "-",
+    ];
+    let policies: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"{{"name": "{n}", "match": {{"path_prefixes": ["/{i}/"]}}, "allow_origins": ["*"]}}"#))
+        .collect();
+    let config = compile(format!(r#"{{"policies": [{}]}}"#, policies.join(",")).as_bytes()).unwrap();
+    assert_eq!(config.policy_count(), names.len());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn the_decision_header_needs_a_private_header_name_and_a_long_token_that_errors_never_echo() {
     let with = |dh: &str| {
         format!(r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"]}}], "decision_header": {dh}}}"#)
@@ -1155,6 +1205,11 @@ mod readme_messages {
             r##"edge-cors: warning: policies[2].allow_methods[0]: "purge": not upper-case: browsers send custom methods exactly as the page writes them (Fetch §2.2.1), so this allows only a page that writes it in exactly this case"##,
         ];
         assert_eq!(rendered.lines().collect::<Vec<_>>(), expected);
+        assert_eq!(
+            errors_of(r#"{"version": "v 1", "policies": [{"name": "p", "allow_origins": ["*"]}]}"#).errors[0]
+                .to_string(),
+            r#"version: "v 1": must be 1 to 64 characters of a-z, A-Z, 0-9, `.`, `_`, `+` and `-` (it is a metric label value)"#
+        );
         assert_errors("", &[("$", Empty)]);
         assert_eq!(
             errors_of("").to_string(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use edge_cors_core::host::mock::{Call, CallResponse, Fail, MockHost};
 use edge_cors_core::host::Root;
+use edge_cors_core::metrics::{OUTCOME, POLICY, REASON, REGISTRY_ENTRIES, REGISTRY_LOADED, REGISTRY_UPDATES};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn config(extra: &str) -> String {
@@ -16,6 +17,14 @@ fn config(extra: &str) -> String {
             "allow_origins_from": {{"cluster": "registry", "authority": "registry.internal", "path": "/v1/origins",
               "refresh_seconds": 10, "timeout_ms": 1000, "headers": {{"x-api-key": "k1"}} {extra}}}}}]}}"#
     )
+}
+
+/// The labels of policy `app`'s gauges.
+const APP: &[(&str, &str)] = &[(POLICY, "app")];
+
+/// The labels of one of policy `app`'s update counters.
+fn updates<'a>(outcome: &'a str, reason: &'a str) -> [(&'a str, &'a str); 3] {
+    [(POLICY, "app"), (OUTCOME, outcome), (REASON, reason)]
 }
 
 const DOC: &str = r#"{"version": "v1", "origins": ["https://a.example", "https://*.b.example"]}"#;
@@ -76,7 +85,7 @@ fn one_worker_fetches_and_every_worker_serves_the_list_it_published() {
     );
     assert!(!allows(&w1, &first, "https://a.example"));
     answer(&mut w1, &first, CallResponse::new(200, &[("etag", "\"e1\"")], DOC));
-    assert_eq!(first.counted("edge_cors.app.registry.applied"), 1);
+    assert_eq!(first.counted(&REGISTRY_UPDATES, &updates("applied", "none")), 1);
     assert!(allows(&w1, &first, "https://a.example"));
     assert!(allows(&w1, &first, "https://x.b.example"));
     assert!(allows(&w1, &first, "https://static.example"));
@@ -85,8 +94,8 @@ fn one_worker_fetches_and_every_worker_serves_the_list_it_published() {
     w2.on_tick(&second);
     assert!(allows(&w2, &second, "https://a.example"));
     assert!(second.callouts().is_empty());
-    assert_eq!(second.gauge("edge_cors.app.registry.entries"), Some(2));
-    assert_eq!(second.gauge("edge_cors.app.registry.loaded"), Some(1));
+    assert_eq!(second.gauge(&REGISTRY_ENTRIES, APP), Some(2));
+    assert_eq!(second.gauge(&REGISTRY_LOADED, APP), Some(1));
     // The next fetch is due after 5 to 10 s and carries the ETag.
     first.advance(Duration::from_secs(4));
     w1.on_tick(&first);
@@ -96,7 +105,7 @@ fn one_worker_fetches_and_every_worker_serves_the_list_it_published() {
     let (_, headers) = first.callouts().remove(0);
     assert!(headers.contains(&("if-none-match".to_string(), "\"e1\"".to_string())));
     answer(&mut w1, &first, CallResponse::new(304, &[], ""));
-    assert_eq!(first.counted("edge_cors.app.registry.unchanged"), 1);
+    assert_eq!(first.counted(&REGISTRY_UPDATES, &updates("unchanged", "none")), 1);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -122,7 +131,7 @@ fn a_failed_update_keeps_the_last_list_counts_its_reason_and_backs_off() {
         assert_eq!(host.callouts().len(), 1, "{reason}");
         answer(&mut w, &host, response);
         assert_eq!(
-            host.counted(&format!("edge_cors.app.registry.failed.{reason}")),
+            host.counted(&REGISTRY_UPDATES, &updates("failed", reason)),
             1,
             "{reason}"
         );
@@ -148,7 +157,7 @@ fn a_timeout_is_told_from_envoys_504_by_the_time_it_took() {
     w.on_tick(&host);
     host.advance(Duration::from_millis(1000));
     answer(&mut w, &host, CallResponse::new(504, &[], "upstream request timeout"));
-    assert_eq!(host.counted("edge_cors.app.registry.failed.timeout"), 1);
+    assert_eq!(host.counted(&REGISTRY_UPDATES, &updates("failed", "timeout")), 1);
     assert!(!allows(&w, &host, "https://a.example"));
     assert!(
         allows(&w, &host, "https://static.example"),
@@ -198,7 +207,7 @@ fn a_list_not_confirmed_for_max_stale_seconds_stops_serving_until_confirmed_agai
     }
     assert!(!allows(&w, &host, "https://a.example"), "stale");
     assert!(allows(&w, &host, "https://static.example"));
-    assert_eq!(host.gauge("edge_cors.app.registry.loaded"), Some(0));
+    assert_eq!(host.gauge(&REGISTRY_LOADED, APP), Some(0));
     assert!(host
         .logged()
         .iter()
@@ -209,7 +218,7 @@ fn a_list_not_confirmed_for_max_stale_seconds_stops_serving_until_confirmed_agai
     host.advance(Duration::from_millis(500));
     w.on_tick(&host);
     assert!(allows(&w, &host, "https://a.example"), "confirmed again");
-    assert_eq!(host.gauge("edge_cors.app.registry.loaded"), Some(1));
+    assert_eq!(host.gauge(&REGISTRY_LOADED, APP), Some(1));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -235,6 +244,6 @@ fn a_callout_that_ended_without_an_answer_is_unreachable_and_reads_nothing() {
     // limit was exceeded: reading the answer then would panic the VM in the SDK.
     *host.call_response.borrow_mut() = CallResponse::new(200, &[], DOC);
     w.on_http_call_response(&host, host.last_token(), 0, 0);
-    assert_eq!(host.counted("edge_cors.app.registry.failed.unreachable"), 1);
+    assert_eq!(host.counted(&REGISTRY_UPDATES, &updates("failed", "unreachable")), 1);
     assert!(!allows(&w, &host, "https://a.example"));
 }

@@ -751,7 +751,7 @@ fn report_only_decides_and_counts_but_leaves_request_and_response_untouched() {
     );
     assert_eq!(
         decision.counter_index(),
-        Some(2 * 24 + 12 + 2),
+        Some(2 * 30 + 15 + 2),
         "legacy.report_only.preflight_rejected.origin"
     );
 }
@@ -777,7 +777,7 @@ fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so()
         for _ in 0..20 {
             let d = decide_for(&origin);
             assert!(d.enforced, "{origin}");
-            assert_eq!(d.counter_index(), Some(24 + 7), "rollout.actual_rejected.origin");
+            assert_eq!(d.counter_index(), Some(30 + 7), "rollout.actual_rejected.origin");
             assert_eq!(
                 respond(&d, 200, UPSTREAM).values("access-control-allow-origin"),
                 Vec::<&str>::new()
@@ -790,7 +790,7 @@ fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so()
             assert!(!d.enforced, "{origin}");
             assert_eq!(
                 d.counter_index(),
-                Some(24 + 12 + 7),
+                Some(30 + 15 + 7),
                 "rollout.report_only.actual_rejected.origin"
             );
             assert_eq!(
@@ -802,7 +802,7 @@ fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so()
     // Without an Origin the request is not part of the rollout: always handled as enforced.
     let d = decide(&config, &Req(&[(":method", "GET"), (":path", "/rollout/x")]));
     assert!(d.enforced);
-    assert_eq!(d.counter_index(), Some(24), "rollout.not_cors");
+    assert_eq!(d.counter_index(), Some(30), "rollout.not_cors");
 }
 
 /// (request headers, expected block, expected status)
@@ -1295,7 +1295,7 @@ fn an_unnormalized_path_gets_no_path_scoped_policys_headers_and_falls_through_to
     assert_eq!((r.forwarded, r.status), (false, 403));
     // Counted under the policy that took it, as malformed.
     let d = decide(&config, &Req(&requests[0]));
-    assert_eq!(d.counter_index(), Some(24 + 8), "partner.actual_rejected.malformed");
+    assert_eq!(d.counter_index(), Some(30 + 8), "partner.actual_rejected.malformed");
 }
 
 const HOSTS: &str = r#"{"policies": [

@@ -98,7 +98,7 @@ pub(crate) fn run(args: &[String]) -> Status {
             print!("{}", errors.render(&format!("{head}: invalid")));
             print!("{}", render_warnings(&format!("{head}: "), &errors.warnings));
             println!(
-                "{head}: the filter refuses this update (registry.failed.{reason}) and keeps serving its last good list"
+                "{head}: the filter refuses this update (edge_cors_registry_updates_total, reason {reason}) and keeps serving its last good list"
             );
             Status::Invalid
         }

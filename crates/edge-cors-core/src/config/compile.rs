@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::{ConfigErrors, ConfigIssue, IssueKind};
+use super::identity::ConfigIdentity;
 use super::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use super::raw::{read_raw, RawConfig, RawPolicy};
 use super::registry::RegistrySource;
@@ -40,6 +41,8 @@ pub struct Config {
     pub(crate) rejection_log_interval_seconds: u64,
     /// What validation found questionable but not wrong.
     pub(crate) warnings: Vec<ConfigIssue>,
+    /// The SHA-256 of the bytes and the `version`.
+    pub(crate) identity: ConfigIdentity,
 }
 
 impl Config {
@@ -88,6 +91,12 @@ impl Config {
     /// Each policy's rejections are logged at most once per this many seconds and origin.
     pub fn rejection_log_interval_seconds(&self) -> u64 {
         self.rejection_log_interval_seconds
+    }
+
+    /// Which configuration this is: the SHA-256 of the bytes it was compiled from, and its
+    /// `version`.
+    pub fn identity(&self) -> &ConfigIdentity {
+        &self.identity
     }
 }
 
@@ -163,6 +172,7 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     let RawConfig {
         decision_header,
         rejection_log_interval_seconds,
+        version,
         ..
     } = raw;
     Ok(Config {
@@ -173,6 +183,7 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
         rejection_log_interval_seconds: rejection_log_interval_seconds
             .unwrap_or(DEFAULT_REJECTION_LOG_INTERVAL_SECONDS),
         warnings: errors.warnings,
+        identity: ConfigIdentity::of(bytes, version),
     })
 }
 

@@ -16,6 +16,7 @@ use crate::rules::origin_regex::RULE;
 use crate::rules::route_match::{HostIssue, PathPrefixIssue, RouteNameIssue, MAX_ROUTE_NAME_LEN};
 use crate::rules::Findings;
 
+use super::identity::MAX_VERSION_LEN;
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
 
 /// At most this many errors are kept; a policy with more has a systematic problem and the
@@ -103,6 +104,8 @@ pub enum IssueKind {
     EnforcePercent,
     /// `rejection_log_interval_seconds` not a whole number from 1 to 3600.
     RejectionLogInterval,
+    /// `version` not 1 to 64 characters of `A-Z a-z 0-9 . _ + -`.
+    Version,
     /// `decision_header.token_header` not a lower-case header name.
     TokenHeaderNotLowerCase,
     /// `decision_header.token_header` not an `x-` header.
@@ -304,6 +307,13 @@ impl fmt::Display for IssueKind {
             K::Mode => "must be \"enforce\" or \"report_only\"",
             K::EnforcePercent => "must be a whole number from 0 to 100",
             K::RejectionLogInterval => "must be a whole number of seconds from 1 to 3600",
+            K::Version => {
+                return write!(
+                    f,
+                    "must be 1 to {MAX_VERSION_LEN} characters of a-z, A-Z, 0-9, `.`, `_`, `+` and `-` \
+                     (it is a metric label value)"
+                )
+            }
             K::TokenHeaderNotLowerCase => "must be a lower-case header name",
             K::TokenHeaderNotPrivate => "use a private `x-` header, so no standard header ever carries the token",
             K::TokenLength => {
@@ -464,6 +474,7 @@ impl IssueKind {
             K::Mode => "mode",
             K::EnforcePercent => "enforce_percent",
             K::RejectionLogInterval => "rejection_log_interval",
+            K::Version => "version",
             K::TokenHeaderNotLowerCase => "token_header_not_lower_case",
             K::TokenHeaderNotPrivate => "token_header_not_private",
             K::TokenLength => "token_length",

@@ -4,6 +4,7 @@
 
 pub(crate) mod compile;
 pub(crate) mod error;
+pub(crate) mod identity;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod raw;

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::error::{ConfigErrors, IssueKind};
+use super::identity::valid_version;
 use super::json::{Entries, Fields};
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
 use super::registry::{read_source, RegistrySource};
@@ -20,6 +21,8 @@ pub(crate) struct RawConfig {
     pub(crate) mode: Option<Mode>,
     pub(crate) decision_header: Option<DecisionHeader>,
     pub(crate) rejection_log_interval_seconds: Option<u64>,
+    /// Top-level `version`, part of the configuration's identity.
+    pub(crate) version: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +87,13 @@ pub(crate) fn read_raw(bytes: &[u8]) -> (Option<RawConfig>, ConfigErrors) {
         }
         if let Some(v) = top.value("decision_header") {
             raw.decision_header = read_decision_header(v, "decision_header", top.errors);
+        }
+        if let Some(v) = top.string("version", false) {
+            if valid_version(&v) {
+                raw.version = Some(v);
+            } else {
+                top.errors.push_str("version", &v, IssueKind::Version);
+            }
         }
         match top.array("policies", true) {
             Some(list) if list.is_empty() => top.errors.push("policies", None, IssueKind::NoPolicies),

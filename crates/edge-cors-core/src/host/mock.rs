@@ -8,14 +8,23 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::{HostCallError, Level, RootHost, StreamHost};
+use crate::ops::metrics::{tagged_name, Family};
+
+fn owned(labels: &[(&str, &str)]) -> Vec<(String, String)> {
+    labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
 
 /// One host call, with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// [`RootHost::plugin_config`].
     PluginConfig,
-    /// [`RootHost::define_counter`].
-    DefineCounter(String),
+    /// [`RootHost::define_counter`]: the family's name and the label pairs.
+    DefineCounter(String, Vec<(String, String)>),
+    /// [`RootHost::define_gauge`].
+    DefineGauge(String, Vec<(String, String)>),
+    /// [`RootHost::set_gauge`].
+    SetGauge(u32, u64),
     /// [`RootHost::set_tick_period`].
     SetTickPeriod(Duration),
     /// [`RootHost::memory_pages`].
@@ -49,10 +58,8 @@ pub enum Call {
     },
     /// [`StreamHost::increment_counter`] and [`RootHost::count`].
     IncrementCounter(u32),
-    /// [`RootHost::define_gauge`].
-    DefineGauge(String),
-    /// [`RootHost::set_gauge`].
-    SetGauge(u32, u64),
+    /// [`StreamHost::set_filter_state`].
+    SetFilterState(String, String),
     /// [`RootHost::dispatch_http_call`].
     DispatchHttpCall {
         /// The cluster.
@@ -115,8 +122,12 @@ pub enum Fail {
     RequestHeaderRemove,
     /// Sending a local reply.
     LocalReply,
-    /// Defining a counter.
+    /// Defining a counter or a gauge.
     DefineCounter,
+    /// Setting a gauge.
+    SetGauge,
+    /// Setting the filter state.
+    FilterState,
     /// Incrementing a counter.
     IncrementCounter,
     /// Setting the tick period.
@@ -127,7 +138,7 @@ pub enum Fail {
     SharedDataUnsupported,
 }
 
-/// The recording host. Counter ids are handed out from 0 in definition order.
+/// The recording host. Metric ids (counters and gauges) are handed out from 0 in definition order.
 #[derive(Debug, Default)]
 pub struct MockHost {
     /// The plugin configuration [`RootHost::plugin_config`] returns.
@@ -153,8 +164,9 @@ pub struct MockHost {
     calls: RefCell<Vec<Call>>,
     next_counter: Cell<u32>,
     next_token: Cell<u32>,
-    gauges: RefCell<Vec<(String, u64)>>,
-    counter_names: RefCell<Vec<String>>,
+    /// The name of each metric id, as a host without labels renders it ([`tagged_name`]).
+    metric_names: RefCell<Vec<String>>,
+    gauge_values: RefCell<HashMap<u32, u64>>,
 }
 
 impl MockHost {
@@ -196,22 +208,31 @@ impl MockHost {
         self.time.set(self.time.get().map(|t| t + d));
     }
 
-    /// The value of the gauge named `name`, if it was set.
-    pub fn gauge(&self, name: &str) -> Option<u64> {
-        self.gauges.borrow().iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    fn metric_id(&self, family: &Family, labels: &[(&str, &str)]) -> Option<u32> {
+        let name = tagged_name(family.name, labels);
+        let names = self.metric_names.borrow();
+        names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| u32::try_from(i).ok())
     }
 
-    /// How many times the counter named `name` was incremented (over every call recorded
-    /// since the last `take_calls`).
-    pub fn counted(&self, name: &str) -> usize {
-        let names = self.counter_names.borrow();
-        let Some(id) = names.iter().position(|n| n == name) else {
+    /// The value of the gauge of `family` with these labels, if it was set.
+    pub fn gauge(&self, family: &Family, labels: &[(&str, &str)]) -> Option<u64> {
+        let id = self.metric_id(family, labels)?;
+        self.gauge_values.borrow().get(&id).copied()
+    }
+
+    /// How many times the counter of `family` with these labels was incremented (over every
+    /// call recorded since the last `take_calls`).
+    pub fn counted(&self, family: &Family, labels: &[(&str, &str)]) -> usize {
+        let Some(id) = self.metric_id(family, labels) else {
             return 0;
         };
         self.calls
             .borrow()
             .iter()
-            .filter(|c| **c == Call::IncrementCounter(id as u32))
+            .filter(|c| **c == Call::IncrementCounter(id))
             .count()
     }
 
@@ -265,6 +286,15 @@ impl MockHost {
         self.calls.borrow_mut().push(call);
     }
 
+    /// The next metric id, handed out from 0 in definition order.
+    fn next_id(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, MockError> {
+        self.fails(Fail::DefineCounter)?;
+        let id = self.next_counter.get();
+        self.next_counter.set(id + 1);
+        self.metric_names.borrow_mut().push(tagged_name(family.name, labels));
+        Ok(id)
+    }
+
     fn fails(&self, which: Fail) -> Result<(), MockError> {
         if self.fails.contains(&which) {
             Err(MockError)
@@ -282,42 +312,27 @@ impl RootHost for MockHost {
         self.config.clone()
     }
 
-    fn define_counter(&self, name: &str) -> Result<u32, MockError> {
-        self.record(Call::DefineCounter(name.to_string()));
-        self.fails(Fail::DefineCounter)?;
-        let id = self.next_counter.get();
-        self.next_counter.set(id + 1);
-        self.counter_names.borrow_mut().push(name.to_string());
-        Ok(id)
+    fn define_counter(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, MockError> {
+        self.record(Call::DefineCounter(family.name.to_string(), owned(labels)));
+        self.next_id(family, labels)
     }
 
-    fn define_root_counter(&self, name: &str) -> Result<u32, HostCallError> {
-        self.define_counter(name)
-            .map_err(|e| HostCallError::Failed(format!("{e:?}")))
+    fn define_gauge(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, MockError> {
+        self.record(Call::DefineGauge(family.name.to_string(), owned(labels)));
+        self.next_id(family, labels)
+    }
+
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), MockError> {
+        self.record(Call::SetGauge(id, value));
+        self.fails(Fail::SetGauge)?;
+        self.gauge_values.borrow_mut().insert(id, value);
+        Ok(())
     }
 
     fn count(&self, id: u32) -> Result<(), HostCallError> {
         self.record(Call::IncrementCounter(id));
         self.fails(Fail::IncrementCounter)
             .map_err(|e| HostCallError::Failed(format!("{e:?}")))
-    }
-
-    fn define_gauge(&self, name: &str) -> Result<u32, HostCallError> {
-        self.record(Call::DefineGauge(name.to_string()));
-        let mut gauges = self.gauges.borrow_mut();
-        gauges.push((name.to_string(), 0));
-        Ok(gauges.len() as u32 - 1)
-    }
-
-    fn set_gauge(&self, id: u32, value: u64) -> Result<(), HostCallError> {
-        self.record(Call::SetGauge(id, value));
-        match self.gauges.borrow_mut().get_mut(id as usize) {
-            Some(g) => {
-                g.1 = value;
-                Ok(())
-            }
-            None => Err(HostCallError::Failed("no such gauge".to_string())),
-        }
     }
 
     fn dispatch_http_call(
@@ -478,6 +493,11 @@ impl StreamHost for MockHost {
     fn increment_counter(&self, id: u32) -> Result<(), MockError> {
         self.record(Call::IncrementCounter(id));
         self.fails(Fail::IncrementCounter)
+    }
+
+    fn set_filter_state(&self, key: &str, value: &str) -> Result<(), MockError> {
+        self.record(Call::SetFilterState(key.to_string(), value.to_string()));
+        self.fails(Fail::FilterState)
     }
 
     fn log(&self, level: Level, message: &str) {

@@ -20,11 +20,13 @@ use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::config::registry::describe;
 use crate::config::summary::policy_list;
 use crate::ops::decide::{decide_with, Action, Decision, ResponseEdit};
-use crate::ops::metrics::{policy_metric_names, NO_POLICY_METRIC};
+use crate::ops::metrics::{
+    self, counter_at, decision_text, tagged_name, Family, CONFIG_LOADED, CONFIG_SHA256, CONFIG_VERSION,
+    COUNTERS_PER_POLICY, DECISION_SLOTS, UNMATCHED_REQUESTS,
+};
 use crate::ops::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
-use crate::ops::rollout::Blocked;
-use crate::rules::decide::{HeaderOp, Outcome, RequestHeaders};
-use crate::rules::headers::ACAO;
+use crate::rules::decide::{HeaderOp, RequestHeaders};
+use crate::rules::headers::{ACAO, X_REQUEST_ID};
 
 #[cfg(feature = "test-support")]
 pub mod mock;
@@ -59,8 +61,14 @@ pub trait RootHost {
     type Error: fmt::Debug;
     /// The plugin configuration bytes (empty when the host has none).
     fn plugin_config(&self) -> Vec<u8>;
-    /// Define a counter named `name`; its id is what [`StreamHost::increment_counter`] takes.
-    fn define_counter(&self, name: &str) -> Result<u32, Self::Error>;
+    /// Define the counter of `family` with these label values (`(label name, value)` in the
+    /// family's label order); its id is what [`StreamHost::increment_counter`] takes. A host
+    /// with real labels uses them; one without renders a name (`crate::metrics::tagged_name`).
+    fn define_counter(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, Self::Error>;
+    /// Define the gauge of `family` with these label values, as [`RootHost::define_counter`].
+    fn define_gauge(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, Self::Error>;
+    /// Set gauge `id` to `value`.
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), Self::Error>;
     /// Write a log line.
     fn log(&self, level: Level, message: &str);
     /// Call [`Root::on_tick`] every `period`.
@@ -74,24 +82,10 @@ pub trait RootHost {
     // defaults: a policy with a source then serves as before its first load, and says so in
     // the log and its metrics.
 
-    /// Define a counter incremented from the root (by [`RootHost::count`]).
-    fn define_root_counter(&self, name: &str) -> Result<u32, HostCallError> {
-        let _ = name;
-        Err(HostCallError::Unsupported)
-    }
-    /// Add one to root counter `id`.
+    /// Add one to counter `id` from the root (a registry update is counted by the worker that
+    /// fetched it, outside any request).
     fn count(&self, id: u32) -> Result<(), HostCallError> {
         let _ = id;
-        Err(HostCallError::Unsupported)
-    }
-    /// Define a gauge.
-    fn define_gauge(&self, name: &str) -> Result<u32, HostCallError> {
-        let _ = name;
-        Err(HostCallError::Unsupported)
-    }
-    /// Set gauge `id` to `value`.
-    fn set_gauge(&self, id: u32, value: u64) -> Result<(), HostCallError> {
-        let _ = (id, value);
         Err(HostCallError::Unsupported)
     }
     /// Send an HTTP request to `cluster` (`headers` include `:method`, `:path`, `:authority`);
@@ -160,6 +154,9 @@ pub trait StreamHost {
     fn send_local_reply(&self, status: u16, headers: Vec<(&str, &str)>, details: &str) -> Result<(), Self::Error>;
     /// Add one to counter `id`.
     fn increment_counter(&self, id: u32) -> Result<(), Self::Error>;
+    /// Attach `value` to the request under `key`, for the host's access logs and tracing
+    /// (Envoy: filter state `wasm.<key>`, `%FILTER_STATE(wasm.<key>:PLAIN)%`).
+    fn set_filter_state(&self, key: &str, value: &str) -> Result<(), Self::Error>;
     /// Write a log line.
     fn log(&self, level: Level, message: &str);
     /// The time since the Unix epoch, if the host can tell.
@@ -171,50 +168,82 @@ pub(crate) fn millis(now: Option<Duration>) -> u64 {
     now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Where a decision is left for access logs and tracing (Envoy: `wasm.edge_cors`).
+pub const FILTER_STATE_KEY: &str = "edge_cors";
+
 /// Counter ids, defined once at configuration: per policy `COUNTERS_PER_POLICY` ids in the
 /// order of `Decision::counter_index` (`None` where the host refused a definition).
 #[derive(Debug, Default)]
 struct Counters {
     per_policy: Vec<Option<u32>>,
-    no_policy: Option<u32>,
+    unmatched: Option<u32>,
+}
+
+/// Define one metric, logging a refusal (a request then counts nothing there).
+pub(super) fn define(host: &impl RootHost, family: &Family, labels: &[(&str, &str)]) -> Option<u32> {
+    let defined = match family.metric_type {
+        metrics::MetricType::Counter => host.define_counter(family, labels),
+        metrics::MetricType::Gauge => host.define_gauge(family, labels),
+    };
+    match defined {
+        Ok(id) => Some(id),
+        Err(status) => {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "edge-cors: could not define metric {}: {status:?}",
+                    tagged_name(family.name, labels)
+                ),
+            );
+            None
+        }
+    }
 }
 
 impl Counters {
     fn define(config: &Config, host: &impl RootHost) -> Counters {
-        let define = |name: &str| match host.define_counter(name) {
-            Ok(id) => Some(id),
-            Err(status) => {
-                host.log(
-                    Level::Warn,
-                    &format!("edge-cors: could not define metric {name}: {status:?}"),
-                );
-                None
+        let mut per_policy = Vec::with_capacity(config.cors.list.len() * COUNTERS_PER_POLICY);
+        for policy in &config.cors.list {
+            for offset in 0..COUNTERS_PER_POLICY {
+                let id =
+                    counter_at(&policy.name, offset).and_then(|(family, labels)| define(host, family, labels.pairs()));
+                per_policy.push(id);
             }
-        };
+        }
         Counters {
-            per_policy: config
-                .cors
-                .list
-                .iter()
-                .flat_map(|p| policy_metric_names(&p.name))
-                .map(|name| define(&name))
-                .collect(),
-            no_policy: define(NO_POLICY_METRIC),
+            per_policy,
+            unmatched: define(host, &UNMATCHED_REQUESTS, &[]),
         }
     }
 
     fn id(&self, index: Option<usize>) -> Option<u32> {
         match index {
             Some(i) => self.per_policy.get(i).copied().flatten(),
-            None => self.no_policy,
+            None => self.unmatched,
         }
     }
+}
+
+/// The filter-state text of every decision slot, per policy and mode, in the order of the
+/// counters (built once: a request only looks its text up).
+fn decision_texts(config: &Config) -> Vec<Box<str>> {
+    let mut texts = Vec::with_capacity(config.cors.list.len() * 2 * DECISION_SLOTS.len());
+    for policy in &config.cors.list {
+        for enforced in [true, false] {
+            for slot in 0..DECISION_SLOTS.len() {
+                texts.push(decision_text(&policy.name, slot, enforced).unwrap_or_default().into());
+            }
+        }
+    }
+    texts
 }
 
 /// State of one worker, shared by its streams: never part of the (shareable) [`Config`].
 #[derive(Debug)]
 struct Worker {
     counters: Counters,
+    /// See [`decision_texts`].
+    texts: Vec<Box<str>>,
     /// Recently logged origins of this worker.
     limiter: RefCell<RejectionLimiter>,
     log_interval_seconds: u64,
@@ -223,14 +252,23 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(counters: Counters, log_interval_seconds: u64, fetched: FetchedLists) -> Worker {
+    fn new(counters: Counters, texts: Vec<Box<str>>, log_interval_seconds: u64, fetched: FetchedLists) -> Worker {
         let window_ms = log_interval_seconds.saturating_mul(1000);
         Worker {
             counters,
+            texts,
             limiter: RefCell::new(RejectionLimiter::new(CAPACITY, window_ms)),
             log_interval_seconds,
             fetched: RefCell::new(fetched),
         }
+    }
+
+    /// The filter-state text of a decision a policy made.
+    fn text(&self, decision: &Decision) -> Option<&str> {
+        let slot = metrics::decision_slot(decision.outcome, decision.blocked)?;
+        let mode = usize::from(!decision.enforced);
+        let index = (decision.policy? * 2 + mode) * DECISION_SLOTS.len() + slot;
+        self.texts.get(index).map(|t| &**t)
     }
 }
 
@@ -260,6 +298,7 @@ impl Root {
             config: None,
             worker: Rc::new(Worker::new(
                 Counters::default(),
+                Vec::new(),
                 DEFAULT_REJECTION_LOG_INTERVAL_SECONDS,
                 FetchedLists::default(),
             )),
@@ -286,10 +325,11 @@ impl Root {
                 host.log(
                     Level::Info,
                     &format!(
-                        "edge-cors: configured {} policies: {} in {elapsed_us} us, wasm memory {} pages",
+                        "edge-cors: configured {} policies: {} in {elapsed_us} us, wasm memory {} pages, config {}",
                         config.policy_count(),
                         policy_list(&config),
-                        host.memory_pages()
+                        host.memory_pages(),
+                        config.identity().describe()
                     ),
                 );
                 for line in render_warnings("edge-cors: ", config.warnings()).lines() {
@@ -319,10 +359,12 @@ impl Root {
                 }
                 let worker = Worker::new(
                     Counters::define(&config, host),
+                    decision_texts(&config),
                     config.rejection_log_interval_seconds,
                     fetched,
                 );
                 self.worker = Rc::new(worker);
+                publish_identity(&config, host);
                 self.config = Some(Arc::new(config));
                 // The periodic summary of suppressed rejection lines and, with registry
                 // sources, their fetches on a shorter tick.
@@ -418,6 +460,10 @@ impl<H: StreamHost> RequestHeaders for HostRequest<'_, H> {
     fn route_name(&self) -> Option<String> {
         self.0.route_name().ok().flatten().map(lossy)
     }
+
+    fn has(&self, name: &str) -> bool {
+        matches!(self.0.request_header(name), Ok(Some(_)))
+    }
 }
 
 /// Invalid UTF-8 becomes U+FFFD, which no origin, method, header or route name contains: the
@@ -425,6 +471,28 @@ impl<H: StreamHost> RequestHeaders for HostRequest<'_, H> {
 /// the VM.
 fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The configuration's identity as a metric: the gauge of its SHA-256 and version holds the
+/// time it was last loaded, in milliseconds since the epoch. A proxy serves the identity with the
+/// latest time: a replaced configuration keeps its older time (a host may keep the replaced
+/// configuration's root alive, Envoy does on its main thread, so a count of roots would
+/// never drop to 0), and loading it again makes it the latest.
+fn publish_identity(config: &Config, host: &impl RootHost) {
+    let identity = config.identity();
+    let labels = [
+        (CONFIG_SHA256, identity.sha256.as_str()),
+        (CONFIG_VERSION, identity.version.as_deref().unwrap_or("")),
+    ];
+    let Some(id) = define(host, &CONFIG_LOADED, &labels) else {
+        return;
+    };
+    if let Err(status) = host.set_gauge(id, millis(host.now())) {
+        host.log(
+            Level::Warn,
+            &format!("edge-cors: could not set the configuration's gauge: {status:?}"),
+        );
+    }
 }
 
 fn increment(host: &impl StreamHost, id: Option<u32>) {
@@ -449,8 +517,20 @@ impl Stream {
         let none = FetchedLists::default();
         let fetched = self.worker.fetched.try_borrow();
         let decision = decide_with(config, fetched.as_deref().unwrap_or(&none), &HostRequest(host));
-        // One increment per request, of an id computed at configuration time.
+        // One increment per request, of an id computed at configuration time (a credentialed
+        // request also counts under its own family).
         increment(host, self.worker.counters.id(decision.counter_index()));
+        if let Some(index) = decision.credentialed_counter_index() {
+            increment(host, self.worker.counters.id(Some(index)));
+        }
+        if let Some(text) = self.worker.text(&decision) {
+            if let Err(status) = host.set_filter_state(FILTER_STATE_KEY, text) {
+                host.log(
+                    Level::Warn,
+                    &format!("edge-cors: could not set the filter state: {status:?}"),
+                );
+            }
+        }
         self.upstream_cors_counter = decision
             .upstream_cors_counter_index()
             .and_then(|i| self.worker.counters.id(Some(i)));
@@ -520,14 +600,13 @@ impl Stream {
     }
 }
 
-/// The access-log details of a local reply: `edge_cors.preflight_allowed`, ...
+/// The access-log details of a local reply (Envoy's `%RESPONSE_CODE_DETAILS%`), naming
+/// edge-cors and the reason: `edge_cors.preflight_rejected.origin`, ...
 fn reply_details(decision: &Decision) -> &'static str {
-    match (decision.blocked, decision.outcome) {
-        (Some(Blocked::UnsafeMethod), _) => "edge_cors.blocked_unsafe_method",
-        (Some(Blocked::WebSocket), _) => "edge_cors.blocked_websocket",
-        (None, Outcome::PreflightAllowed) => "edge_cors.preflight_allowed",
-        (None, _) => "edge_cors.preflight_rejected",
-    }
+    metrics::decision_slot(decision.outcome, decision.blocked)
+        .and_then(|slot| DECISION_SLOTS.get(slot))
+        .and_then(|slot| slot.details)
+        .unwrap_or("edge_cors")
 }
 
 /// One line per rejection, at most once per origin and window (see `rejection_log`).
@@ -543,7 +622,9 @@ fn log_rejection(worker: &Worker, config: &Config, decision: &Decision, host: &i
             .policy
             .and_then(|i| config.cors.list.get(i))
             .map_or("", |p| &*p.name);
-        if let Some(line) = rejection_log::line(decision, policy, &origin, suppressed) {
+        // Read only for the lines written: it joins the line with access logs and traces.
+        let request_id = HostRequest(host).get(X_REQUEST_ID);
+        if let Some(line) = rejection_log::line(decision, policy, &origin, request_id.as_deref(), suppressed) {
             host.log(Level::Warn, &line);
         }
     }

@@ -15,13 +15,14 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{millis, Level, RootHost};
+use super::{define, millis, Level, RootHost};
 use crate::config::compile::Config;
 use crate::config::error::render_warnings;
 use crate::config::registry::{compile_document, BeforeFirstLoad, DocumentFailure, RegistrySource};
+use crate::ops::metrics::{OUTCOME, POLICY, REASON};
 use crate::ops::registry::{
-    classify, counter_names, failed_counter, gauge_names, jittered_wait_ms, usable_etag, version_gauge, Answer,
-    FailReason, FailureLog, SharedState, AGE_SECONDS, APPLIED, ENTRIES, LOADED, UNCHANGED, VERSION,
+    classify, counter_labels, failed_counter, jittered_wait_ms, usable_etag, version_gauge, Answer, FailReason,
+    FailureLog, SharedState, AGE_SECONDS, APPLIED, ENTRIES, GAUGES, LOADED, UNCHANGED, VERSION,
 };
 use crate::rules::decide::{Fetched, FetchedOrigins};
 use crate::rules::hash::{fnv1a64, mix64, FNV_OFFSET_BASIS};
@@ -136,20 +137,7 @@ impl Sources {
                 continue;
             };
             let (state_key, list_key) = keys(&policy.name, source, policy.credentials);
-            let define = |name: String, gauge: bool| {
-                let id = if gauge {
-                    host.define_gauge(&name)
-                } else {
-                    host.define_root_counter(&name)
-                };
-                id.map_err(|e| {
-                    host.log(
-                        Level::Warn,
-                        &format!("edge-cors: could not define metric {name}: {e:?}"),
-                    )
-                })
-                .ok()
-            };
+            let name = &*policy.name;
             list.push(Source {
                 policy: index,
                 name: Arc::clone(&policy.name),
@@ -157,11 +145,16 @@ impl Sources {
                 credentials: policy.credentials,
                 state_key,
                 list_key,
-                counters: counter_names(&policy.name)
+                counters: counter_labels()
                     .into_iter()
-                    .map(|n| define(n, false))
+                    .map(|(family, outcome, reason)| {
+                        define(host, family, &[(POLICY, name), (OUTCOME, outcome), (REASON, reason)])
+                    })
                     .collect(),
-                gauges: gauge_names(&policy.name).into_iter().map(|n| define(n, true)).collect(),
+                gauges: GAUGES
+                    .iter()
+                    .map(|family| define(host, family, &[(POLICY, name)]))
+                    .collect(),
                 generation: 0,
                 version: String::new(),
                 in_flight: None,

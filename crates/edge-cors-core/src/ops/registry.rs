@@ -5,6 +5,10 @@
 
 use std::time::Duration;
 
+use super::metrics::{
+    Family, REGISTRY_AGE_SECONDS, REGISTRY_ENTRIES, REGISTRY_LOADED, REGISTRY_UPDATES, REGISTRY_VERSION,
+};
+
 /// How often each worker looks at the shared state of its sources: a due fetch starts at most
 /// this late, and a list another worker applied serves here at most this late.
 pub(crate) const TICK: Duration = Duration::from_millis(500);
@@ -83,25 +87,25 @@ pub(crate) const AGE_SECONDS: usize = 1;
 pub(crate) const VERSION: usize = 2;
 pub(crate) const LOADED: usize = 3;
 
-/// The counters of a policy's source, in id order: `edge_cors.<policy>.registry.applied`,
-/// `.unchanged`, `.failed.<reason>`. Only the worker that fetched counts, so each is counted
-/// once per Envoy.
-pub(crate) fn counter_names(policy: &str) -> Vec<String> {
-    let head = format!("edge_cors.{policy}.registry.");
-    let mut names = vec![format!("{head}applied"), format!("{head}unchanged")];
-    names.extend(FAIL_REASONS.iter().map(|r| format!("{head}failed.{}", r.as_str())));
-    names
+/// The counters of a policy's source, in id order: family, outcome and reason labels
+/// (`applied`, `unchanged`, then `failed` by reason). Only the worker that fetched counts, so
+/// each update is counted once per Envoy.
+pub(crate) fn counter_labels() -> Vec<(&'static Family, &'static str, &'static str)> {
+    let mut labels = vec![
+        (&REGISTRY_UPDATES, "applied", "none"),
+        (&REGISTRY_UPDATES, "unchanged", "none"),
+    ];
+    labels.extend(FAIL_REASONS.iter().map(|r| (&REGISTRY_UPDATES, "failed", r.as_str())));
+    labels
 }
 
-/// The gauges of a policy's source, in id order: `entries` (serving), `age_seconds` (since the
-/// registry last confirmed the serving list), `version` (the serving version as a number: see
-/// [`version_gauge`]), `loaded` (1 while a fetched list serves).
-pub(crate) fn gauge_names(policy: &str) -> Vec<String> {
-    ["entries", "age_seconds", "version", "loaded"]
-        .iter()
-        .map(|g| format!("edge_cors.{policy}.registry.{g}"))
-        .collect()
-}
+/// The gauges of a policy's source, in id order (labelled by the policy alone).
+pub(crate) const GAUGES: [&Family; 4] = [
+    &REGISTRY_ENTRIES,
+    &REGISTRY_AGE_SECONDS,
+    &REGISTRY_VERSION,
+    &REGISTRY_LOADED,
+];
 
 /// A version as a gauge value: the number itself when it is a whole number below 2^53 (a
 /// serial or a timestamp, as the documentation recommends), otherwise a 32-bit hash of the
@@ -400,18 +404,19 @@ mod tests {
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
-    fn metric_names_line_up_with_their_ids() {
-        let c = counter_names("app");
-        assert_eq!(c[APPLIED], "edge_cors.app.registry.applied");
-        assert_eq!(c[UNCHANGED], "edge_cors.app.registry.unchanged");
+    fn metric_labels_line_up_with_their_ids() {
+        let c = counter_labels();
+        assert_eq!(c[APPLIED], (&REGISTRY_UPDATES, "applied", "none"));
+        assert_eq!(c[UNCHANGED], (&REGISTRY_UPDATES, "unchanged", "none"));
         assert_eq!(
             c[failed_counter(FailReason::Dangerous)],
-            "edge_cors.app.registry.failed.dangerous"
+            (&REGISTRY_UPDATES, "failed", "dangerous")
         );
         assert_eq!(c.len(), 2 + FAIL_REASONS.len());
-        let g = gauge_names("app");
-        assert_eq!(g[AGE_SECONDS], "edge_cors.app.registry.age_seconds");
-        assert_eq!(g[LOADED], "edge_cors.app.registry.loaded");
+        assert_eq!(GAUGES[ENTRIES], &REGISTRY_ENTRIES);
+        assert_eq!(GAUGES[AGE_SECONDS], &REGISTRY_AGE_SECONDS);
+        assert_eq!(GAUGES[VERSION], &REGISTRY_VERSION);
+        assert_eq!(GAUGES[LOADED], &REGISTRY_LOADED);
         assert_eq!(version_gauge("20261201"), 20261201);
         assert_eq!(version_gauge("v42"), version_gauge("v42"));
         assert!(version_gauge("v42") < 1 << 32);

@@ -28,6 +28,11 @@ pub trait RequestHeaders {
     fn route_name(&self) -> Option<String> {
         None
     }
+
+    /// Is `name` present? For headers whose value does not matter.
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 /// Why a request was refused; used for metrics and logs.
