@@ -18,7 +18,7 @@ import yaml
 
 from harness.client import request
 from harness.envoy_config import ROUTER, proxy_bootstrap, route_to, virtual_host, wasm_filter
-from harness.processes import Envoy, RecordingUpstream, free_port
+from harness.processes import Envoy, RecordingUpstream, edge_cors_stats, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -366,9 +366,9 @@ def test_the_import_as_printed_only_counts_its_decisions(upstream):
         assert r.status == 200 and "access-control-allow-origin" not in r.cors()
         r = ask(envoy.port, "shop.example.com", "OPTIONS", "/api/items", "https://app.example.com", "PUT")
         assert "access-control-allow-origin" not in r.cors(), "report_only answers no preflight itself"
-        stats = {k: v for k, v in envoy.stats().items() if k.startswith("wasmcustom.edge_cors.shop-api.")}
-        assert stats.get("wasmcustom.edge_cors.shop-api.report_only.actual_rejected.origin") == 1, stats
-        assert stats.get("wasmcustom.edge_cors.shop-api.report_only.preflight_allowed") == 1, stats
+        stats = {k: v for k, v in edge_cors_stats(envoy).items() if k.startswith("requests/shop-api/")}
+        assert stats.get("requests/shop-api/report_only/actual/rejected/origin") == 1, stats
+        assert stats.get("requests/shop-api/report_only/preflight/allowed/none") == 1, stats
     finally:
         envoy.stop()
 

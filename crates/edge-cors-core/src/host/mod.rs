@@ -25,7 +25,7 @@ use crate::ops::metrics::{
     COUNTERS_PER_POLICY, DECISION_SLOTS, UNMATCHED_REQUESTS,
 };
 use crate::ops::rejection_log::{self, escape_capped, Admit, RejectionLimiter, CAPACITY, MAX_LOGGED_VALUE};
-use crate::rules::decide::{HeaderOp, RequestHeaders};
+use crate::rules::decide::{HeaderOp, Outcome, RequestHeaders};
 use crate::rules::headers::{ACAO, X_REQUEST_ID};
 
 #[cfg(feature = "test-support")]
@@ -523,7 +523,10 @@ impl Stream {
         if let Some(index) = decision.credentialed_counter_index() {
             increment(host, self.worker.counters.id(Some(index)));
         }
-        if let Some(text) = self.worker.text(&decision) {
+        // Not a CORS request (no Origin): nothing for an access log to explain, and the host
+        // call is most of what such a request costs.
+        let cors = decision.outcome != Outcome::NotCors;
+        if let Some(text) = self.worker.text(&decision).filter(|_| cors) {
             if let Err(status) = host.set_filter_state(FILTER_STATE_KEY, text) {
                 host.log(
                     Level::Warn,
