@@ -329,6 +329,7 @@ fn a_rejected_preflight_is_logged_counted_and_answered_403() {
             get("access-control-request-headers"),
             get("x-debug"),
             Call::IncrementCounter(APP + PREFLIGHT_REJECTED_METHOD),
+            Call::WorkerIndex,
             Call::Now,
             warn(
                 "rejected: policy=app mode=enforce outcome=preflight_rejected reason=method \
@@ -406,6 +407,7 @@ fn a_rejected_actual_request_loses_every_cors_header_and_skips_removing_an_absen
             get(":method"),
             get("x-debug"),
             Call::IncrementCounter(APP + ACTUAL_REJECTED_ORIGIN),
+            Call::WorkerIndex,
             Call::Now,
             warn(
                 "rejected: policy=app mode=enforce outcome=actual_rejected reason=origin \
@@ -461,6 +463,7 @@ fn websockets_and_unsafe_methods_from_rejected_origins_are_refused_403_by_the_ga
             get("upgrade"),
             get("x-debug"),
             Call::IncrementCounter(APP + BLOCKED_WEBSOCKET),
+            Call::WorkerIndex,
             Call::Now,
             warn(
                 "rejected: policy=app mode=enforce outcome=blocked_websocket reason=origin \
@@ -489,6 +492,7 @@ fn websockets_and_unsafe_methods_from_rejected_origins_are_refused_403_by_the_ga
             get(":method"),
             get("x-debug"),
             Call::IncrementCounter(APP + BLOCKED_UNSAFE_METHOD),
+            Call::WorkerIndex,
             Call::Now,
             warn(
                 "rejected: policy=app mode=enforce outcome=blocked_unsafe_method reason=origin \
@@ -520,6 +524,7 @@ fn report_only_counts_and_logs_but_leaves_the_response_alone() {
             get("access-control-request-method"),
             get("x-debug"),
             Call::IncrementCounter(LEGACY + REPORT_ONLY + ACTUAL_REJECTED_ORIGIN),
+            Call::WorkerIndex,
             Call::Now,
             warn(
                 "rejected: policy=legacy mode=report_only outcome=actual_rejected reason=origin \
@@ -711,4 +716,55 @@ fn rejections_are_logged_once_per_origin_and_window_across_streams_and_summarise
     );
     root.on_tick(&host);
     assert_eq!(host.take_calls(), [Call::Now], "nothing suppressed since: no line");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_root_for_several_workers_limits_each_workers_rejection_lines_and_sums_them_on_tick() {
+    let config = r#"{"policies": [{"name": "app", "allow_origins": ["https://app.example.com"]}],
+        "rejection_log_interval_seconds": 10}"#;
+    let host = MockHost::with_config(config);
+    let mut root = Root::with_workers(3);
+    assert!(root.on_configure(&host));
+    host.take_calls();
+    // The same origin, rejected twice on each of two workers and once on a worker the root
+    // does not know (it shares the first worker's table): one line per worker and window.
+    let lines_on = |worker: usize| {
+        let mut stream_host = MockHost::with_request(&[("origin", "https://evil.example")]);
+        stream_host.worker = worker;
+        let seen = run_on(&root, &stream_host, UPSTREAM_PLAIN);
+        seen.request.iter().filter(|c| matches!(c, Call::Log(..))).count()
+    };
+    assert_eq!(
+        [lines_on(0), lines_on(0), lines_on(2), lines_on(2), lines_on(7)],
+        [1, 0, 1, 0, 0]
+    );
+    root.on_tick(&host);
+    assert_eq!(
+        host.take_calls(),
+        [
+            Call::Now,
+            warn("suppressed 3 rejection log lines in the last 10s (2 origins logged recently)")
+        ]
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_host_without_a_vm_logs_the_configuration_without_a_memory_figure() {
+    let mut host = MockHost::with_config(r#"{"policies": [{"name": "app", "allow_origins": ["https://a.com"]}]}"#);
+    host.memory_pages = None;
+    let mut root = Root::new();
+    assert!(root.on_configure(&host));
+    assert_eq!(
+        host.logged()[0].1,
+        "edge-cors: configured 1 policies: app (1 origin entries, mode=enforce, enforce_percent=100) in 0 us"
+    );
+}
+
+/// A native host shares one root, and the streams it makes, across worker threads.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_configured_root_and_its_streams_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let root = configured(CONFIG);
+    shareable(&root);
+    shareable(&root.new_stream());
 }

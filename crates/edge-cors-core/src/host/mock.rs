@@ -45,6 +45,8 @@ pub enum Call {
     },
     /// [`StreamHost::increment_counter`].
     IncrementCounter(u32),
+    /// [`StreamHost::worker_index`].
+    WorkerIndex,
 }
 
 /// The error of a call the mock was told to fail.
@@ -84,6 +86,10 @@ pub struct MockHost {
     pub response: RefCell<Vec<(String, String)>>,
     /// What `now` returns; `None`: the host cannot tell.
     pub time: Cell<Option<Duration>>,
+    /// What `memory_pages` returns (17 unless a test says otherwise; `None`: no VM).
+    pub memory_pages: Option<usize>,
+    /// What `worker_index` returns.
+    pub worker: usize,
     fails: Vec<Fail>,
     calls: RefCell<Vec<Call>>,
     next_counter: Cell<u32>,
@@ -95,6 +101,7 @@ impl MockHost {
         MockHost {
             config: config.as_bytes().to_vec(),
             time: Cell::new(Some(Duration::from_secs(1_000_000))),
+            memory_pages: Some(17),
             ..MockHost::default()
         }
     }
@@ -107,6 +114,7 @@ impl MockHost {
                 .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
                 .collect(),
             time: Cell::new(Some(Duration::from_secs(1_000_000))),
+            memory_pages: Some(17),
             ..MockHost::default()
         }
     }
@@ -177,9 +185,9 @@ impl RootHost for MockHost {
         self.time.get()
     }
 
-    fn memory_pages(&self) -> usize {
+    fn memory_pages(&self) -> Option<usize> {
         self.record(Call::MemoryPages);
-        17
+        self.memory_pages
     }
 }
 
@@ -260,5 +268,10 @@ impl StreamHost for MockHost {
 
     fn now(&self) -> Option<Duration> {
         RootHost::now(self)
+    }
+
+    fn worker_index(&self) -> usize {
+        self.record(Call::WorkerIndex);
+        self.worker
     }
 }

@@ -1,22 +1,27 @@
 //! Layer 4, the host-agnostic filter: what the filter reads, counts, logs, strips and replies,
 //! through the few host calls of [`RootHost`] (configure time) and [`StreamHost`] (per
-//! request). A host (proxy-wasm in the workspace root's `src/`, a native Envoy module later)
-//! implements the two traits and forwards its callbacks to [`Root`] and [`Stream`]; `mock`
-//! (feature `test-support`) records every call, so the logic is tested call by call.
+//! request). A host (proxy-wasm in the workspace root's `src/`, the Envoy dynamic module in
+//! `crates/edge-cors-native`) implements the two traits and forwards its callbacks to [`Root`]
+//! and [`Stream`]; `mock` (feature `test-support`) records every call, so the logic is tested
+//! call by call.
+//!
+//! Threads: a proxy-wasm VM runs on one worker thread and has its own [`Root`]; a native module
+//! has one [`Root`] for all worker threads ([`Root::with_workers`]). So a configured root is
+//! `Send + Sync`: the compiled configuration and the counter ids are immutable once
+//! configured, and the only mutable state, the rejection-log limiter, is kept per worker
+//! ([`StreamHost::worker_index`]) behind a lock that only its own worker and the periodic
+//! summary take.
 //!
 //! Every host call costs thousands of instructions in Envoy (a read that returns a value
 //! about 10k): the calls made per request, their order and the ones skipped are part of the
 //! design, and the benchmark counts them.
 
-use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::config::compile::{compile, Config};
 use crate::config::error::render_warnings;
-use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::config::summary::policy_list;
 use crate::ops::decide::{decide, Action, Decision, ResponseEdit};
 use crate::ops::metrics::{policy_metric_names, NO_POLICY_METRIC};
@@ -62,8 +67,9 @@ pub trait RootHost {
     fn set_tick_period(&self, period: Duration) -> Result<(), Self::Error>;
     /// The time since the Unix epoch, if the host can tell.
     fn now(&self) -> Option<Duration>;
-    /// The size of the VM's linear memory in 64 KiB pages (for the load log line).
-    fn memory_pages(&self) -> usize;
+    /// The size of the VM's linear memory in 64 KiB pages (for the load log line); `None` for
+    /// a host without a VM.
+    fn memory_pages(&self) -> Option<usize>;
 }
 
 /// The host calls of one request (a stream context).
@@ -91,6 +97,12 @@ pub trait StreamHost {
     fn log(&self, level: Level, message: &str);
     /// The time since the Unix epoch, if the host can tell.
     fn now(&self) -> Option<Duration>;
+    /// Which of the root's workers ([`Root::with_workers`]) runs this stream: it picks the
+    /// rejection-log limiter, and is asked only when a rejection is about to be logged. A host
+    /// with one root per worker (proxy-wasm) keeps the default, 0.
+    fn worker_index(&self) -> usize {
+        0
+    }
 }
 
 /// Milliseconds since the epoch (0 when the host cannot tell).
@@ -138,31 +150,46 @@ impl Counters {
     }
 }
 
-/// State of one worker, shared by its streams: never part of the (shareable) [`Config`].
+/// A configured filter: what every stream of every worker reads. Never mutated after
+/// configuration except through the per-worker limiters' locks.
 #[derive(Debug)]
-struct Worker {
+struct Shared {
+    config: Config,
     counters: Counters,
-    /// Recently logged origins of this worker.
-    limiter: RefCell<RejectionLimiter>,
+    /// Recently logged origins, one table per worker ([`StreamHost::worker_index`]): a worker
+    /// never waits for another, and the table's bound holds per worker as documented.
+    limiters: Box<[Mutex<RejectionLimiter>]>,
     log_interval_seconds: u64,
 }
 
-impl Worker {
-    fn new(counters: Counters, log_interval_seconds: u64) -> Worker {
+impl Shared {
+    fn new(config: Config, counters: Counters, workers: usize) -> Shared {
+        let log_interval_seconds = config.rejection_log_interval_seconds;
         let window_ms = log_interval_seconds.saturating_mul(1000);
-        Worker {
+        Shared {
+            config,
             counters,
-            limiter: RefCell::new(RejectionLimiter::new(CAPACITY, window_ms)),
+            limiters: (0..workers.max(1))
+                .map(|_| Mutex::new(RejectionLimiter::new(CAPACITY, window_ms)))
+                .collect(),
             log_interval_seconds,
         }
     }
+
+    /// The limiter of worker `index` (the first one for an index the root does not know).
+    /// A panic while it was held (caught by a native host) leaves a table that is still
+    /// consistent: every change to it is one map operation or one counter update.
+    fn limiter(&self, index: usize) -> Option<MutexGuard<'_, RejectionLimiter>> {
+        let slot = self.limiters.get(index).or_else(|| self.limiters.first())?;
+        Some(slot.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
-/// The filter's root: the compiled configuration and the worker's state.
+/// The filter's root: the configured filter, shared by its streams.
 #[derive(Debug)]
 pub struct Root {
-    config: Option<Arc<Config>>,
-    worker: Rc<Worker>,
+    shared: Option<Arc<Shared>>,
+    workers: usize,
 }
 
 impl Default for Root {
@@ -172,11 +199,17 @@ impl Default for Root {
 }
 
 impl Root {
-    /// A root without configuration: its streams leave every request alone.
+    /// A root without configuration, for one worker: its streams leave every request alone.
     pub fn new() -> Root {
+        Root::with_workers(1)
+    }
+
+    /// A root whose streams run on `workers` threads, each with its own rejection-log limiter
+    /// ([`StreamHost::worker_index`]).
+    pub fn with_workers(workers: usize) -> Root {
         Root {
-            config: None,
-            worker: Rc::new(Worker::new(Counters::default(), DEFAULT_REJECTION_LOG_INTERVAL_SECONDS)),
+            shared: None,
+            workers: workers.max(1),
         }
     }
 
@@ -194,13 +227,15 @@ impl Root {
                     .zip(host.now())
                     .and_then(|(t0, t1)| t1.checked_sub(t0))
                     .map_or(0, |d| d.as_micros());
+                let memory = host
+                    .memory_pages()
+                    .map_or(String::new(), |pages| format!(", wasm memory {pages} pages"));
                 host.log(
                     Level::Info,
                     &format!(
-                        "edge-cors: configured {} policies: {} in {elapsed_us} us, wasm memory {} pages",
+                        "edge-cors: configured {} policies: {} in {elapsed_us} us{memory}",
                         config.policy_count(),
                         policy_list(&config),
-                        host.memory_pages()
                     ),
                 );
                 for line in render_warnings("edge-cors: ", config.warnings()).lines() {
@@ -215,10 +250,10 @@ impl Root {
                         ),
                     );
                 }
-                let worker = Worker::new(Counters::define(&config, host), config.rejection_log_interval_seconds);
-                let window = Duration::from_secs(worker.log_interval_seconds);
-                self.worker = Rc::new(worker);
-                self.config = Some(Arc::new(config));
+                let counters = Counters::define(&config, host);
+                let shared = Shared::new(config, counters, self.workers);
+                let window = Duration::from_secs(shared.log_interval_seconds);
+                self.shared = Some(Arc::new(shared));
                 // The periodic summary of suppressed rejection lines.
                 if let Err(status) = host.set_tick_period(window) {
                     host.log(
@@ -237,18 +272,27 @@ impl Root {
         }
     }
 
-    /// The periodic summary of the rejection log lines suppressed since the last one.
-    pub fn on_tick(&mut self, host: &impl RootHost) {
-        let Ok(mut limiter) = self.worker.limiter.try_borrow_mut() else {
+    /// The periodic summary of the rejection log lines suppressed since the last one, over
+    /// every worker of the root.
+    pub fn on_tick(&self, host: &impl RootHost) {
+        let Some(shared) = &self.shared else {
             return;
         };
-        let (suppressed, origins) = limiter.take_suppressed(millis(host.now()));
+        let now = millis(host.now());
+        let (mut suppressed, mut origins) = (0u64, 0usize);
+        for index in 0..shared.limiters.len() {
+            if let Some(mut limiter) = shared.limiter(index) {
+                let (s, o) = limiter.take_suppressed(now);
+                suppressed = suppressed.saturating_add(s);
+                origins = origins.saturating_add(o);
+            }
+        }
         if suppressed > 0 {
             host.log(
                 Level::Warn,
                 &format!(
                     "suppressed {suppressed} rejection log lines in the last {}s ({origins} origins logged recently)",
-                    self.worker.log_interval_seconds
+                    shared.log_interval_seconds
                 ),
             );
         }
@@ -257,8 +301,7 @@ impl Root {
     /// The state of a new request.
     pub fn new_stream(&self) -> Stream {
         Stream {
-            config: self.config.clone(),
-            worker: Rc::clone(&self.worker),
+            shared: self.shared.clone(),
             edit: None,
             upstream_cors_counter: None,
         }
@@ -268,8 +311,7 @@ impl Root {
 /// One request.
 #[derive(Debug)]
 pub struct Stream {
-    config: Option<Arc<Config>>,
-    worker: Rc<Worker>,
+    shared: Option<Arc<Shared>>,
     /// Counted on the response if the upstream set CORS headers itself.
     upstream_cors_counter: Option<u32>,
     /// What to do to the response; `None` when the filter stays out of it (no policy, or a
@@ -303,17 +345,18 @@ fn increment(host: &impl StreamHost, id: Option<u32>) {
 impl Stream {
     /// The request headers arrived: decide, count, log, strip the token, reply or forward.
     pub fn on_request_headers(&mut self, host: &impl StreamHost) -> Verdict {
-        let Some(config) = &self.config else {
+        let Some(shared) = &self.shared else {
             return Verdict::Continue;
         };
+        let config = &shared.config;
         let decision = decide(config, &HostRequest(host));
         // One increment per request, of an id computed at configuration time.
-        increment(host, self.worker.counters.id(decision.counter_index()));
+        increment(host, shared.counters.id(decision.counter_index()));
         self.upstream_cors_counter = decision
             .upstream_cors_counter_index()
-            .and_then(|i| self.worker.counters.id(Some(i)));
+            .and_then(|i| shared.counters.id(Some(i)));
         if decision.reason().is_some() {
-            log_rejection(&self.worker, config, &decision, host);
+            log_rejection(shared, &decision, host);
         }
         if decision.token_header_present {
             if let Some(debug) = &config.decision_header {
@@ -389,17 +432,20 @@ fn reply_details(decision: &Decision) -> &'static str {
 }
 
 /// One line per rejection, at most once per origin and window (see `rejection_log`).
-fn log_rejection(worker: &Worker, config: &Config, decision: &Decision, host: &impl StreamHost) {
+fn log_rejection(shared: &Shared, decision: &Decision, host: &impl StreamHost) {
     let raw = decision.origin.as_deref().unwrap_or("");
-    let Ok(mut limiter) = worker.limiter.try_borrow_mut() else {
+    let Some(mut limiter) = shared.limiter(host.worker_index()) else {
         return;
     };
-    if let Admit::Log { suppressed } = limiter.admit(raw, millis(host.now())) {
+    let admit = limiter.admit(raw, millis(host.now()));
+    // The line is written after the lock is released: a host's log call may be slow.
+    drop(limiter);
+    if let Admit::Log { suppressed } = admit {
         // Escaping allocates: done for the lines written, not for the suppressed ones.
         let origin = escape_capped(raw, MAX_LOGGED_VALUE);
         let policy = decision
             .policy
-            .and_then(|i| config.cors.list.get(i))
+            .and_then(|i| shared.config.cors.list.get(i))
             .map_or("", |p| &*p.name);
         if let Some(line) = rejection_log::line(decision, policy, &origin, suppressed) {
             host.log(Level::Warn, &line);
