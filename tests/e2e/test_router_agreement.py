@@ -29,7 +29,7 @@ from harness import ROOT
 from harness.client import request
 from harness.envoy_config import (
     HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROUTER, http_connection_managers, proxy_bootstrap, route_to, virtual_host,
-    wasm_filter,
+    edge_cors_filter,
 )
 from harness.processes import RecordingUpstream, free_port
 
@@ -214,7 +214,7 @@ def agreement_config(upstream_port: int, hcm_options: dict, ignore_port_in_host_
     vhosts = [virtual_host([route_to()], name, [host or "*"],
                            request_headers_to_add=[{"header": {"key": "x-vhost", "value": name}}])
               for name, host in VHOSTS.items()]
-    config = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(policies), ROUTER], normalize=False,
+    config = proxy_bootstrap(free_port(), free_port(), upstream_port, [edge_cors_filter(policies), ROUTER], normalize=False,
                              virtual_hosts=vhosts)
     hcm = http_connection_managers(config)[0]
     hcm.update(hcm_options)

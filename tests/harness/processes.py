@@ -19,7 +19,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import ENVOY_BIN, ROOT
+from . import ENVOY_BIN, HOST, ROOT
 from .client import recv_head, ws_accept, ws_frame, ws_read_frame
 
 UPSTREAM_SCRIPT = ROOT / "scripts" / "upstream.py"
@@ -206,11 +206,13 @@ class Envoy:
     `admin_port` and listener `port` it uses.
 
     `envoy_bin` defaults to ENVOY_BIN; `wrapper` is a command Envoy runs under (taskset,
-    valgrind); `stop_timeout` is how long `stop()` waits after SIGTERM before SIGKILL."""
+    valgrind); `stop_timeout` is how long `stop()` waits after SIGTERM before SIGKILL;
+    `concurrency` is the number of worker threads (`--concurrency`)."""
 
     def __init__(self, config: dict | str, workdir: Path | None = None, extra_args: list | None = None, *,
                  admin_port: int | None = None, port: int | None = None, envoy_bin: str | None = None,
-                 wrapper: list | None = None, log_level: str = "info", stop_timeout: float = 10):
+                 wrapper: list | None = None, log_level: str = "info", stop_timeout: float = 10,
+                 concurrency: int = 1):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="edge-cors-envoy-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = config
@@ -230,11 +232,12 @@ class Envoy:
         self.wrapper = wrapper or []
         self.log_level = log_level
         self.stop_timeout = stop_timeout
+        self.concurrency = concurrency
         self.proc = None
         self._log = None
 
     def command(self) -> list:
-        return [*self.wrapper, self.envoy_bin, "-c", str(self.config_path), "--concurrency", "1",
+        return [*self.wrapper, self.envoy_bin, "-c", str(self.config_path), "--concurrency", str(self.concurrency),
                 "--log-level", self.log_level, "--base-id", str(self.admin_port), "--disable-hot-restart",
                 *self.extra_args]
 
@@ -303,14 +306,20 @@ _EDGE_CORS_COUNTER = re.compile(r"edge_cors\.(no_policy|[A-Za-z0-9_-]+\.(report_
                                 "|".join(re.escape(s) for s in EDGE_CORS_SLOTS))
 
 
+# The namespaces Envoy puts edge-cors's counters in: proxy-wasm's custom metrics, a dynamic
+# module's default `metrics_namespace`.
+_METRIC_PREFIXES = ("wasmcustom.", "dynamicmodulescustom.")
+
+
 def edge_cors_stats(envoy: Envoy) -> dict:
-    """Every edge-cors decision counter from /stats, without Envoy's `wasmcustom.` namespace
-    (other edge-cors metrics, such as gauges, are left out)."""
+    """Every edge-cors decision counter from /stats, without Envoy's namespace (`wasmcustom.`
+    or `dynamicmodulescustom.`; other edge-cors metrics, such as gauges, are left out)."""
     out = {}
     for name, v in envoy.stats().items():
-        short = name[len("wasmcustom."):]
-        if name.startswith("wasmcustom.") and _EDGE_CORS_COUNTER.fullmatch(short):
-            out[short] = v
+        for prefix in _METRIC_PREFIXES:
+            short = name[len(prefix):]
+            if name.startswith(prefix) and _EDGE_CORS_COUNTER.fullmatch(short):
+                out[short] = v
     return out
 
 
@@ -318,11 +327,17 @@ def nonzero(stats: dict) -> dict:
     return {k: v for k, v in stats.items() if v}
 
 
+# How Envoy marks the lines a filter logs: `wasm log <plugin> <root> <vm>:` for proxy-wasm,
+# the `[dynamic_modules]` logger for a dynamic module.
+_FILTER_LOG_MARKERS = ("wasm log", "[dynamic_modules]")
+
+
 def edge_cors_log_lines(envoy: Envoy, marker: str = "rejected: ") -> list:
-    """The messages of edge-cors wasm log lines containing `marker` (Envoy's prefix removed)."""
+    """The messages of edge-cors log lines (either host) containing `marker` (Envoy's prefix
+    removed)."""
     out = []
     for line in envoy.log().splitlines():
-        if "wasm log" in line and marker in line:
+        if marker in line and any(m in line for m in _FILTER_LOG_MARKERS):
             out.append(line[line.index(marker):])
     return out
 
@@ -342,18 +357,27 @@ def access_log_lines(path: str) -> list:
 
 
 class VmHealth:
-    """Snapshot of Envoy's wasm runtime stats; `assert_unchanged` after hostile input (a VM that
-    panicked is replaced or gone: `created` grows, `active` drops, or FAIL_CLOSED turns every
-    later request into a 503)."""
+    """Snapshot of the filter's health; `assert_unchanged` after hostile input. On the wasm host:
+    Envoy's wasm runtime stats (a VM that panicked is replaced or gone: `created` grows,
+    `active` drops, or FAIL_CLOSED turns every later request into a 503). On the native host:
+    the Envoy process itself (a panic that escaped a hook would end it) and the panic guard's
+    log line (a caught panic answers that request 500)."""
 
     KEYS = ("wasm.envoy.wasm.runtime.v8.created", "wasm.envoy.wasm.runtime.v8.active")
+    LOG_MARKERS = {
+        "wasm": ("panicked", "Function: proxy_on_", "wasm log: panic", "Plugin configured to fail closed"),
+        "native": ("panicked", "panic caught", "Caught Aborted", "Caught Segmentation fault"),
+    }
 
-    def __init__(self, envoy: Envoy, name: str = "edge-cors"):
+    def __init__(self, envoy: Envoy, name: str = "edge-cors", host: str | None = None):
         self.envoy = envoy
         self.name = name
+        self.host = host or HOST
         self.before = self.read()
 
     def read(self) -> dict:
+        if self.host == "native":
+            return {"envoy running": self.envoy.proc.poll() is None, "pid": self.envoy.proc.pid}
         stats = self.envoy.stats()
         out = {k: stats.get(k) for k in self.KEYS}
         out.update({k: v for k, v in stats.items() if k.startswith(f"wasm.{self.name}.vm_reload")})
@@ -361,7 +385,7 @@ class VmHealth:
 
     def assert_unchanged(self, what: str = ""):
         now = self.read()
-        assert now == self.before, f"wasm VM changed after {what}: before {self.before}, after {now}"
+        assert now == self.before, f"the {self.host} filter changed after {what}: before {self.before}, after {now}"
         log = self.envoy.log()
-        for marker in ("panicked", "Function: proxy_on_", "wasm log: panic", "Plugin configured to fail closed"):
-            assert marker not in log, f"Envoy log shows a VM failure ({marker!r}) after {what}"
+        for marker in self.LOG_MARKERS[self.host]:
+            assert marker not in log, f"Envoy log shows a filter failure ({marker!r}) after {what}"
