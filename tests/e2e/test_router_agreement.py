@@ -113,7 +113,8 @@ def generated_bootstraps() -> dict:
     out = {"tests/harness proxy_bootstrap()": proxy_bootstrap(1, 2, 3, [ROUTER]),
            "scripts/bench upstream": bench_configs.upstream_config(1, 2),
            "scripts/soak config": soak.soak_config(1, 2, "edge_cors.wasm")}
-    for variant, size in (("none", None), ("native", "1"), ("floor", None), ("edge", "1")):
+    for variant, size in (("none", None), ("native", "1"), ("floor", None), ("edge", "1"), ("module", "1"),
+                          ("module-floor", None)):
         for direct in (False, True):
             out[f"scripts/bench {variant} direct={direct}"] = bench_configs.variant_config(
                 variant, size, 1, 2, 3, "edge_cors.wasm", "floor.wasm", direct=direct)

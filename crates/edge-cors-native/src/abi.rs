@@ -50,7 +50,9 @@ impl Buffer {
     }
 }
 
-/// `envoy_dynamic_module_type_module_http_header`: one header line of a local reply.
+/// `envoy_dynamic_module_type_module_http_header` (one header line of a local reply) and
+/// `envoy_dynamic_module_type_envoy_http_header` (one line of Envoy's header map): the same
+/// layout.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct HttpHeader {
@@ -67,6 +69,36 @@ impl HttpHeader {
             key_length: name.len(),
             value_ptr: value.as_ptr(),
             value_length: value.len(),
+        }
+    }
+
+    /// The name of a line Envoy filled in.
+    ///
+    /// # Safety
+    /// As [`Buffer::bytes`].
+    pub unsafe fn key<'a>(&self) -> &'a [u8] {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            Buffer {
+                ptr: self.key_ptr,
+                length: self.key_length,
+            }
+            .bytes()
+        }
+    }
+
+    /// The value of a line Envoy filled in.
+    ///
+    /// # Safety
+    /// As [`Buffer::bytes`].
+    pub unsafe fn value<'a>(&self) -> &'a [u8] {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            Buffer {
+                ptr: self.value_ptr,
+                length: self.value_length,
+            }
+            .bytes()
         }
     }
 }
@@ -126,6 +158,15 @@ unsafe extern "C" {
         index: usize,
         optional_size: *mut usize,
     ) -> bool;
+    pub fn envoy_dynamic_module_callback_http_get_headers_size(
+        filter_envoy_ptr: FilterEnvoyPtr,
+        header_type: u32,
+    ) -> usize;
+    pub fn envoy_dynamic_module_callback_http_get_headers(
+        filter_envoy_ptr: FilterEnvoyPtr,
+        header_type: u32,
+        result_headers: *mut HttpHeader,
+    ) -> bool;
     pub fn envoy_dynamic_module_callback_http_set_header(
         filter_envoy_ptr: FilterEnvoyPtr,
         header_type: u32,
@@ -145,6 +186,12 @@ unsafe extern "C" {
         headers_length: usize,
         body: Buffer,
         details: Buffer,
+    );
+    pub fn envoy_dynamic_module_callback_http_send_response_headers(
+        filter_envoy_ptr: FilterEnvoyPtr,
+        headers: *mut HttpHeader,
+        headers_length: usize,
+        end_stream: bool,
     );
     pub fn envoy_dynamic_module_callback_http_filter_get_worker_index(filter_envoy_ptr: FilterEnvoyPtr) -> u32;
 }

@@ -178,7 +178,12 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
                 .map_err(|e| host::log(Level::Warn, &format!("edge-cors: no thread for the log summary: {e}")))
                 .ok()
         });
-        Box::into_raw(Box::new(Config { root, _summary: summary })).cast_const().cast()
+        Box::into_raw(Box::new(Config {
+            root,
+            _summary: summary,
+        }))
+        .cast_const()
+        .cast()
     })
 }
 
@@ -259,7 +264,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_headers(
 ) -> u32 {
     // SAFETY: a live module pointer (Envoy's contract).
     let filter = unsafe { filter(filter_module_ptr) };
-    let host = host::Stream { filter_envoy_ptr };
+    let host = host::Stream::new(filter_envoy_ptr);
     guard(
         "request_headers",
         || fail_closed(&host, filter),
@@ -331,7 +336,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
             // SAFETY: a live module pointer (Envoy's contract).
             if let Some(filter) = unsafe { filter(filter_module_ptr) } {
                 if let Ok(mut stream) = filter.stream.try_borrow_mut() {
-                    stream.on_response_headers(&host::Stream { filter_envoy_ptr });
+                    stream.on_response_headers(&host::Stream::new(filter_envoy_ptr));
                 }
             }
             abi::CONTINUE
@@ -442,7 +447,12 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_trailers(
 
 /// Streamed callouts: edge-cors starts none.
 #[unsafe(no_mangle)]
-pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_complete(_: FilterEnvoyPtr, _: ModulePtr, _stream_id: u64) {}
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_complete(
+    _: FilterEnvoyPtr,
+    _: ModulePtr,
+    _stream_id: u64,
+) {
+}
 
 /// Streamed callouts: edge-cors starts none.
 #[unsafe(no_mangle)]

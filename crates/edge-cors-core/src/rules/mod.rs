@@ -5,6 +5,7 @@
 
 pub(crate) mod allow_headers;
 pub(crate) mod allow_methods;
+pub(crate) mod config_hash;
 pub(crate) mod decide;
 pub(crate) mod expose_headers;
 pub(crate) mod headers;
