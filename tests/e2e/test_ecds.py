@@ -2,21 +2,15 @@
 with ports and paths substituted, in one Envoy process that is never restarted. The shipped
 files configure the wasm filter; the native module's ECDS reload is tested in
 tests/native/test_config.py."""
-import json
-import os
-import tempfile
-from pathlib import Path
-
 import pytest
 
-from harness import HOST, ROOT, WASM
+from harness import HOST
 from harness.client import request
-from harness.envoy_config import substitute
+from harness.ecds import install, shipped_bootstrap_text, shipped_resource_text
 from harness.processes import Envoy, edge_cors_stats, free_port, poll
 
 pytestmark = pytest.mark.skipif(HOST != "wasm", reason="envoy/ecds/ configures the wasm filter")
 
-ECDS_DIR = ROOT / "envoy" / "ecds"
 STAT = "extension_config_discovery.http_filter.edge-cors."
 
 
@@ -25,32 +19,9 @@ def policy(*origins, credentials=True):
                           "allow_methods": ["PUT"], "allow_credentials": credentials}]}
 
 
-def resource_text(config: dict) -> str:
-    """The shipped resource with its policy replaced and the wasm path made absolute."""
-    shipped = shipped_resource_text()
-    head = shipped[: shipped.index("value: |\n") + len("value: |\n")]
-    body = "".join(" " * 10 + line + "\n" for line in json.dumps(config, indent=2).splitlines())
-    return head + body
-
-
-def install(directory: Path, config: dict):
-    """Write the new resource beside the watched file, then rename it over it (atomic)."""
-    target = directory / "edge-cors.resource.yaml"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".next-", suffix=".yaml")
-    with os.fdopen(fd, "w") as f:
-        f.write(resource_text(config))
-    os.replace(tmp, target)
-
-
 def preflight_status(envoy, origin):
     return request(envoy.port, "OPTIONS", "/api/items",
                    [("origin", origin), ("access-control-request-method", "PUT")]).status
-
-
-def shipped_resource_text() -> str:
-    """The shipped resource exactly, but for the wasm path."""
-    shipped = (ECDS_DIR / "edge-cors.resource.yaml").read_text()
-    return substitute(shipped, {"filename: target/wasm32-wasip1/release/edge_cors.wasm": f"filename: {WASM}"})
 
 
 @pytest.fixture
@@ -62,13 +33,7 @@ def ecds_envoy(upstream, tmp_path, request):
     else:
         install(watched, policy("https://app.example.com"))
     port, admin = free_port(), free_port()
-    text = substitute((ECDS_DIR / "envoy.yaml").read_text(), {
-        "port_value: 10100": f"port_value: {port}",
-        "port_value: 9911": f"port_value: {admin}",
-        "port_value: 10001": f"port_value: {upstream.port}",
-        "path: envoy/ecds/edge-cors.resource.yaml": f"path: {watched / 'edge-cors.resource.yaml'}",
-        "watched_directory: { path: envoy/ecds }": f"watched_directory: {{ path: {watched} }}",
-    })
+    text = shipped_bootstrap_text(port, admin, free_port(), upstream.port, watched)
     envoy = Envoy(text, tmp_path, admin_port=admin, port=port)
     envoy.start()
     yield envoy, watched

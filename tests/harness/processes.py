@@ -77,15 +77,18 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 10) -> None:
 # ---------------------------------------------------------------- upstreams
 
 class Upstream:
-    """scripts/upstream.py: counts requests by method, sets its own wrong CORS headers."""
+    """scripts/upstream.py: counts requests by method, sets its own wrong CORS headers.
 
-    def __init__(self, port: int | None = None):
+    `script` runs another upstream of the same contract instead (`script PORT`, answering
+    `GET /__counts` with JSON once it listens), with `ready_timeout` seconds to start."""
+
+    def __init__(self, port: int | None = None, script: Path = UPSTREAM_SCRIPT, ready_timeout: float = 10):
         self.port = port or free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, str(UPSTREAM_SCRIPT), str(self.port)],
+            [sys.executable, str(script), str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        poll(self._up, 10, "the upstream to listen")
+        poll(self._up, ready_timeout, f"{Path(script).name} to listen")
 
     def _up(self) -> bool:
         try:

@@ -55,8 +55,11 @@ def to_json_schema(node: dict) -> dict:
         out["properties"] = {k: to_json_schema(v) for k, v in node["properties"].items()}
     if "items" in node:
         out["items"] = to_json_schema(node["items"])
-    if "anyOf" in node:
-        out["anyOf"] = [to_json_schema(n) for n in node["anyOf"]]
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in node:
+            out[key] = [to_json_schema(n) for n in node[key]]
+    if "not" in node:
+        out["not"] = to_json_schema(node["not"])
     if isinstance(node.get("additionalProperties"), dict):
         out["additionalProperties"] = to_json_schema(node["additionalProperties"])
     elif node.get("type") == "object" and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):

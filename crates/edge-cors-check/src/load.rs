@@ -3,6 +3,10 @@
 //! - policy JSON: the file's bytes, verbatim;
 //! - `WasmPlugin`: `spec.pluginConfig` serialized as JSON (Istio hands it to the plugin as a
 //!   `google.protobuf.StringValue` holding JSON); an absent `pluginConfig` is an empty config;
+//! - Envoy Gateway `EnvoyExtensionPolicy`: `spec.wasm[i].config` of every entry whose name, root
+//!   id or code URL says edge-cors, serialized as JSON (Envoy Gateway passes it to the plugin as a
+//!   `StringValue` holding JSON, `""` when absent); a code URL or sha256 still holding a `<...>`
+//!   placeholder of the shipped manifests is refused, so they cannot be applied unedited;
 //! - Envoy: the `value` of the `google.protobuf.StringValue` in `configuration` of every
 //!   `envoy.extensions.filters.http.wasm.v3.Wasm` whose name, root id, VM id or code path says
 //!   edge-cors (static listeners, ECDS resources, anywhere in the document).
@@ -86,6 +90,10 @@ fn find_in_document(doc: &Value, doc_name: &str, found: &mut Vec<Found>) {
         }
         return;
     }
+    if doc.get("kind").and_then(Value::as_str) == Some("EnvoyExtensionPolicy") {
+        extension_policy_configs(doc, doc_name, found);
+        return;
+    }
     if doc.get("policies").is_some() && !is_manifest_or_envoy(doc) {
         // A policy written as YAML: the filter receives it as JSON.
         found.push(Found {
@@ -124,6 +132,52 @@ fn wasm_plugin_config(doc: &Value, doc_name: &str) -> Found {
         Some(config) => serde_json::to_vec(config).map_err(|e| e.to_string()),
     };
     Found { location, bytes }
+}
+
+/// The code locations of an `EnvoyExtensionPolicy` Wasm entry, by JSON pointer.
+const EXTENSION_CODE_FIELDS: [&str; 3] = ["/code/image/url", "/code/http/url", "/code/http/sha256"];
+
+/// Every edge-cors entry of an Envoy Gateway `EnvoyExtensionPolicy`'s `spec.wasm`.
+fn extension_policy_configs(doc: &Value, doc_name: &str, found: &mut Vec<Found>) {
+    let name = str_at(doc, "/metadata/name").unwrap_or("(unnamed)");
+    let policy = match str_at(doc, "/metadata/namespace") {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    let Some(entries) = doc.pointer("/spec/wasm").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let mentions = ["/name", "/rootID"]
+            .iter()
+            .chain(EXTENSION_CODE_FIELDS[..2].iter())
+            .filter_map(|p| str_at(entry, p))
+            .any(mentions_edge_cors);
+        if !mentions {
+            continue;
+        }
+        let placeholder = EXTENSION_CODE_FIELDS
+            .iter()
+            .find_map(|p| str_at(entry, p).filter(|v| v.contains('<')).map(|v| (p, v)));
+        let bytes = match (placeholder, entry.get("config")) {
+            (Some((pointer, value)), _) => Err(format!(
+                "spec.wasm[{i}]{}: {value:?} is a placeholder; set the module's real {}",
+                pointer.replace('/', "."),
+                if pointer.ends_with("sha256") {
+                    "sha256"
+                } else {
+                    "location"
+                }
+            )),
+            // Envoy Gateway passes an empty string when `config` is absent; the filter refuses it.
+            (None, None | Some(Value::Null)) => Ok(Vec::new()),
+            (None, Some(config)) => serde_json::to_vec(config).map_err(|e| e.to_string()),
+        };
+        found.push(Found {
+            location: format!("{doc_name}: EnvoyExtensionPolicy {policy}: spec.wasm[{i}].config"),
+            bytes,
+        });
+    }
 }
 
 /// Walk an Envoy document, remembering the JSON path and the name of the enclosing filter,

@@ -22,7 +22,8 @@ usage: edge-cors-check [--quiet] FILE...
 
 Checks every edge-cors configuration in each FILE with the filter's own validation.
 FILE is a policy JSON (*.json without `kind` or `static_resources`), an Istio WasmPlugin
-manifest, or an Envoy config (YAML or JSON; several YAML documents allowed). `-` reads stdin.
+manifest, an Envoy Gateway EnvoyExtensionPolicy, or an Envoy config (YAML or JSON; several
+YAML documents allowed). `-` reads stdin.
 
   --quiet   print only errors, not the summary of valid policies
 

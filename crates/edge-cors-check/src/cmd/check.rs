@@ -24,8 +24,9 @@ pub(crate) fn check_file(file: &str, quiet: bool) -> Status {
     };
     if found.is_empty() {
         eprintln!(
-            "{file}: no edge-cors configuration found (expected a policy JSON, a WasmPlugin, or an Envoy \
-             Wasm filter whose name, root_id, vm_id or code path contains edge-cors)"
+            "{file}: no edge-cors configuration found (expected a policy JSON, a WasmPlugin, an \
+             EnvoyExtensionPolicy Wasm entry, or an Envoy Wasm filter whose name, root_id, vm_id or code \
+             path contains edge-cors)"
         );
         return Status::CannotCheck;
     }
