@@ -3,8 +3,12 @@ configuration are refused with a message saying why, and a policy delivered thro
 replaced without a restart, a refused one leaving the previous policy serving."""
 import json
 import os
+import subprocess
 import tempfile
 
+import yaml
+
+from harness import ROOT
 from harness.client import request
 from harness.envoy_config import (DYNAMIC_MODULE_FILTER, ROUTER, dynamic_module_filter, http_listener, bootstrap,
                                   proxy_bootstrap, route_config, route_to, static_cluster, virtual_host)
@@ -79,3 +83,28 @@ def test_a_policy_from_ecds_is_replaced_without_restart_and_a_refused_one_leaves
         assert edge_cors_stats(envoy)["edge_cors.app.preflight_allowed"] >= 3
     finally:
         envoy.stop()
+
+
+CHECKER = os.environ.get("EDGE_CORS_CHECK") or str(ROOT / "target" / "debug" / "edge-cors-check")
+
+
+def check(module_filter: dict):
+    """edge-cors-check on an Envoy bootstrap (YAML) whose one HTTP filter is `module_filter`."""
+    text = yaml.safe_dump(proxy_bootstrap(1, 2, 3, [module_filter, ROUTER]))
+    return subprocess.run([CHECKER, "-"], input=text, capture_output=True, text=True)
+
+
+def test_the_checker_reads_the_native_filters_configuration_as_envoy_hands_it_to_the_module():
+    shipped = subprocess.run([CHECKER, str(ROOT / "envoy" / "native" / "envoy.yaml")], capture_output=True, text=True)
+    assert shipped.returncode == 0 and "(edge-cors): valid: 1 policy" in shipped.stdout, shipped.stdout
+    out = check(dynamic_module_filter({"policies": [{"name": "app", "allow_origins": ["https://*.com"]}]}))
+    assert out.returncode == 1 and "policies[0].allow_origins[0]" in out.stdout, out.stdout
+    # A google.protobuf.Struct reaches a dynamic module as JSON (unlike a wasm filter).
+    as_struct = dynamic_module_filter(POLICY)
+    as_struct["typed_config"]["filter_config"] = {"@type": "type.googleapis.com/google.protobuf.Struct", "value": POLICY}
+    out = check(as_struct)
+    assert out.returncode == 0 and "(edge-cors): valid: 1 policy" in out.stdout, out.stdout
+    # Another filter of a dynamic module is not edge-cors's business.
+    other = dynamic_module_filter("not json")
+    other["typed_config"]["filter_name"] = "compressor"
+    assert "(edge-cors)" not in check(other).stdout
