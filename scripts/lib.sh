@@ -85,6 +85,17 @@ ensure_cargo_tool() {
   cargo install -q "$crate" --version "$version"
 }
 
+# rustc writes the source path of every panic location it keeps into the binary: for this
+# workspace's crates a path relative to the checkout, for dependencies one under the cargo home
+# (/root/.cargo/registry/src/...). Both are replaced by fixed names, so the wasm and the checker
+# have the same bytes wherever the checkout and the cargo home are (scripts/release.sh, tested by
+# tests/release/). CARGO_ENCODED_RUSTFLAGS (0x1f between flags) keeps paths with spaces whole.
+# It applies to the --target builds only, not to build scripts.
+reproducible_rustflags() {
+  local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  printf '%s\037%s' "--remap-path-prefix=$ROOT=/edge-cors" "--remap-path-prefix=$cargo_home=/cargo"
+}
+
 # cargo-zigbuild and Zig from PyPI (pinned) in .tools/zig: Zig links the native module against
 # the glibc of NATIVE_GLIBC instead of the build machine's (Debian 12's 2.36 would make the
 # module need 2.34).
@@ -133,8 +144,40 @@ build_native_test_panic() {
 build_wasm() {
   ensure_rust
   log "building $WASM"
-  (cd "$ROOT" && cargo build -q --release --target wasm32-wasip1 -p edge-cors)
+  (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS="$(reproducible_rustflags)" \
+    cargo build -q --release --target wasm32-wasip1 -p edge-cors)
   shrink_wasm
+}
+
+# The checker as a static linux x86_64 binary (musl, static-pie; runs on any x86_64 Linux, no
+# glibc floor) at target/x86_64-unknown-linux-musl/release/edge-cors-check. With
+# EDGE_CORS_WASM_SHA256 set, `edge-cors-check --version` prints it (scripts/release.sh sets the
+# sha256 of the wasm it ships).
+CHECKER_TARGET=x86_64-unknown-linux-musl
+build_static_checker() {
+  ensure_rust
+  (cd "$ROOT" && { rustup target list --installed | grep -qx "$CHECKER_TARGET" || rustup target add "$CHECKER_TARGET"; })
+  (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS="$(reproducible_rustflags)" \
+    cargo build -q --release --target "$CHECKER_TARGET" -p edge-cors-check)
+}
+
+# The binaryen release shrink_wasm runs. Its output differs from one binaryen release to the
+# next, so the wasm (and the image digest) are only reproducible with this one: Debian 12
+# (bookworm)'s `binaryen` package, 108. Another is refused; EDGE_CORS_ANY_BINARYEN=1 builds
+# with it anyway for local experiments (scripts/release.sh never does).
+BINARYEN_VERSION=108
+check_binaryen() {
+  local found
+  found="$(wasm-opt --version 2>/dev/null | sed -n 's/^wasm-opt version \([0-9]*\).*/\1/p')"
+  [ "$found" = "$BINARYEN_VERSION" ] && return 0
+  if [ "${EDGE_CORS_ANY_BINARYEN:-}" = 1 ] && [ "${EDGE_CORS_RELEASE:-}" != 1 ]; then
+    log "binaryen ${found:-(none)} instead of $BINARYEN_VERSION: this wasm will not match a release's"
+    return 0
+  fi
+  echo "wasm-opt is binaryen ${found:-(not found)}; edge-cors builds with binaryen $BINARYEN_VERSION" \
+    "(Debian 12's binaryen package), the only one that gives the release's bytes." \
+    "EDGE_CORS_ANY_BINARYEN=1 builds anyway (not for releases)." >&2
+  return 1
 }
 
 # wasm-opt -Oz (Debian binaryen) on the module cargo built: about 65 KB less at no measured
@@ -150,6 +193,7 @@ build_wasm() {
 # callbacks the filter never receives (9 KB).
 shrink_wasm() {
   ensure_apt binaryen
+  check_binaryen
   local stamp="$WASM.wasm-opt.sha256"
   if [ -f "$stamp" ] && sha256sum --status -c "$stamp" 2>/dev/null; then return 0; fi
   local features=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals)

@@ -6,7 +6,8 @@ The image is the "compat" variant of the Wasm image spec that Istio's image fetc
 application/vnd.oci.image.layer.v1.tar+gzip, a tar holding `plugin.wasm`):
 
     manifest  application/vnd.oci.image.manifest.v1+json
-              annotations: module.wasm.image/variant=compat
+              annotations: module.wasm.image/variant=compat, edge-cors.wasm.sha256 (the module's
+              sha256), and for a release org.opencontainers.image.version and .revision
     config    application/vnd.oci.image.config.v1+json   {architecture: wasm, os: wasip1, rootfs}
     layer     application/vnd.oci.image.layer.v1.tar+gzip   plugin.wasm (mode 0644, owner 0:0, mtime 0)
 
@@ -14,9 +15,10 @@ Nothing in it depends on the time, the user or the machine: the tar entry has fi
 gzip gets mtime 0 and no file name, JSON is written with a fixed key order. Two builds of the
 same wasm give the same manifest digest, which is the WasmPlugin `sha256`.
 
-    scripts/oci.py build [--wasm FILE] [--out DIR] [--tag TAG]
+    scripts/oci.py build [--wasm FILE] [--out DIR] [--tag TAG] [--version V --revision GIT-SHA]
+                         [--digest-file FILE]
         write an OCI image layout (default target/oci/edge-cors, tag = crate version) and print
-        the manifest digest, sizes, and the WasmPlugin lines
+        the manifest digest (also written to FILE as sha256:HEX), sizes, and the WasmPlugin lines
     scripts/oci.py push REGISTRY/REPO[:TAG] [--wasm FILE] [-- SKOPEO-OPTIONS...]
         build, then `skopeo copy --preserve-digests` to docker://REGISTRY/REPO:TAG
     scripts/oci.py pull REGISTRY/REPO:TAG|@sha256:HEX --out FILE [--plain-http]
@@ -50,14 +52,21 @@ LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 DOCKER_MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json"
 VARIANT_ANNOTATION = "module.wasm.image/variant"
+# The module's own sha256, so an image names the wasm it carries (edge-cors-check render --dist
+# checks it against the release's edge_cors.wasm).
+WASM_ANNOTATION = "edge-cors.wasm.sha256"
+VERSION_ANNOTATION = "org.opencontainers.image.version"
+REVISION_ANNOTATION = "org.opencontainers.image.revision"
 PLUGIN_FILE = "plugin.wasm"
 # What go-containerregistry's remote.Get (Istio's fetcher) sends in Accept.
 PULL_ACCEPT = ", ".join([MANIFEST_TYPE, INDEX_TYPE, DOCKER_MANIFEST_TYPE, DOCKER_LIST_TYPE])
 
 
 def crate_version() -> str:
+    """The one version of the workspace: `[workspace.package] version` in Cargo.toml."""
     text = (ROOT / "Cargo.toml").read_text()
-    m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+    section = re.search(r"^\[workspace\.package\]\n(.*?)(?=^\[)", text, re.M | re.S)
+    m = re.search(r'^version\s*=\s*"([^"]+)"', section.group(1) if section else "", re.M)
     return m.group(1) if m else "latest"
 
 
@@ -90,7 +99,7 @@ def gzip_fixed(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def image_blobs(wasm: bytes) -> dict:
+def image_blobs(wasm: bytes, version: str | None = None, revision: str | None = None) -> dict:
     """The three blobs of the image and their descriptors."""
     tar = layer_tar(wasm)
     layer = gzip_fixed(tar)
@@ -107,15 +116,24 @@ def image_blobs(wasm: bytes) -> dict:
             "mediaType": MANIFEST_TYPE,
             "config": {"mediaType": CONFIG_TYPE, "digest": "sha256:" + sha256_hex(config), "size": len(config)},
             "layers": [{"mediaType": LAYER_TYPE, "digest": "sha256:" + sha256_hex(layer), "size": len(layer)}],
-            "annotations": {VARIANT_ANNOTATION: "compat"},
+            "annotations": annotations(wasm, version, revision),
         }
     )
     return {"config": config, "layer": layer, "manifest": manifest, "tar": tar}
 
 
-def write_layout(wasm: bytes, out: Path, tag: str) -> dict:
+def annotations(wasm: bytes, version: str | None, revision: str | None) -> dict:
+    out = {VARIANT_ANNOTATION: "compat", WASM_ANNOTATION: sha256_hex(wasm)}
+    if version:
+        out[VERSION_ANNOTATION] = version
+    if revision:
+        out[REVISION_ANNOTATION] = revision
+    return out
+
+
+def write_layout(wasm: bytes, out: Path, tag: str, version: str | None = None, revision: str | None = None) -> dict:
     """Write an OCI image layout directory (what `skopeo copy oci:DIR:TAG` reads)."""
-    blobs = image_blobs(wasm)
+    blobs = image_blobs(wasm, version, revision)
     if out.exists():
         shutil.rmtree(out)
     (out / "blobs" / "sha256").mkdir(parents=True)
@@ -143,8 +161,10 @@ def cmd_build(args) -> dict:
     wasm_path = Path(args.wasm)
     wasm = wasm_path.read_bytes()
     out = Path(args.out)
-    blobs = write_layout(wasm, out, args.tag)
+    blobs = write_layout(wasm, out, args.tag, getattr(args, "version", None), getattr(args, "revision", None))
     digest = sha256_hex(blobs["manifest"])
+    if getattr(args, "digest_file", None):
+        Path(args.digest_file).write_text(f"sha256:{digest}\n")
     print(f"image layout: {out} (tag {args.tag})")
     print(f"wasm:     {len(wasm)} bytes  sha256:{sha256_hex(wasm)}  ({wasm_path})")
     print(f"layer:    {len(blobs['layer'])} bytes  sha256:{sha256_hex(blobs['layer'])}  ({LAYER_TYPE})")
@@ -256,6 +276,9 @@ def main(argv=None) -> None:
     b.add_argument("--wasm", default=str(DEFAULT_WASM))
     b.add_argument("--out", default=str(DEFAULT_OUT))
     b.add_argument("--tag", default=crate_version())
+    b.add_argument("--version", help="the release version, as the annotation " + VERSION_ANNOTATION)
+    b.add_argument("--revision", help="the source revision (git commit), as " + REVISION_ANNOTATION)
+    b.add_argument("--digest-file", help="also write the manifest digest (sha256:HEX) to this file")
     b.set_defaults(func=cmd_build)
     u = sub.add_parser("push", help="build, then skopeo copy to a registry")
     u.add_argument("reference", help="REGISTRY/REPO:TAG")

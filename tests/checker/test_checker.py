@@ -2,6 +2,7 @@
 every error and its JSON path, and the errors are exactly those the filter logs in Envoy."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,11 +34,101 @@ def test_a_good_file_exits_zero_with_a_summary_of_each_compiled_policy(path):
     assert "  - " in result.stdout  # one line per policy
 
 
-def test_the_shipped_envoy_and_istio_configs_pass():
-    files = [ROOT / "envoy" / "envoy.yaml", *sorted((ROOT / "envoy" / "istio").glob("*.yaml"))]
-    result = check(*map(str, files))
+def test_the_shipped_envoy_configs_pass_and_the_istio_examples_only_fail_for_their_placeholder_image():
+    envoy = [ROOT / "envoy" / "envoy.yaml", ROOT / "envoy" / "example-policy.json"]
+    result = check(*map(str, envoy))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(": valid: ") == len(files)
+    assert result.stdout.count(": valid: ") == len(envoy)
+    istio = sorted((ROOT / "envoy" / "istio").glob("*.yaml"))
+    result = check(*map(str, istio))
+    assert result.returncode == 1
+    assert result.stdout.count(": valid: ") == len(istio)  # every policy is fine
+    invalid = [line for line in result.stdout.splitlines() if ": invalid" in line]
+    assert [line.split(": invalid: ")[1].split(":")[0] for line in invalid] == ["spec.url", "spec.sha256"] * len(istio)
+
+
+def test_yaml_inputs_name_the_line_of_each_configuration():
+    result = check(str(HERE / "good" / "mixed-documents.yaml"), str(HERE / "bad" / "wasmplugin-no-config.yaml"))
+    assert f"{HERE / 'good' / 'mixed-documents.yaml'}:24: document 3: WasmPlugin shop/edge-cors:" in result.stdout
+    # An absent pluginConfig is reported where it would be: at `spec`.
+    assert f"{HERE / 'bad' / 'wasmplugin-no-config.yaml'}:5: document 1:" in result.stdout
+
+
+def json_check(*files: Path) -> dict:
+    result = check("--format", "json", *map(str, files))
+    report = json.loads(result.stdout)
+    assert result.returncode == {"valid": 0, "invalid": 1, "cannot_check": 2}[report["status"]]
+    return report
+
+
+def test_json_findings_give_path_kind_value_message_and_the_yaml_line():
+    report = json_check(HERE / "bad" / "wasmplugin-bad-policy.yaml")
+    assert report["status"] == "invalid" and report["edge_cors_check"]
+    (config,) = report["files"][0]["configs"]
+    assert (config["line"], config["status"], config["errors_total"]) == (9, "invalid", 7)
+    found = {(f["path"], f["kind"], f["line"]) for f in config["findings"]}
+    assert found == {
+        ("policies[0].allow_origins[0]", "origin.wildcard_under_public_suffix", 12),
+        ("policies[0].allow_origins[1]", "origin.invalid", 12),
+        ("policies[0].allow_origins[2]", "wrong_type", 12),
+        ("policies[0].allow_headers[0]", "allow_header.forbidden", 13),
+        ("policies[0].expose_headers[0]", "expose_header.star_with_credentials", 14),
+        ("policies[1].name", "duplicate_policy_name", 16),
+        ("policies[1].allow_origin_regexes[0]", "origin_regex.not_anchored", 17),
+    }
+    forbidden = next(f for f in config["findings"] if f["kind"] == "allow_header.forbidden")
+    assert forbidden["value"] == '"cookie"' and forbidden["severity"] == "error"
+    assert forbidden["message"].startswith("forbidden request header")
+
+
+def test_json_findings_are_the_errors_the_text_report_prints():
+    text = error_lines(check(str(HERE / "bad" / "envoy-bad-policy.yaml")).stdout)
+    report = json_check(HERE / "bad" / "envoy-bad-policy.yaml")
+    findings = report["files"][0]["configs"][0]["findings"]
+    rendered = [f"{f['path']}: {f['value']}: {f['message']}" if f["value"] else f"{f['path']}: {f['message']}"
+                for f in findings]
+    assert rendered == text
+
+
+def test_json_findings_of_a_policy_file_and_of_a_json_string_in_yaml_have_lines():
+    policy = json_check(HERE / "bad" / "policy-errors.json")["files"][0]["configs"][0]
+    assert policy["line"] is None  # the whole file is the configuration
+    assert {f["path"]: f["line"] for f in policy["findings"]} == {
+        "policies[0].colour": 9, "policies[0].allow_origins[0]": 5, "policies[0].allow_methods[0]": 8,
+        "policies[0].max_age": 7}
+    # A StringValue `value: |` block: the JSON's lines are the file's.
+    envoy = json_check(HERE / "bad" / "envoy-bad-policy.yaml")["files"][0]["configs"][0]
+    text = (HERE / "bad" / "envoy-bad-policy.yaml").read_text().splitlines()
+    assert len(envoy["findings"]) == 7
+    for f in envoy["findings"]:
+        assert f["value"] in text[f["line"] - 1], (f, text[f["line"] - 1])
+
+
+def test_json_reports_a_file_that_cannot_be_checked_and_the_placeholder_image():
+    report = json_check(HERE / "bad" / "no-edge-cors.yaml", ROOT / "envoy" / "istio" / "ingress-gateway.yaml")
+    assert report["status"] == "cannot_check"
+    missing, shipped = report["files"]
+    assert (missing["status"], missing["configs"]) == ("cannot_check", [])
+    assert "no edge-cors configuration found" in missing["error"]
+    kinds = [(f["kind"], f["path"]) for f in shipped["configs"][0]["findings"]]
+    assert kinds == [("image_placeholder", "spec.url"), ("image_placeholder", "spec.sha256")]
+
+
+def test_version_names_the_checker_and_says_a_development_build_knows_no_wasm():
+    result = check("--version")
+    assert result.returncode == 0
+    version = re.search(r'^\[workspace\.package\]\n(?:.*\n)*?version = "([^"]+)"',
+                        (ROOT / "Cargo.toml").read_text(), re.M).group(1)
+    first, second = result.stdout.splitlines()
+    assert first == f"edge-cors-check {version}"
+    # A release build (scripts/release.sh) names the wasm's sha256 here: tests/release checks it.
+    assert second.startswith("edge_cors.wasm sha256 unknown: not a release build")
+
+
+def test_an_unknown_format_is_bad_usage():
+    result = check("--format", "xml", str(GOOD[0]))
+    assert result.returncode == 2
+    assert "--format takes text or json" in result.stderr
 
 
 def test_the_summary_reports_the_compiled_policy():

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from harness import ROOT
-from harness.processes import free_port, http_ready, poll, stop_process
+from harness.registry import Registry, skopeo_push
 
 WASM = Path(os.environ.get("EDGE_CORS_WASM") or ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
 
@@ -49,45 +49,12 @@ def tree_bytes(d: Path) -> dict:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
-class Registry:
-    def __init__(self, tmp: Path):
-        self.port = free_port()
-        self.dir = tmp / "registry"
-        self.dir.mkdir()
-        config = self.dir / "config.yml"
-        # Its own config: the packaged /etc/docker/registry/config.yml wants htpasswd auth.
-        config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: warn\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {self.dir / 'store'}\n"
-            f"http:\n  addr: 127.0.0.1:{self.port}\n"
-        )
-        self.log = open(self.dir / "registry.log", "wb")
-        self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=self.log, stderr=self.log)
-        exited = lambda: RuntimeError(f"docker-registry exited: {(self.dir / 'registry.log').read_text()}")  # noqa: E731
-        poll(lambda: http_ready(self.proc, f"http://127.0.0.1:{self.port}/v2/", exited), 20, "docker-registry /v2/")
-
-    def stop(self):
-        stop_process(self.proc)
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     assert shutil.which("docker-registry"), "docker-registry (Debian package docker-registry) is not installed"
     r = Registry(tmp_path_factory.mktemp("oci-registry"))
     yield r
     r.stop()
-
-
-def skopeo_push(layout: Path, tag: str, dest: str):
-    # --insecure-policy: no signature policy for a throwaway loopback registry;
-    # --dest-tls-verify=false: the loopback registry speaks plain HTTP.
-    subprocess.run(
-        ["skopeo", "copy", "--quiet", "--insecure-policy", "--preserve-digests", "--dest-tls-verify=false",
-         f"oci:{layout}:{tag}", f"docker://{dest}"],
-        check=True,
-    )
 
 
 def test_two_builds_of_the_same_wasm_give_the_same_digest_and_the_same_bytes(tmp_path):
@@ -115,7 +82,10 @@ def test_the_layout_is_the_compat_variant_istio_reads(tmp_path):
     assert hashlib.sha256(manifest_bytes).hexdigest() == desc["digest"].removeprefix("sha256:")
     manifest = json.loads(manifest_bytes)
     assert manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
-    assert manifest["annotations"] == {"module.wasm.image/variant": "compat"}
+    assert manifest["annotations"] == {
+        "module.wasm.image/variant": "compat",
+        "edge-cors.wasm.sha256": hashlib.sha256(WASM.read_bytes()).hexdigest(),
+    }
     assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/vnd.oci.image.layer.v1.tar+gzip"]
     layer = blob(manifest["layers"][0]["digest"])
     assert len(layer) == manifest["layers"][0]["size"]

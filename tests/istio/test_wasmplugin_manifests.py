@@ -1,10 +1,11 @@
-"""The WasmPlugin manifests in envoy/istio/ are what the API server accepts (the vendored Istio
-1.30 CRD schema, strict, plus its CEL rules), deploy edge-cors the documented way, and carry a
-pluginConfig the filter itself accepts: through the native checker (the filter's validation) and
-through the real filter in Envoy (`envoy --mode validate` runs on_configure)."""
+"""The WasmPlugin manifests in envoy/istio/ are examples that cannot break a gateway: they name
+the placeholder image REGISTRY/DIGEST, which the checker and the API server refuse. With a real
+digest in its place they are what the API server accepts (the vendored Istio 1.30 CRD schema,
+strict, plus its CEL rules), deploy edge-cors the documented way, and carry a pluginConfig the
+filter itself accepts: through the native checker (the filter's validation) and through the real
+filter in Envoy (`envoy --mode validate` runs on_configure)."""
 from __future__ import annotations
 
-import copy
 import os
 import re
 import subprocess
@@ -23,6 +24,9 @@ import wasmplugin_schema as schema  # noqa: E402
 
 MANIFESTS = sorted((ROOT / "envoy" / "istio").glob("*.yaml"))
 CHECKER = os.environ.get("EDGE_CORS_CHECK") or str(ROOT / "target" / "debug" / "edge-cors-check")
+def workspace_version() -> str:
+    text = (ROOT / "Cargo.toml").read_text()
+    return re.search(r'^\[workspace\.package\]\n(?:.*\n)*?version = "([^"]+)"', text, re.M).group(1)
 
 
 def documents(path: Path) -> list:
@@ -35,7 +39,7 @@ def plugins() -> list[tuple[str, dict]]:
 
 def sample() -> dict:
     """A valid manifest to mutate in the negative tests."""
-    return copy.deepcopy(documents(ROOT / "envoy" / "istio" / "ingress-gateway.yaml")[0])
+    return schema.with_a_digest(documents(ROOT / "envoy" / "istio" / "ingress-gateway.yaml")[0])
 
 
 def test_there_is_a_manifest_for_an_ingress_gateway_selector_and_one_for_gateway_api_target_refs():
@@ -49,18 +53,25 @@ def test_there_is_a_manifest_for_an_ingress_gateway_selector_and_one_for_gateway
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
-def test_every_manifest_is_accepted_by_the_crd_schema_and_its_cel_rules(name, manifest):
-    assert schema.validate(manifest) == []
+def test_every_manifest_with_a_real_digest_is_accepted_by_the_crd_schema_and_its_cel_rules(name, manifest):
+    assert schema.validate(schema.with_a_digest(manifest)) == []
 
 
 @pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
-def test_every_manifest_runs_in_authn_with_an_explicit_fail_strategy_a_pinned_oci_image_and_a_policy(name, manifest):
+def test_as_shipped_the_api_server_refuses_every_manifest_for_its_placeholder_digest_alone(name, manifest):
+    errors = schema.validate(manifest)
+    assert len(errors) == 1 and errors[0].startswith("spec.sha256: 'DIGEST' does not match"), errors
+
+
+@pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
+def test_every_manifest_runs_in_authn_with_an_explicit_fail_strategy_the_placeholder_image_and_a_policy(name, manifest):
     spec = manifest["spec"]
     assert manifest["kind"] == "WasmPlugin"
     assert spec["phase"] == "AUTHN"
     assert spec["failStrategy"] in ("FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD")
-    assert spec["url"].startswith("oci://")
-    assert re.fullmatch(r"[a-f0-9]{64}", spec["sha256"])
+    # The release version of the workspace: bumping it without the examples fails here.
+    assert spec["url"] == f"oci://REGISTRY/edge-cors:{workspace_version()}"
+    assert spec["sha256"] == "DIGEST"
     assert spec["pluginName"] == "edge-cors"
     assert spec["pluginConfig"]["policies"]
 
@@ -144,11 +155,20 @@ def run_checker_on(manifest: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=[p.name for p in MANIFESTS])
-def test_every_manifest_plugin_config_passes_the_filters_own_validation(path):
+def test_the_checker_refuses_the_placeholders_and_passes_every_plugin_config(path):
     result = subprocess.run([CHECKER, str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     n_plugins = len(documents(path))
     assert result.stdout.count(": valid: ") == n_plugins, result.stdout
+    invalid = [line for line in result.stdout.splitlines() if ": invalid: " in line]
+    assert len(invalid) == 2 * n_plugins, result.stdout
+    assert all("placeholder registry REGISTRY" in line or "DIGEST\": is a placeholder" in line for line in invalid), invalid
+
+
+@pytest.mark.parametrize("name,manifest", plugins(), ids=[n for n, _ in plugins()])
+def test_with_a_real_registry_and_digest_the_checker_passes_every_manifest(name, manifest):
+    result = run_checker_on(schema.with_a_digest(manifest))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def envoy_validate(plugin_config: dict | None, tmp_path: Path) -> tuple[int, str]:

@@ -48,7 +48,7 @@ def exemption() -> dict:
 
 
 def edge_cors_plugin(policy: dict = POLICY) -> dict:
-    plugin = yaml.safe_load((ROOT / "envoy" / "istio" / "ingress-gateway.yaml").read_text())
+    plugin = crd.wasmplugin_schema.with_a_digest(yaml.safe_load((ROOT / "envoy" / "istio" / "ingress-gateway.yaml").read_text()))
     plugin["spec"]["pluginConfig"] = policy
     return plugin
 

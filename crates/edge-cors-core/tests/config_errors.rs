@@ -945,10 +945,8 @@ mod readme_messages {
         );
     }
 
-    /// One configuration with an error of nearly every kind: the whole report, line by line.
-    #[wasm_bindgen_test(unsupported = test)]
-    fn every_kind_of_error_renders_its_words_exactly() {
-        let config = r##"{"mode": "audit", "rejection_log_interval_seconds": 0, "preflight_success_status": 201,
+    /// A configuration with an error of nearly every kind.
+    const EVERY_KIND: &str = r##"{"mode": "audit", "rejection_log_interval_seconds": 0, "preflight_success_status": 201,
             "decision_header": {"token_header": "X-Debug", "token": "short"},
             "policies": [{"name": "bad name",
                 "match": {"hosts": ["A.com", "a.com.", "[::g]", "a.com:0", "b.com", "b.com"],
@@ -963,6 +961,40 @@ mod readme_messages {
               {"name": "q", "allow_origins": [], "max_age": 1.5, "match": {"hosts": []}, "allow_methods": "GET",
                "enforce_percent": 0},
               {"name": "q", "reject_disallowed": true}, 7]}"##;
+
+    /// Every kind has a machine name for the checker's JSON findings: `snake_case`, dotted for
+    /// entry-level issues, one name per kind (two errors of one name render the same kind).
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_kind_of_error_has_one_stable_machine_name() {
+        let errors = errors_of(EVERY_KIND);
+        let mut by_code: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> = Default::default();
+        for e in &errors.errors {
+            let code = e.kind.code();
+            assert!(
+                code.split('.').all(|w| !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+                "{code}"
+            );
+            // The kind without its data: the variant names of its Debug form.
+            let debug = format!("{:?}", e.kind);
+            let shape: String = debug.split(['{', ' ']).next().unwrap_or("").to_string();
+            let shape = shape.split('(').take(2).collect::<Vec<_>>().join("(");
+            by_code.entry(code).or_default().insert(shape);
+        }
+        assert!(by_code.len() >= 40, "{by_code:?}");
+        for (code, shapes) in &by_code {
+            assert_eq!(shapes.len(), 1, "{code} names several kinds: {shapes:?}");
+        }
+        assert_eq!(by_code.get("origin.star_with_credentials").map(|s| s.len()), Some(1));
+        assert_eq!(K::MaxAgeTooLarge.code(), "max_age_too_large");
+        assert_eq!(K::Shadowed { by: vec![] }.code(), "shadowed");
+    }
+
+    /// One configuration with an error of nearly every kind: the whole report, line by line.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn every_kind_of_error_renders_its_words_exactly() {
+        let config = EVERY_KIND;
         let expected = [
             r##"edge-cors: invalid configuration (56 errors):"##,
             r##"  - mode: "audit": must be "enforce" or "report_only""##,

@@ -267,6 +267,97 @@ impl fmt::Display for IssueKind {
     }
 }
 
+impl IssueKind {
+    /// A stable machine name for the kind, `snake_case`, dotted for the entry-level issues
+    /// (`origin.star_with_credentials`): the `kind` of the checker's JSON findings, which CI
+    /// scripts match on while the message wording may improve.
+    pub fn code(&self) -> &'static str {
+        use IssueKind as K;
+        match self {
+            K::TooLarge { .. } => "too_large",
+            K::Empty => "empty",
+            K::InvalidJson { .. } => "invalid_json",
+            K::NotAnObject { .. } => "not_an_object",
+            K::Missing => "missing",
+            K::WrongType { .. } => "wrong_type",
+            K::UnknownField { .. } => "unknown_field",
+            K::NoPolicies => "no_policies",
+            K::EmptyMatchList { .. } => "empty_match_list",
+            K::PolicyName => "policy_name",
+            K::DuplicatePolicyName => "duplicate_policy_name",
+            K::OriginsEmpty => "origins_empty",
+            K::OriginsRequired => "origins_required",
+            K::Origin(issue) => match issue {
+                OriginIssue::StarNotAlone => "origin.star_not_alone",
+                OriginIssue::StarWithCredentials => "origin.star_with_credentials",
+                OriginIssue::Invalid(_) => "origin.invalid",
+                OriginIssue::WildcardUnderPublicSuffix { .. } => "origin.wildcard_under_public_suffix",
+                OriginIssue::WildcardOverPublicSuffixes { .. } => "origin.wildcard_over_public_suffixes",
+                OriginIssue::WildcardOverIp => "origin.wildcard_over_ip",
+                OriginIssue::PlainHttpWithCredentials => "origin.plain_http_with_credentials",
+                OriginIssue::Duplicate => "origin.duplicate",
+            },
+            K::OriginRegex(issue) => match issue {
+                RegexIssue::TooLong => "origin_regex.too_long",
+                RegexIssue::NotAnchored => "origin_regex.not_anchored",
+                RegexIssue::UnescapedDot { .. } => "origin_regex.unescaped_dot",
+                RegexIssue::Invalid { .. } => "origin_regex.invalid",
+                RegexIssue::MatchesDangerous { .. } => "origin_regex.matches_dangerous",
+                RegexIssue::NotConfined { .. } => "origin_regex.not_confined",
+            },
+            K::Method(issue) => match issue {
+                MethodIssue::Wildcard => "method.wildcard",
+                MethodIssue::NotToken => "method.not_token",
+                MethodIssue::Forbidden => "method.forbidden",
+                MethodIssue::PatchCase => "method.patch_case",
+                MethodIssue::Duplicate => "method.duplicate",
+                MethodIssue::NotUpperCase => "method.not_upper_case",
+            },
+            K::AllowHeader(issue) => match issue {
+                AllowHeaderIssue::NotToken => "allow_header.not_token",
+                AllowHeaderIssue::Forbidden => "allow_header.forbidden",
+                AllowHeaderIssue::RedundantNextToStar => "allow_header.redundant_next_to_star",
+                AllowHeaderIssue::Duplicate => "allow_header.duplicate",
+            },
+            K::ExposeHeader(issue) => match issue {
+                ExposeHeaderIssue::StarNotAlone => "expose_header.star_not_alone",
+                ExposeHeaderIssue::StarWithCredentials => "expose_header.star_with_credentials",
+                ExposeHeaderIssue::NotToken => "expose_header.not_token",
+                ExposeHeaderIssue::SetCookie => "expose_header.set_cookie",
+                ExposeHeaderIssue::Duplicate => "expose_header.duplicate",
+            },
+            K::Host(issue) => match issue {
+                HostIssue::NotAHost => "host.not_a_host",
+                HostIssue::TrailingDot => "host.trailing_dot",
+                HostIssue::NotIpv6 => "host.not_ipv6",
+                HostIssue::BadPort => "host.bad_port",
+                HostIssue::Duplicate => "host.duplicate",
+            },
+            K::PathPrefix(issue) => match issue {
+                PathPrefixIssue::Syntax => "path_prefix.syntax",
+                PathPrefixIssue::QueryOrFragment => "path_prefix.query_or_fragment",
+                PathPrefixIssue::NeverMatches => "path_prefix.never_matches",
+                PathPrefixIssue::Duplicate => "path_prefix.duplicate",
+            },
+            K::MaxAgeTooLarge => "max_age_too_large",
+            K::MaxAgeNegative => "max_age_negative",
+            K::MaxAgeNotWhole => "max_age_not_whole",
+            K::PreflightStatus => "preflight_status",
+            K::Mode => "mode",
+            K::EnforcePercent => "enforce_percent",
+            K::RejectionLogInterval => "rejection_log_interval",
+            K::TokenHeaderNotLowerCase => "token_header_not_lower_case",
+            K::TokenHeaderNotPrivate => "token_header_not_private",
+            K::TokenLength => "token_length",
+            K::PercentInReportOnly => "percent_in_report_only",
+            K::PercentUnderReportOnlyDefault => "percent_under_report_only_default",
+            K::PercentZero => "percent_zero",
+            K::RejectNeverBlocks => "reject_never_blocks",
+            K::Shadowed { .. } => "shadowed",
+        }
+    }
+}
+
 fn method_message(issue: MethodIssue) -> &'static str {
     match issue {
         MethodIssue::Wildcard => "method wildcards are not supported; list each method",
