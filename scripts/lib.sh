@@ -96,13 +96,15 @@ reproducible_rustflags() {
   printf '%s\037%s' "--remap-path-prefix=$ROOT=/edge-cors" "--remap-path-prefix=$cargo_home=/cargo"
 }
 
-# cargo-zigbuild and Zig from PyPI (pinned) in .tools/zig: Zig links the native module against
-# the glibc of NATIVE_GLIBC instead of the build machine's (Debian 12's 2.36 would make the
-# module need 2.34).
+# cargo-zigbuild and Zig from PyPI (pinned), in a venv shared by every checkout of the user
+# (ZIG_TOOLS; Zig is 400 MB): Zig links the native module against the glibc of NATIVE_GLIBC
+# instead of the build machine's (Debian 12's 2.36 would make the module need 2.34).
+ZIG_TOOLS="${EDGE_CORS_ZIG_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/edge-cors/zig}"
 ensure_zigbuild() {
-  local venv="$ROOT/.tools/zig" want="cargo-zigbuild==0.24.0 ziglang==0.17.0"
+  local venv="$ZIG_TOOLS" want="cargo-zigbuild==0.24.0 ziglang==0.17.0"
   if [ -x "$venv/bin/cargo-zigbuild" ] && [ "$(cat "$venv/.stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
-  log "python venv .tools/zig: $want (once per machine)"
+  log "python venv $venv: $want (once per machine)"
+  mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv"
   # shellcheck disable=SC2086
   "$venv/bin/pip" install -q --disable-pip-version-check $want
@@ -110,16 +112,18 @@ ensure_zigbuild() {
 }
 
 # native_build TARGET_DIR CARGO_ARGS... : the native module built by cargo-zigbuild for this
-# machine's architecture and NATIVE_GLIBC, profile release-native (panic = "unwind"); prints the
-# path of the built library.
+# machine's architecture and NATIVE_GLIBC, profile release-native (panic = "unwind"), with the
+# release's path remapping (the module the suites test is the one scripts/release.sh ships);
+# prints the path of the built library.
 native_build() {
   local dir="$1" triple
   shift
   triple="$(uname -m)-unknown-linux-gnu"
   ensure_rust
   ensure_zigbuild
-  (cd "$ROOT" && PATH="$ROOT/.tools/zig/bin:$PATH" cargo zigbuild -q --profile release-native -p edge-cors-native \
-    --target "$triple.$NATIVE_GLIBC" --target-dir "$dir" "$@")
+  (cd "$ROOT" && PATH="$ZIG_TOOLS/bin:$PATH" CARGO_ENCODED_RUSTFLAGS="$(reproducible_rustflags)" \
+    cargo zigbuild -q --profile release-native -p edge-cors-native --target "$triple.$NATIVE_GLIBC" \
+    --target-dir "$dir" "$@")
   echo "$dir/$triple/release-native/libedge_cors_native.so"
 }
 
