@@ -64,6 +64,11 @@ pub struct HttpHeader {
 
 impl HttpHeader {
     pub fn of(name: &str, value: &str) -> HttpHeader {
+        HttpHeader::of_bytes(name.as_bytes(), value.as_bytes())
+    }
+
+    /// A line over bytes (a header Envoy hands out, in the fake Envoy of the tests).
+    pub fn of_bytes(name: &[u8], value: &[u8]) -> HttpHeader {
         HttpHeader {
             key_ptr: name.as_ptr(),
             key_length: name.len(),

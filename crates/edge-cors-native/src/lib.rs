@@ -23,7 +23,11 @@ compile_error!(
 );
 
 pub mod abi;
+#[cfg(any(test, feature = "fake-envoy"))]
+pub mod fake_envoy;
 mod host;
+#[cfg(test)]
+mod tests;
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_char;
