@@ -7,7 +7,7 @@
 # About 20 minutes on 2 cores.
 #
 #   scripts/bench.sh            the full run
-#   scripts/bench.sh --quick    1-origin policy, fewer requests, one short load round (< 3 min)
+#   scripts/bench.sh --quick    1-origin policy, fewer requests, one short load round (about 4 min)
 #   scripts/bench.sh --help     every option of scripts/bench/bench.py
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
