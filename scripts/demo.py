@@ -33,10 +33,11 @@ PORTS = (
     ("--admin-port", "EDGE_CORS_DEMO_ADMIN_PORT", 9901, "Envoy's admin interface"),
     ("--upstream-port", "EDGE_CORS_DEMO_UPSTREAM_PORT", 10001, "the upstream (scripts/upstream.py)"),
 )
+_PREFLIGHTS = 'edge_cors_requests_total{edge_cors_policy="app",edge_cors_mode="enforce",edge_cors_kind="preflight",'
 EXPECTED_COUNTERS = (
-    'edge_cors_preflight_allowed{edge_cors_policy="app"} 1',
-    'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1',
-    'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="headers"} 1',
+    _PREFLIGHTS + 'edge_cors_outcome="allowed",edge_cors_reason="none"} 1',
+    _PREFLIGHTS + 'edge_cors_outcome="rejected",edge_cors_reason="origin"} 1',
+    _PREFLIGHTS + 'edge_cors_outcome="rejected",edge_cors_reason="headers"} 1',
 )
 
 
@@ -128,9 +129,9 @@ def show_examples(port: int, admin: int, upstream: int) -> bool:
         ex.bad = True
 
     print("\n# Every decision is counted, with its reason (counters above 0):")
-    print(f"$ curl -s 127.0.0.1:{admin}/stats/prometheus | grep -E '^edge_cors.* [1-9]'")
+    print(f"$ curl -s 127.0.0.1:{admin}/stats/prometheus | grep -E '^edge_cors_requests_total.*kind=\"preflight\".* [1-9]'")
     stats = [line for line in curl("-s", f"127.0.0.1:{admin}/stats/prometheus").splitlines()
-             if re.match(r"^edge_cors.* [1-9]", line)]
+             if re.match(r'^edge_cors_requests_total.*kind="preflight".* [1-9]', line)]
     print("\n".join(stats))
     for want in EXPECTED_COUNTERS:
         if want not in stats:

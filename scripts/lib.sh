@@ -211,8 +211,9 @@ shrink_wasm() {
 
 # The proxy-wasm SDK exports a function for every host callback, and each one keeps its
 # dispatch code alive. Envoy (proxy-wasm-cpp-host, context.cc) treats a missing body, trailers
-# or network callback as "continue" and skips a missing gRPC, HTTP-call, queue or foreign-
-# function callback, and the filter neither implements those hooks nor makes such calls, so
+# or network callback as "continue" and skips a missing gRPC, queue or foreign-function
+# callback, and the filter neither implements those hooks nor makes such calls (it keeps the
+# HTTP-call response, which registry sources receive on the root context), so
 # without them it answers every request the same way (tests/e2e/test_bodies.py), and Envoy no
 # longer enters the VM for each body chunk: 2-4k fewer instructions per GET with a body
 # (scripts/bench.sh --quick). The rule that keeps this true: a callback listed here is only
@@ -220,7 +221,7 @@ shrink_wasm() {
 PRUNED_CALLBACKS=(
   "proxy_on_request_body:on_http_request_body" "proxy_on_request_trailers:on_http_request_trailers"
   "proxy_on_response_body:on_http_response_body" "proxy_on_response_trailers:on_http_response_trailers"
-  "proxy_on_http_call_response:on_http_call_response" "proxy_on_queue_ready:on_queue_ready"
+  "proxy_on_queue_ready:on_queue_ready"
   "proxy_on_grpc_receive:on_grpc_call_response|on_grpc_stream_message"
   "proxy_on_grpc_receive_initial_metadata:on_grpc_stream_initial_metadata"
   "proxy_on_grpc_receive_trailing_metadata:on_grpc_stream_trailing_metadata"

@@ -28,7 +28,7 @@ from harness import WASM  # noqa: E402
 from harness.envoy_config import (  # noqa: E402
     ROUTER, bootstrap, direct_response_route, http_listener, route_config, virtual_host, wasm_filter,
 )
-from harness.processes import Envoy, free_port  # noqa: E402
+from harness.processes import Envoy, edge_cors_stats, free_port  # noqa: E402
 
 POLICY = {"policies": [{"name": "app", "allow_origins": ["https://app.example.com", "https://*.example.com"],
                         "allow_methods": ["PUT"], "allow_headers": ["content-type"], "allow_credentials": True,
@@ -94,14 +94,15 @@ def main() -> int:
         if warm["unexpected"] != "0":
             print(f"soak: unexpected answers during warm-up: {warm}")
             return 1
-        mem_before, vm_before = stat(envoy, "edge_cors.vm_memory_bytes"), vm_state(envoy)
+        mem_before, vm_before = stat(envoy, "edge_cors_vm_memory_bytes"), vm_state(envoy)
 
         rate = int(warm["responses"]) // warmup_seconds
         seconds = min(total * 13 // 10 // max(rate, 1) + 2, max_seconds)
         progress(f"soak: {total} mixed requests (warm-up rate {rate}/s; wrk -t{THREADS} -c{CONNECTIONS} for {seconds}s)")
         run = run_wrk(port, seconds, work)
-        mem_after, vm_after = stat(envoy, "edge_cors.vm_memory_bytes"), vm_state(envoy)
+        mem_after, vm_after = stat(envoy, "edge_cors_vm_memory_bytes"), vm_state(envoy)
         rq_5xx = stat(envoy, "http.soak.downstream_rq_5xx")
+        counted = sum(v for k, v in edge_cors_stats(envoy).items() if k.startswith("requests/"))
     finally:
         envoy.stop()
 
@@ -116,6 +117,8 @@ def main() -> int:
     print(f"  unexpected: {unexpected} statuses or headers; socket errors {run['socket_errors']}, timeouts "
           f"{run['timeouts']}, Envoy 5xx {rq_5xx}")
     print(f"  latency:    p50 {run['p50_us']} us, p99 {run['p99_us']} us")
+    answered = responses + int(warm["responses"])
+    print(f"  counted:    {counted} decisions (edge_cors_requests_total) for {answered} responses")
     print(f"  wasm VM:    memory before {mem_before} bytes, after {mem_after} bytes (growth {growth}); "
           f"VMs created/active before {vm_before}, after {vm_after}")
 
@@ -131,7 +134,11 @@ def main() -> int:
     if vm_before != vm_after:
         failures.append("wasm VM created/active changed")
     if mem_before is None or mem_after is None:
-        failures.append("no edge_cors.vm_memory_bytes gauge")
+        failures.append("no edge_cors_vm_memory_bytes gauge")
+    # Every answered request was counted once; wrk may stop with a request per connection sent
+    # and counted but not answered, in the warm-up and in the run.
+    if not answered <= counted <= answered + 2 * CONNECTIONS:
+        failures.append(f"{counted} decisions counted for {answered} responses")
     if growth > margin:
         failures.append(f"VM memory grew more than {margin} bytes")
     log = envoy.log()

@@ -21,14 +21,16 @@ def upstream():
 
 @pytest.fixture
 def start_envoy(request, upstream):
-    """start_envoy(policy) -> running Envoy with edge-cors first; or start_envoy(config=dict)."""
+    """start_envoy(policy) -> running Envoy with edge-cors first; or start_envoy(config=dict); `extra_args`
+    go to Envoy's command line."""
     started = []
 
-    def start(policy=None, *, config=None, http_filters=None, routes=None, expect_exit=False, **filter_kw):
+    def start(policy=None, *, config=None, http_filters=None, routes=None, expect_exit=False, extra_args=None,
+              **filter_kw):
         if config is None:
             filters = http_filters if http_filters is not None else edge_cors_chain(policy, **filter_kw)
             config = proxy_bootstrap(free_port(), free_port(), upstream.port, filters, routes)
-        envoy = Envoy(config)
+        envoy = Envoy(config, extra_args=extra_args)
         started.append(envoy)
         if expect_exit:
             envoy.run_to_exit()

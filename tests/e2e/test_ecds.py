@@ -7,7 +7,7 @@ import pytest
 from harness import HOST
 from harness.client import request
 from harness.ecds import install, shipped_bootstrap_text, shipped_resource_text
-from harness.processes import Envoy, edge_cors_stats, free_port, poll
+from harness.processes import Envoy, edge_cors_stats, free_port, poll, prometheus_samples, sample
 
 pytestmark = pytest.mark.skipif(HOST != "wasm", reason="envoy/ecds/ configures the wasm filter")
 
@@ -68,8 +68,8 @@ def test_a_policy_change_is_picked_up_without_restart_and_an_invalid_one_is_refu
     assert envoy.proc.pid == pid and envoy.proc.poll() is None
     # Counters survive reloads: one name, one counter, whichever policy version counted.
     counters = edge_cors_stats(envoy)
-    assert counters["edge_cors.app.preflight_allowed"] == 3
-    assert counters["edge_cors.app.preflight_rejected.origin"] == 2 + len(polled) - 1
+    assert counters["requests/app/enforce/preflight/allowed/none"] == 3
+    assert counters["requests/app/enforce/preflight/rejected/origin"] == 2 + len(polled) - 1
 
 
 @pytest.mark.parametrize("ecds_envoy", ["shipped"], indirect=True)
@@ -83,6 +83,9 @@ def test_the_shipped_bootstrap_and_policy_serve_as_documented(ecds_envoy):
     assert request(envoy.port, "POST", "/api/items", [("origin", "https://evil.example")]).status == 403
     r = request(envoy.port, "GET", "/api/items", [("origin", "https://evil.example")])
     assert r.status == 200 and r.cors() == {}
-    prom = envoy.admin("/stats/prometheus").splitlines()
-    assert 'edge_cors_blocked{edge_cors_policy="app",edge_cors_reason="unsafe_method"} 1' in prom
-    assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' in prom
+    # The shipped tag rules make every label a Prometheus label.
+    prom = prometheus_samples(envoy.admin("/stats/prometheus"))
+    assert sample(prom, "edge_cors_requests_total", edge_cors_policy="app", edge_cors_mode="enforce",
+                  edge_cors_kind="actual", edge_cors_outcome="blocked", edge_cors_reason="unsafe_method") == 1
+    assert sample(prom, "edge_cors_requests_total", edge_cors_policy="app", edge_cors_mode="enforce",
+                  edge_cors_kind="preflight", edge_cors_outcome="rejected", edge_cors_reason="origin") == 1

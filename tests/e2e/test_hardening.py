@@ -79,11 +79,11 @@ def test_an_any_origin_policy_answers_star_without_an_origin_and_to_an_oversized
     assert r.status == 403 and r.cors() == {}
     assert len(careless_upstream.received) == before
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.public.not_cors": 1,
-        "edge_cors.public.actual_allowed": 4,
-        "edge_cors.public.preflight_rejected.malformed": 1,
+        "requests/public/enforce/not_cors/none/none": 1,
+        "requests/public/enforce/actual/allowed/none": 4,
+        "requests/public/enforce/preflight/rejected/malformed": 1,
         # The upstream reflected the four Origins it saw; edge-cors replaced each with `*`.
-        "edge_cors.public.upstream_cors_replaced": 4,
+        "upstream_cors_replaced/public/enforce": 4,
     }
 
 
@@ -100,8 +100,8 @@ def test_a_requested_star_header_is_refused_and_never_echoed(start_envoy, upstre
     assert r.status == 204
     assert r.get("access-control-allow-headers") == "x-a,x-b"
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.public.preflight_rejected.malformed": 3,
-        "edge_cors.public.preflight_allowed": 1,
+        "requests/public/enforce/preflight/rejected/malformed": 3,
+        "requests/public/enforce/preflight/allowed/none": 1,
     }
 
 
@@ -159,10 +159,10 @@ def test_a_path_prefix_never_covers_a_longer_word(start_envoy, upstream):
         assert get(envoy, path, "https://evil.example").cors() == {"access-control-allow-origin": "*"}, path
     assert get(envoy, "/Status", "https://evil.example").cors() == {}
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.status.actual_allowed": 4,
-        "edge_cors.strict.actual_rejected.origin": 2,
-        "edge_cors.status.upstream_cors_replaced": 4,
-        "edge_cors.strict.upstream_cors_replaced": 2,
+        "requests/status/enforce/actual/allowed/none": 4,
+        "requests/strict/enforce/actual/rejected/origin": 2,
+        "upstream_cors_replaced/status/enforce": 4,
+        "upstream_cors_replaced/strict/enforce": 2,
     }
 
 
@@ -192,10 +192,10 @@ def test_an_unnormalized_path_gets_no_path_scoped_policys_headers_and_no_broader
         "access-control-allow-origin": PARTNER, "access-control-allow-credentials": "true"}
     assert get(envoy, "/api/users", PARTNER).cors() == {"access-control-allow-origin": "*"}
     stats = nonzero(edge_cors_stats(envoy))
-    assert stats["edge_cors.partner.actual_rejected.malformed"] == 3
-    assert stats["edge_cors.partner.preflight_rejected.malformed"] == 1
-    assert stats["edge_cors.partner.actual_allowed"] == 1
-    assert stats["edge_cors.public.actual_allowed"] == 1
+    assert stats["requests/partner/enforce/actual/rejected/malformed"] == 3
+    assert stats["requests/partner/enforce/preflight/rejected/malformed"] == 1
+    assert stats["requests/partner/enforce/actual/allowed/none"] == 1
+    assert stats["requests/public/enforce/actual/allowed/none"] == 1
 
 
 # ---- 7(c): hosts as the router sees them ----
@@ -220,12 +220,12 @@ def test_hosts_match_with_their_port_and_trailing_dot_under_the_default_options(
         r = get(envoy, "/x", PARTNER, host=host)
         assert r.status == 200 and r.cors() == {}, host
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.partner.actual_allowed": 2,
-        "edge_cors.ported.actual_allowed": 2,
-        "edge_cors.strict.actual_rejected.origin": 4,
-        "edge_cors.partner.upstream_cors_replaced": 2,
-        "edge_cors.ported.upstream_cors_replaced": 2,
-        "edge_cors.strict.upstream_cors_replaced": 4,
+        "requests/partner/enforce/actual/allowed/none": 2,
+        "requests/ported/enforce/actual/allowed/none": 2,
+        "requests/strict/enforce/actual/rejected/origin": 4,
+        "upstream_cors_replaced/partner/enforce": 2,
+        "upstream_cors_replaced/ported/enforce": 2,
+        "upstream_cors_replaced/strict/enforce": 4,
     }
 
 
@@ -271,7 +271,7 @@ def test_the_rollout_enforces_an_origin_on_every_request_or_on_none(start_envoy,
     # Binomial(200, 0.5): outside [60, 140] has probability below 1e-8.
     assert 60 <= expected[403] <= 140, expected
     stats = nonzero(edge_cors_stats(envoy))
-    blocked = stats.get("edge_cors.app.blocked.unsafe_method", 0)
+    blocked = stats.get("requests/app/enforce/actual/blocked/unsafe_method", 0)
     assert blocked == 2 * expected[403] + (40 if statuses == {403} else 0)
     assert (rollout_bucket("app", "https://evil.example") < 50) == (statuses == {403})
 

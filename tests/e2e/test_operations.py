@@ -11,7 +11,7 @@ from harness import HOST
 from harness.envoy_config import (PROMETHEUS_PREFIXES, ROUTER, add_cluster, edge_cors_chain, edge_cors_filter,
                                   proxy_bootstrap, route_to, upgrade_websockets, with_edge_cors_stats_tags)
 from harness.processes import (Envoy, RecordingUpstream, WebSocketEcho, edge_cors_log_lines, edge_cors_stats, free_port,
-                               nonzero, poll)
+                               nonzero, poll, prometheus_samples, sample)
 
 APP = {
     "name": "app",
@@ -58,27 +58,28 @@ def test_every_decision_is_counted_once_under_its_policy_and_reason(start_envoy,
 
     stats = edge_cors_stats(envoy)
     assert nonzero(stats) == {
-        "edge_cors.app.not_cors": 1,
-        "edge_cors.app.preflight_allowed": 2,
-        "edge_cors.app.preflight_rejected.origin": 1,
-        "edge_cors.app.preflight_rejected.method": 1,
-        "edge_cors.app.preflight_rejected.headers": 1,
-        "edge_cors.app.preflight_rejected.malformed": 1,
-        "edge_cors.app.actual_allowed": 4,
-        "edge_cors.app.actual_rejected.origin": 2,
-        "edge_cors.app.actual_rejected.malformed": 1,
+        "requests/app/enforce/not_cors/none/none": 1,
+        "requests/app/enforce/preflight/allowed/none": 2,
+        "requests/app/enforce/preflight/rejected/origin": 1,
+        "requests/app/enforce/preflight/rejected/method": 1,
+        "requests/app/enforce/preflight/rejected/headers": 1,
+        "requests/app/enforce/preflight/rejected/malformed": 1,
+        "requests/app/enforce/actual/allowed/none": 4,
+        "requests/app/enforce/actual/rejected/origin": 2,
+        "requests/app/enforce/actual/rejected/malformed": 1,
         # The upstream sent its own `Access-Control-Allow-Origin: *` on the 6 responses it gave
         # to CORS requests; the RBAC 403 had none.
-        "edge_cors.app.upstream_cors_replaced": 6,
-        "edge_cors.public.preflight_allowed": 1,
-        "edge_cors.no_policy": 1,
+        "upstream_cors_replaced/app/enforce": 6,
+        "requests/public/enforce/preflight/allowed/none": 1,
+        "unmatched_requests": 1,
     }
-    # Every counter is defined at start, zero included: 24 per policy plus no_policy.
-    assert len(stats) == 2 * 24 + 1
-    assert stats["edge_cors.app.report_only.preflight_rejected.origin"] == 0
+    # Every counter is defined at start, zero included: 30 per policy plus the unmatched one.
+    assert len(stats) == 2 * 30 + 1
+    assert stats["requests/app/report_only/preflight/rejected/origin"] == 0
+    assert stats["credentialed_requests/public/enforce/credentials_not_allowed"] == 0
 
 
-def test_prometheus_output_carries_policy_mode_and_reason_labels_with_the_shipped_stats_tags(upstream):
+def test_prometheus_output_carries_every_label_with_the_shipped_tag_rules(upstream):
     config = with_edge_cors_stats_tags(proxy_bootstrap(
         free_port(), free_port(), upstream.port, edge_cors_chain({"policies": [APP, dict(PUBLIC, mode="report_only")]})))
     envoy = Envoy(config).start()
@@ -86,13 +87,28 @@ def test_prometheus_output_carries_policy_mode_and_reason_labels_with_the_shippe
         assert preflight(envoy, "https://evil.example.net").status == 403
         assert preflight(envoy, "https://app.example.com", "PATCH").status == 403
         assert get(envoy, "/public/x", origin="https://a.example.org").status == 200
+        assert get(envoy, "/elsewhere").status == 200
+        text = envoy.admin("/stats/prometheus")
+        # A dynamic module's metrics carry Envoy's `envoy_<namespace>_` prefix in this output.
         prefix = PROMETHEUS_PREFIXES[HOST]
-        prom = [l[len(prefix):] for l in envoy.admin("/stats/prometheus").splitlines() if l.startswith(prefix + "edge_cors_")]
-        assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="origin"} 1' in prom
-        assert 'edge_cors_preflight_rejected{edge_cors_policy="app",edge_cors_reason="method"} 1' in prom
-        assert 'edge_cors_actual_allowed{edge_cors_policy="public",edge_cors_mode="report_only"} 1' in prom
-        assert 'edge_cors_actual_allowed{edge_cors_policy="app"} 0' in prom
-        assert "edge_cors_no_policy{} 0" in prom
+        prom = {(name.removeprefix(prefix), labels): v for (name, labels), v in prometheus_samples(text).items()}
+        requests = lambda policy, mode, kind, outcome, reason: sample(  # noqa: E731
+            prom, "edge_cors_requests_total", edge_cors_policy=policy, edge_cors_mode=mode, edge_cors_kind=kind,
+            edge_cors_outcome=outcome, edge_cors_reason=reason)
+        assert requests("app", "enforce", "preflight", "rejected", "origin") == 1
+        assert requests("app", "enforce", "preflight", "rejected", "method") == 1
+        assert requests("public", "report_only", "actual", "allowed", "none") == 1
+        assert requests("app", "enforce", "actual", "allowed", "none") == 0
+        assert sample(prom, "edge_cors_unmatched_requests_total") == 1
+        assert sample(prom, "edge_cors_upstream_cors_replaced_total", edge_cors_policy="public",
+                      edge_cors_mode="report_only") == 1
+        # One family per signal: no other edge-cors name, and no label left inside a name.
+        names = {name for name, _ in prom if name.startswith("edge_cors")}
+        assert names == {"edge_cors_requests_total", "edge_cors_credentialed_requests_total",
+                         "edge_cors_upstream_cors_replaced_total", "edge_cors_unmatched_requests_total",
+                         "edge_cors_config_loaded_timestamp_milliseconds"} | (
+                             {"edge_cors_vm_memory_bytes"} if HOST == "wasm" else set())
+        assert "=.=" not in text
     finally:
         envoy.stop()
 
@@ -102,22 +118,27 @@ def test_rejections_are_logged_once_per_origin_escaped_and_capped_with_a_count_o
     configured = poll(lambda: edge_cors_log_lines(envoy, "configured "), 10, "the configuration summary")
     assert "configured 1 policies: app (1 origin entries, mode=enforce, enforce_percent=100)" in configured[0]
 
-    for _ in range(3):
-        assert get(envoy, origin="https://evil.example.net", method="POST").status == 200
-    assert preflight(envoy, "https://evil.example.net").status == 403
-    assert preflight(envoy, 'https://quo"te.example.net', "PATCH", "x-a, x-b").status == 403
+    # Each line carries the request's x-request-id (Envoy keeps a client's from a trusted
+    # address, here loopback, and generates one otherwise), to join it with access logs.
+    rid = lambda n: [("x-request-id", f"rid-{n}")]  # noqa: E731
+    for n in range(3):
+        assert get(envoy, origin="https://evil.example.net", method="POST", extra=rid(n)).status == 200
+    assert preflight(envoy, "https://evil.example.net", extra=rid(3)).status == 403
+    assert preflight(envoy, 'https://quo"te.example.net', "PATCH", "x-a, x-b", extra=rid(4)).status == 403
     long_origin = "https://" + ".".join(["a" * 60] * 3) + ".example.net"  # valid, untrusted
     assert preflight(envoy, long_origin).status == 403
 
     lines = poll(lambda: (l := edge_cors_log_lines(envoy)) and len(l) >= 3 and l, 10, "three rejection lines")
     assert lines[0] == ('rejected: policy=app mode=enforce outcome=actual_rejected reason=origin '
-                        'origin="https://evil.example.net" suppressed=0')
+                        'origin="https://evil.example.net" request_id="rid-0" suppressed=0')
     # Three more rejections from the same origin were held back and are counted here.
     assert lines[1] == ('rejected: policy=app mode=enforce outcome=preflight_rejected reason=malformed '
-                        'origin="https://quo\\x22te.example.net" method="PATCH" headers="x-a, x-b" suppressed=3')
+                        'origin="https://quo\\x22te.example.net" method="PATCH" headers="x-a, x-b" request_id="rid-4" '
+                        'suppressed=3')
     capped = long_origin[:128] + f"...({len(long_origin)} bytes, {len(long_origin) - 128} more)"
-    assert lines[2] == ('rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin '
-                        f'origin="{capped}" method="PUT" suppressed=0')
+    assert re.fullmatch('rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin '
+                        f'origin="{re.escape(capped)}" method="PUT" request_id="[0-9a-f-]{{36}}" suppressed=0',
+                        lines[2]), lines[2]
     assert len(lines) == 3
 
 
@@ -157,14 +178,16 @@ def test_report_only_mode_counts_and_logs_but_changes_no_request_or_response(sta
     assert after.get("OPTIONS", 0) - before.get("OPTIONS", 0) == 2
     assert after["total"] - before["total"] == 3
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.app.report_only.preflight_rejected.origin": 1,
-        "edge_cors.app.report_only.preflight_allowed": 1,
-        "edge_cors.app.report_only.actual_rejected.origin": 1,
-        "edge_cors.app.report_only.upstream_cors_replaced": 1,
+        "requests/app/report_only/preflight/rejected/origin": 1,
+        "requests/app/report_only/preflight/allowed/none": 1,
+        "requests/app/report_only/actual/rejected/origin": 1,
+        "upstream_cors_replaced/app/report_only": 1,
     }
     lines = poll(lambda: edge_cors_log_lines(envoy), 10, "a rejection line")
-    assert lines == ['rejected: policy=app mode=report_only outcome=preflight_rejected reason=origin '
-                     'origin="https://evil.example.net" method="PUT" suppressed=0']
+    assert len(lines) == 1
+    assert re.fullmatch(r'rejected: policy=app mode=report_only outcome=preflight_rejected reason=origin '
+                        r'origin="https://evil\.example\.net" method="PUT" request_id="[0-9a-f-]{36}" suppressed=0',
+                        lines[0]), lines[0]
 
 
 def test_a_report_only_policy_sits_next_to_an_enforced_one(start_envoy, upstream):
@@ -175,8 +198,8 @@ def test_a_report_only_policy_sits_next_to_an_enforced_one(start_envoy, upstream
     r = preflight(envoy, "https://evil.example.net", path="/legacy/x")
     assert r.status == 200 and r.cors()["access-control-allow-origin"] == "*"
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.app.preflight_rejected.origin": 1,
-        "edge_cors.legacy.report_only.preflight_rejected.origin": 1,
+        "requests/app/enforce/preflight/rejected/origin": 1,
+        "requests/legacy/report_only/preflight/rejected/origin": 1,
     }
 
 
@@ -190,8 +213,8 @@ def test_enforce_percent_enforces_a_share_of_origins_and_reports_the_rest(start_
     # coin would (outside [60, 140] has probability below 1e-8); a constant would give 0 or 200.
     assert 60 <= enforced <= 140, enforced
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.app.preflight_rejected.origin": enforced,
-        "edge_cors.app.report_only.preflight_rejected.origin": reported,
+        "requests/app/enforce/preflight/rejected/origin": enforced,
+        "requests/app/report_only/preflight/rejected/origin": reported,
     }
 
 
@@ -280,13 +303,13 @@ def test_reject_disallowed_refuses_unsafe_methods_and_websockets_from_rejected_o
 
     stats = nonzero(edge_cors_stats(envoy))
     assert stats == {
-        "edge_cors.app.blocked.unsafe_method": 3,
-        "edge_cors.app.blocked.websocket": 1,
-        "edge_cors.app.actual_rejected.origin": 2,
-        "edge_cors.app.actual_allowed": 2,
-        "edge_cors.app.not_cors": 1,
+        "requests/app/enforce/actual/blocked/unsafe_method": 3,
+        "requests/app/enforce/actual/blocked/websocket": 1,
+        "requests/app/enforce/actual/rejected/origin": 2,
+        "requests/app/enforce/actual/allowed/none": 2,
+        "requests/app/enforce/not_cors/none/none": 1,
         # GET and HEAD from evil and the POST from app reached the upstream with its ACAO.
-        "edge_cors.app.upstream_cors_replaced": 3,
+        "upstream_cors_replaced/app/enforce": 3,
     }
 
 
@@ -305,7 +328,7 @@ def test_reject_disallowed_in_report_only_mode_counts_what_it_would_block(start_
     status, head, echoed = websocket_exchange(envoy.port, "/api/ws", "https://evil.example.net", b"y")
     assert status == 101 and echoed == b"echo:y"
     assert nonzero(edge_cors_stats(envoy)) == {
-        "edge_cors.app.report_only.blocked.unsafe_method": 1,
-        "edge_cors.app.report_only.blocked.websocket": 1,
-        "edge_cors.app.report_only.upstream_cors_replaced": 1,
+        "requests/app/report_only/actual/blocked/unsafe_method": 1,
+        "requests/app/report_only/actual/blocked/websocket": 1,
+        "upstream_cors_replaced/app/report_only": 1,
     }

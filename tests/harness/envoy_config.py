@@ -37,13 +37,22 @@ PATH_AND_HOST_NORMALIZATION = {
     "strip_any_host_port": True,
 }
 
-# Bootstrap `stats_config.stats_tags` that turn edge-cors metric names into Prometheus labels
-# (the same regexes as envoy/ecds/envoy.yaml and docs/operations.md).
-EDGE_CORS_STATS_TAGS = [
-    {"tag_name": "edge_cors_policy", "regex": r"^(?:wasmcustom|dynamicmodulescustom)\.edge_cors\.((.+?)\.)"},
-    {"tag_name": "edge_cors_mode", "regex": r"^(?:wasmcustom|dynamicmodulescustom)\.edge_cors\.(?:.+?\.)?((report_only)\.)"},
-    {"tag_name": "edge_cors_reason", "regex": r"^(?:wasmcustom|dynamicmodulescustom)\.edge_cors\..*(?:_rejected|blocked)(\.(\w+))$"},
-]
+# The labels of edge-cors's metrics (crates/edge-cors-core/src/ops/metrics.rs, LABELS). The
+# proxy-wasm filter writes each into the metric name as `label=.=value;.;` (the form of Istio's
+# own metrics), and one tag rule per label turns it back into a Prometheus label: the rule
+# Istio's bootstrap generates for every name in `meshConfig.defaultConfig.extraStatTags`
+# (istio/istio tools/packaging/common/envoy_bootstrap.json), which the shipped bootstraps carry
+# too (envoy/envoy.yaml, envoy/ecds/envoy.yaml, docs/operations.md).
+EDGE_CORS_LABELS = ("edge_cors_policy", "edge_cors_mode", "edge_cors_kind", "edge_cors_outcome", "edge_cors_reason",
+                    "edge_cors_config_sha256", "edge_cors_config_version")
+
+
+def tag_rule(label: str) -> dict:
+    """The tag rule of one label, as Istio writes it for an `extraStatTags` entry."""
+    return {"tag_name": label, "regex": f"({label}=\\.=(.*?);\\.;)"}
+
+
+EDGE_CORS_STATS_TAGS = [tag_rule(label) for label in EDGE_CORS_LABELS]
 
 # A Lua stand-in for an auth filter placed after edge-cors: 401 on /secure/ without
 # Authorization. RBAC after it denies /api/admin/. Both produce local replies edge-cors decorates.
@@ -295,16 +304,71 @@ def with_access_log(config: dict, path: str) -> dict:
     requests that never reach the upstream. The file is flushed asynchronously: readers poll for
     the line they expect (see `processes.access_log_lines`, ACCESS_LOG_FLUSH_ARGS).
     """
+    return with_access_logger(config, file_access_log(path, {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}}))
+
+
+def file_access_log(path: str, log_format: dict) -> dict:
+    """A file access logger writing `log_format` lines to `path`."""
+    return {
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": path,
+            "log_format": log_format,
+        },
+    }
+
+
+def with_access_logger(config: dict, logger: dict) -> dict:
+    """Add the access logger `logger` (a copy of it) to every HTTP connection manager of `config`."""
     for hcm in http_connection_managers(config):
-        hcm.setdefault("access_log", []).append({
-            "name": "envoy.access_loggers.file",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                "path": path,
-                "log_format": {"text_format_source": {"inline_string": ACCESS_LOG_FORMAT}},
-            },
-        })
+        hcm.setdefault("access_log", []).append(json.loads(json.dumps(logger)))
     return config
+
+
+# The access log of the SRE kit (docs/operations.md, "Access logs"): one JSON object per
+# request with what edge-cors left: the details of its own replies (`edge_cors.<kind>_<outcome>
+# [.<reason>]`, other filters' details otherwise), its decision (filter state `wasm.edge_cors`),
+# the request id its rejection lines carry, and Envoy's own timing in microseconds.
+SRE_ACCESS_LOG_FIELDS = {
+    "method": "%REQ(:METHOD)%",
+    "path": "%REQ(:PATH)%",
+    "status": "%RESPONSE_CODE%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "edge_cors": "%FILTER_STATE(wasm.edge_cors:PLAIN)%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "duration_us": "%COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)%",
+}
+# Preflight latency as a histogram (docs/operations.md, "Preflight latency"): Envoy's stats
+# access logger records the duration of every request edge-cors answered as a preflight, by
+# decision. Prometheus shows it as `envoy_edge_cors_preflight_duration_us`.
+PREFLIGHT_LATENCY_LOGGER = {
+    "name": "envoy.access_loggers.stats",
+    "filter": {"extension_filter": {"name": "envoy.access_loggers.extension_filters.cel", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+        "expression": "response.code_details.startsWith('edge_cors.preflight')"}}},
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.stats.v3.Config",
+        "stats_scope": {"prefix": "edge_cors"},
+        "histograms": [{
+            "stat": {"name": "preflight_duration_us",
+                     "tags": [{"name": "edge_cors_decision", "value_format": "%FILTER_STATE(wasm.edge_cors:PLAIN)%"}]},
+            "unit": "Microseconds",
+            "value_format": "%COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)%",
+        }],
+    },
+}
+
+
+def with_sre_access_log(config: dict, path: str) -> dict:
+    """Add the SRE kit's JSON access log (SRE_ACCESS_LOG_FIELDS) to every connection manager;
+    read it with processes.json_access_log (flushed asynchronously: ACCESS_LOG_FLUSH_ARGS)."""
+    return with_access_logger(config, file_access_log(path, {"json_format": SRE_ACCESS_LOG_FIELDS}))
+
+
+def with_preflight_latency_histogram(config: dict) -> dict:
+    """Add PREFLIGHT_LATENCY_LOGGER to every connection manager."""
+    return with_access_logger(config, PREFLIGHT_LATENCY_LOGGER)
 
 
 def substitute(text: str, replacements: dict) -> str:

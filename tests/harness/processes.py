@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -210,7 +211,7 @@ class Envoy:
 
     `envoy_bin` defaults to ENVOY_BIN; `wrapper` is a command Envoy runs under (taskset,
     valgrind); `stop_timeout` is how long `stop()` waits after SIGTERM before SIGKILL;
-    `concurrency` is the number of worker threads (`--concurrency`)."""
+    `concurrency` is the number of worker threads (`--concurrency`; the wasm host runs one VM per worker)."""
 
     def __init__(self, config: dict | str, workdir: Path | None = None, extra_args: list | None = None, *,
                  admin_port: int | None = None, port: int | None = None, envoy_bin: str | None = None,
@@ -298,32 +299,132 @@ class Envoy:
             self._log.close()
 
 
+# ---------------------------------------------------------------- Prometheus
+
+class Prometheus:
+    """Debian's Prometheus (`prometheus` on PATH, or `binary`) on 127.0.0.1 and a free port,
+    scraping `targets` (host:port of Envoy admin interfaces, at /stats/prometheus) every
+    `interval` seconds and evaluating `rule_files` as often; its data in `workdir`."""
+
+    def __init__(self, targets: list, rule_files: list, workdir: Path, interval: int = 1, binary: str = "prometheus"):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        config = {
+            "global": {"scrape_interval": f"{interval}s", "evaluation_interval": f"{interval}s"},
+            "rule_files": [str(Path(f).resolve()) for f in rule_files],
+            "scrape_configs": [{"job_name": "envoy", "metrics_path": "/stats/prometheus",
+                                "static_configs": [{"targets": list(targets)}]}],
+        }
+        # JSON is YAML: no YAML writer needed.
+        self.config_path = self.workdir / "prometheus.yml"
+        self.config_path.write_text(json.dumps(config, indent=1))
+        self.log_path = self.workdir / "prometheus.log"
+        self.command = [binary, f"--config.file={self.config_path}", f"--storage.tsdb.path={self.workdir / 'data'}",
+                        f"--web.listen-address=127.0.0.1:{self.port}"]
+        self.proc = None
+        self._log = None
+
+    def start(self, timeout: float = 60) -> "Prometheus":
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
+        exited = lambda: RuntimeError(f"Prometheus exited with {self.proc.returncode}:\n{self.log()}")  # noqa: E731
+        poll(lambda: http_ready(self.proc, f"http://127.0.0.1:{self.port}/-/ready", exited), timeout, "Prometheus /-/ready")
+        return self
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def api(self, path: str, **params) -> dict:
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = json.loads(r.read())
+        if body.get("status") != "success":
+            raise RuntimeError(f"{path} {params}: {body}")
+        return body["data"]
+
+    def query(self, expr: str, at: float | None = None) -> list:
+        """An instant query: [(labels without __name__, value as float)] (NaN stays NaN)."""
+        params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+        data = self.api("query", **params)
+        if data["resultType"] == "scalar":
+            return [({}, float(data["result"][1]))]
+        return [({k: v for k, v in r["metric"].items() if k != "__name__"}, float(r["value"][1])) for r in data["result"]]
+
+    def stop(self):
+        stop_process(self.proc, 20)
+        if self._log is not None:
+            self._log.close()
+
+
 # ---------------------------------------------------------------- readers of stats and logs
 
-# The per-policy counter slots of crates/edge-cors-core/src/ops/metrics.rs (SLOT_NAMES).
-EDGE_CORS_SLOTS = ("not_cors", "preflight_allowed", "preflight_rejected.origin", "preflight_rejected.method",
-                   "preflight_rejected.headers", "preflight_rejected.malformed", "actual_allowed",
-                   "actual_rejected.origin", "actual_rejected.malformed", "blocked.unsafe_method",
-                   "blocked.websocket", "upstream_cors_replaced")
-_EDGE_CORS_COUNTER = re.compile(r"edge_cors\.(no_policy|[A-Za-z0-9_-]+\.(report_only\.)?(%s))" %
-                                "|".join(re.escape(s) for s in EDGE_CORS_SLOTS))
+# A metric of edge-cors as /stats shows it: Envoy's namespace of the host's custom metrics
+# (`wasmcustom.` or a dynamic module's `dynamicmodulescustom.`), each label as `name=.=value;.;`,
+# then the family (crates/edge-cors-core/src/ops/metrics.rs, `tagged_name`).
+_EDGE_CORS_METRIC = re.compile(r"(?:wasmcustom|dynamicmodulescustom)\.((?:edge_cors_\w+=\.=[^;]*;\.;)*)(edge_cors_\w+)")
+_LABEL = re.compile(r"(edge_cors_\w+)=\.=([^;]*);\.;")
 
 
-# The namespaces Envoy puts edge-cors's counters in: proxy-wasm's custom metrics, a dynamic
-# module's default `metrics_namespace`.
-_METRIC_PREFIXES = ("wasmcustom.", "dynamicmodulescustom.")
+def parse_edge_cors_metric(name: str):
+    """(family, {label: value}) of an edge-cors metric name from /stats, or None."""
+    m = _EDGE_CORS_METRIC.fullmatch(name)
+    if not m:
+        return None
+    return m.group(2), dict(_LABEL.findall(m.group(1)))
+
+
+def metric_key(family: str, labels: dict) -> str:
+    """A short key for tests: the family without `edge_cors_` and `_total`, then the label
+    values in order, `/`-separated: `requests/app/enforce/preflight/rejected/origin`."""
+    short = family.removeprefix("edge_cors_").removesuffix("_total")
+    return "/".join([short, *labels.values()])
 
 
 def edge_cors_stats(envoy: Envoy) -> dict:
-    """Every edge-cors decision counter from /stats, without Envoy's namespace (`wasmcustom.`
-    or `dynamicmodulescustom.`; other edge-cors metrics, such as gauges, are left out)."""
+    """Every edge-cors counter from /stats by its `metric_key` (the gauges are left out)."""
     out = {}
     for name, v in envoy.stats().items():
-        for prefix in _METRIC_PREFIXES:
-            short = name[len(prefix):]
-            if name.startswith(prefix) and _EDGE_CORS_COUNTER.fullmatch(short):
-                out[short] = v
+        parsed = parse_edge_cors_metric(name)
+        if parsed and parsed[0].endswith("_total"):
+            out[metric_key(*parsed)] = v
     return out
+
+
+def edge_cors_gauges(envoy: Envoy) -> dict:
+    """Every edge-cors gauge from /stats: (family, ((label, value), ...)) -> value."""
+    out = {}
+    for name, v in envoy.stats().items():
+        parsed = parse_edge_cors_metric(name)
+        if parsed and not parsed[0].endswith("_total"):
+            out[(parsed[0], tuple(parsed[1].items()))] = v
+    return out
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_PROM_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def prometheus_samples(text: str) -> dict:
+    """The samples of a Prometheus text exposition (Envoy's /stats/prometheus):
+    (name, frozenset of (label, value)) -> value. Labels with an empty value are left out, as
+    Prometheus drops them."""
+    out = {}
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        labels = frozenset((k, v) for k, v in _PROM_LABEL.findall(m.group(2) or "") if v)
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def sample(samples: dict, name: str, **labels):
+    """The value of the sample `name` with exactly these labels, or None."""
+    return samples.get((name, frozenset(labels.items())))
 
 
 def nonzero(stats: dict) -> dict:
@@ -357,6 +458,15 @@ def access_log_lines(path: str) -> list:
         if len(parts) == 4:
             out.append(tuple(parts))
     return out
+
+
+def json_access_log(path: str) -> list:
+    """The entries of a JSON access log (envoy_config.with_sre_access_log), as dicts."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and line.endswith("}")]
 
 
 class VmHealth:

@@ -41,7 +41,9 @@ def readiness(port: int) -> int:
 @pytest.fixture
 def shipped(start_envoy, backend, tmp_path):
     """shipped(policy) -> (Envoy running envoy/ecds/envoy.yaml with `policy` in its watched file,
-    the readiness port, the watched directory)."""
+    the readiness port, the watched directory). Every Envoy it starts is stopped afterwards."""
+    started = []
+
     def start(policy):
         watched = tmp_path / "ecds"
         watched.mkdir()
@@ -49,9 +51,12 @@ def shipped(start_envoy, backend, tmp_path):
         port, admin, ready = free_port(), free_port(), free_port()
         envoy = Envoy(shipped_bootstrap_text(port, admin, ready, backend.port, watched), tmp_path,
                       admin_port=admin, port=port)
+        started.append(envoy)
         envoy.start(120)
         return envoy, ready, watched
     yield start
+    for envoy in started:
+        envoy.stop()
 
 
 def test_without_a_default_config_a_refused_policy_at_startup_leaves_envoy_live_answering_500(start_envoy, backend, tmp_path):

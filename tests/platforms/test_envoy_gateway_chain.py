@@ -139,8 +139,8 @@ def test_with_the_filter_order_patch_and_options_matching_routes_edge_cors_answe
         assert (r.status, r.cors(), checks, received) == (204, allowed, 0, 0), path
         r, checks, received = exchange(envoy, authz, backend, "OPTIONS", path, preflight("https://evil.example"))
         assert (r.status, r.cors(), checks, received) == (403, {}, 0, 0), path
-    assert nonzero(edge_cors_stats(envoy)) == {"edge_cors.api.preflight_allowed": 4,
-                                               "edge_cors.api.preflight_rejected.origin": 4}
+    assert nonzero(edge_cors_stats(envoy)) == {"requests/api/enforce/preflight/allowed/none": 4,
+                                               "requests/api/enforce/preflight/rejected/origin": 4}
     # Actual requests are still authenticated, and the refusals are now decorated.
     cors = {"access-control-allow-origin": APP, "access-control-allow-credentials": "true"}
     r, checks, received = exchange(envoy, authz, backend, "GET", "/orders", [("origin", APP)])

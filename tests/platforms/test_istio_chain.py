@@ -118,9 +118,9 @@ def test_with_the_shipped_exemption_edge_cors_answers_preflights_and_the_authori
     # A path only the catch-all covers: answered by edge-cors too, never forwarded.
     r, checks, received = exchange(envoy, authz, backend, "OPTIONS", "/other", preflight(APP))
     assert (r.status, r.cors(), checks, received) == (403, {}, 0, 0)
-    assert nonzero(edge_cors_stats(envoy)) == {"edge_cors.api.preflight_allowed": 1,
-                                               "edge_cors.api.preflight_rejected.origin": 1,
-                                               "edge_cors.deny-others.preflight_rejected.origin": 1}
+    assert nonzero(edge_cors_stats(envoy)) == {"requests/api/enforce/preflight/allowed/none": 1,
+                                               "requests/api/enforce/preflight/rejected/origin": 1,
+                                               "requests/deny-others/enforce/preflight/rejected/origin": 1}
 
 
 # OPTIONS requests the exemption keeps authorized, and what happens once they are authorized:
@@ -226,7 +226,7 @@ def test_with_a_virtualservice_cors_policy_edge_cors_answers_preflights_and_owns
     r, _, _ = exchange(envoy, authz, backend, "GET", "/api/items", [("origin", LEGACY)] + token)
     assert r.cors() == {}
     stats = nonzero(edge_cors_stats(envoy))
-    assert stats["edge_cors.api.upstream_cors_replaced"] == 2  # the native filter's headers, replaced
+    assert stats["upstream_cors_replaced/api/enforce"] == 2  # the native filter's headers, replaced
 
 
 def test_where_no_edge_cors_policy_covers_a_route_the_virtualservice_cors_policy_acts_after_rbac(gateway, authz, backend):

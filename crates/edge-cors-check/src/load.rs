@@ -21,6 +21,7 @@
 //! placeholders of the shipped examples is refused ([`image_problems`]).
 
 use std::path::Path;
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -506,5 +507,95 @@ fn envoy_configuration(config: &Value) -> Result<Vec<u8>, String> {
             "configuration has type {other}; edge-cors reads a google.protobuf.StringValue holding JSON"
         )),
         None => Err("configuration has no @type; use google.protobuf.StringValue holding JSON".to_string()),
+    }
+}
+
+/// One YAML (or JSON) document of a file: its value, and the lines of the file's nodes.
+pub(crate) struct Document {
+    pub(crate) value: Value,
+    lines: Rc<Lines>,
+    /// The document's index in the file, counted from 0.
+    index: usize,
+}
+
+/// Every document of a file, in order, each able to name the line of any of its nodes (for
+/// messages that point at the source: `file:line`).
+pub(crate) fn read_documents(bytes: &[u8]) -> Result<Vec<Document>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    let lines = Rc::new(Lines::of(text));
+    let mut out = Vec::new();
+    for (index, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(doc).map_err(|e| format!("document {}: not valid YAML: {e}", index + 1))?;
+        out.push(Document {
+            value,
+            lines: Rc::clone(&lines),
+            index,
+        });
+    }
+    Ok(out)
+}
+
+impl Document {
+    /// The 1-based line of the node at the JSON pointer `pointer` (`/spec/http/0/corsPolicy`),
+    /// or of its nearest ancestor in the file ([`crate::lines`]).
+    pub(crate) fn line(&self, pointer: &str) -> usize {
+        let mut node = Some(&self.value);
+        let mut segs = Vec::new();
+        for raw in pointer.split('/').skip(1) {
+            let key = raw.replace("~1", "/").replace("~0", "~");
+            let seg = match (node, key.parse::<usize>()) {
+                (Some(Value::Array(_)), Ok(i)) => Seg::Index(i),
+                _ => Seg::Key(key),
+            };
+            node = node.and_then(|n| match &seg {
+                Seg::Index(i) => n.get(*i),
+                Seg::Key(k) => n.get(k.as_str()),
+            });
+            segs.push(seg);
+        }
+        self.lines.node_line(self.index, &segs).unwrap_or(1)
+    }
+}
+
+/// A JSON pointer segment: `~` and `/` escaped (RFC 6901).
+pub(crate) fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod document_tests {
+    use super::*;
+
+    #[test]
+    fn every_node_of_every_document_has_the_line_it_starts_on() {
+        let text = "a: 1\nb:\n  - x\n  - {c: 2,\n     d: 3}\n  - name: n\n    v: w\n---\n# c\nkind: K\nspec:\n  http:\n  - corsPolicy:\n      allowOrigins:\n      - exact: https://a\n      0: zero\n---\n";
+        let docs = read_documents(text.as_bytes()).unwrap();
+        assert_eq!(docs.len(), 3);
+        for (pointer, line) in [
+            ("/a", 1),
+            ("/b", 2),
+            ("/b/0", 3),
+            ("/b/1", 4),
+            ("/b/1/c", 4),
+            ("/b/1/d", 5),
+            ("/b/2", 6),
+            ("/b/2/v", 7),
+            ("/b/2/v/nothing/below", 7),
+        ] {
+            assert_eq!(docs[0].line(pointer), line, "{pointer}");
+        }
+        assert_eq!(docs[1].line("/kind"), 10);
+        assert_eq!(docs[1].line("/spec/http/0/corsPolicy"), 13);
+        assert_eq!(docs[1].line("/spec/http/0/corsPolicy/allowOrigins/0/exact"), 15);
+        // A mapping key that reads as a number is a key, not an index.
+        assert_eq!(docs[1].line("/spec/http/0/corsPolicy/0"), 16);
+        assert!(docs[2].value.is_null());
+    }
+
+    #[test]
+    fn keys_with_a_slash_or_tilde_are_escaped_as_json_pointers_do() {
+        let docs = read_documents(b"m:\n  a/b: 1\n  c~d: 2\n").unwrap();
+        assert_eq!(docs[0].line(&format!("/m/{}", pointer_segment("a/b"))), 2);
+        assert_eq!(docs[0].line(&format!("/m/{}", pointer_segment("c~d"))), 3);
     }
 }

@@ -5,7 +5,12 @@
 //! `edge_cors_core::compile` on exactly the bytes the filter would receive ([`cmd::check`]); the
 //! text it prints is rendered by the core, as the filter logs it ([`report`]). `render` writes
 //! the Envoy, Istio or Envoy Gateway document that deploys a policy with a release
-//! ([`cmd::render`]).
+//! ([`cmd::render`]). For migrating from native CORS (docs/migration.md), `import`
+//! ([`cmd::import`]) turns Istio, Envoy, Gateway API and ingress-nginx CORS policies into an
+//! edge-cors configuration and `owners` ([`cmd::owners`]) lists the routes both would serve;
+//! both read the routing objects through [`native`]. `registry` checks a registry document
+//! offline ([`cmd::registry`]); `probe` checks a live gateway's answers against a policy
+//! ([`cmd::probe`]).
 //!
 //! Exit status: 0 every configuration is valid (a summary of each compiled policy is printed),
 //! 1 at least one is invalid (every error is printed with its JSON path), 2 the command could
@@ -16,6 +21,7 @@
 mod cmd;
 mod lines;
 mod load;
+mod native;
 mod report;
 
 use std::process::ExitCode;
@@ -33,6 +39,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let status = match args.split_first() {
         Some((sub, rest)) if sub == "render" => cmd::render::main(rest),
+        Some((sub, rest)) if sub == "import" => return ExitCode::from(cmd::import::run(rest)),
+        Some((sub, rest)) if sub == "owners" => return ExitCode::from(cmd::owners::run(rest)),
+        Some((sub, rest)) if sub == "registry" => cmd::registry::run(rest),
+        Some((sub, rest)) if sub == "probe" => cmd::probe::run(rest),
         _ => cmd::check::main(&args),
     };
     ExitCode::from(status as u8)

@@ -43,6 +43,8 @@ pub mod testing;
 
 pub use config::compile::{compile, Config, PolicyInfo};
 pub use config::error::{render_warnings, ConfigErrors, ConfigIssue, IssueKind};
+pub use config::identity::ConfigIdentity;
+pub use config::registry::{compile_document, BeforeFirstLoad, DocumentFailure, FetchedList, RegistrySource};
 pub use config::settings::Mode;
 pub use ops::decide::{decide, Action, Decision, ResponseEdit};
 pub use ops::rollout::Blocked;
@@ -54,7 +56,17 @@ pub use rules::headers::CORS_RESPONSE_HEADERS;
 pub use rules::origin::OriginError;
 pub use rules::origin_matcher::{OriginIssue, RegexIssue};
 pub use rules::origin_regex::Why;
-pub use rules::route_match::{HostIssue, PathPrefixIssue};
+pub use rules::route_match::{HostIssue, PathPrefixIssue, RouteNameIssue, MAX_ROUTE_NAME_LEN};
+
+/// The metric families and their labels: what every host defines, and the name form of a host
+/// whose metrics have no labels.
+pub mod metrics {
+    pub use crate::ops::metrics::{
+        tagged_name, Family, MetricType, CONFIG_LOADED, CONFIG_SHA256, CONFIG_VERSION, CREDENTIALED_REQUESTS, FAMILIES,
+        KIND, LABELS, MODE, OUTCOME, POLICY, REASON, REGISTRY_AGE_SECONDS, REGISTRY_ENTRIES, REGISTRY_LOADED,
+        REGISTRY_UPDATES, REGISTRY_VERSION, REQUESTS, UNMATCHED_REQUESTS, UPSTREAM_CORS_REPLACED, VM_MEMORY_BYTES,
+    };
+}
 
 /// What a configuration does, in words: the policy list the filter logs at load, the account
 /// the checker prints.

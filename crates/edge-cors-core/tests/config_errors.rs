@@ -7,7 +7,7 @@ use edge_cors_core::IssueKind;
 use edge_cors_core::IssueKind::{self as K, *};
 use edge_cors_core::{
     compile, AllowHeaderIssue, ConfigErrors, ExposeHeaderIssue, HostIssue, MethodIssue, OriginError, OriginIssue,
-    PathPrefixIssue, RegexIssue, Why,
+    PathPrefixIssue, RegexIssue, RouteNameIssue, Why,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -466,6 +466,56 @@ fn a_report_only_policy_cannot_also_set_a_rollout_percentage() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn the_version_must_be_a_plain_label_value_and_policy_names_need_no_reservation() {
+    // The version is a metric label value, delimited by `=.=` and `;.;` in the names Envoy's
+    // tag rules read: nothing but letters, digits and `. _ + -`, 1 to 64 of them.
+    for bad in [
+        r#""""#,
+        r#""v 1""#,
+        r#""a;.;b""#,
+        r#""k=v""#,
+        r#""é""#,
+        &format!("\"{}\"", "1".repeat(65)),
+    ] {
+        assert_errors(
+            &format!(r#"{{"version": {bad}, "policies": [{{"name": "p", "allow_origins": ["*"]}}]}}"#),
+            &[("version", Version)],
+        );
+    }
+    assert_errors(
+        r#"{"version": 7, "policies": [{"name": "p", "allow_origins": ["*"]}]}"#,
+        &[(
+            "version",
+            WrongType {
+                expected: "a string",
+                found: "a number",
+            },
+        )],
+    );
+    let config =
+        compile(br#"{"version": "2026-12-01.3+g1a2b", "policies": [{"name": "p", "allow_origins": ["*"]}]}"#).unwrap();
+    assert_eq!(config.identity().version.as_deref(), Some("2026-12-01.3+g1a2b"));
+    // The policy is a label of its own: names that are also label values or family names are
+    // ordinary names (the metrics keep them apart: tests/e2e/test_sre_metrics.py).
+    let names = [
+        "report_only",
+        "enforce",
+        "no_policy",
+        "none",
+        "allowed",
+        "edge_cors_requests_total",
+        "-",
+    ];
+    let policies: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"{{"name": "{n}", "match": {{"path_prefixes": ["/{i}/"]}}, "allow_origins": ["*"]}}"#))
+        .collect();
+    let config = compile(format!(r#"{{"policies": [{}]}}"#, policies.join(",")).as_bytes()).unwrap();
+    assert_eq!(config.policy_count(), names.len());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn the_decision_header_needs_a_private_header_name_and_a_long_token_that_errors_never_echo() {
     let with = |dh: &str| {
         format!(r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"]}}], "decision_header": {dh}}}"#)
@@ -910,6 +960,81 @@ fn hosts_and_path_prefixes_are_checked_as_the_router_reads_them() {
     );
 }
 
+#[wasm_bindgen_test(unsupported = test)]
+fn route_names_are_checked_and_a_bound_policy_covered_by_earlier_ones_is_a_warning() {
+    let r = "policies[0].match.route_names";
+    let long = "r".repeat(1025);
+    assert_errors(
+        &policy(&format!(
+            r#""allow_origins": ["https://a.com"], "match": {{"route_names": ["api", "", " api", "a\u0000b", "api", "{long}", 7]}}"#
+        )),
+        &[
+            (&format!("{r}[1]"), RouteName(RouteNameIssue::Empty)),
+            (&format!("{r}[2]"), RouteName(RouteNameIssue::NotAName)),
+            (&format!("{r}[3]"), RouteName(RouteNameIssue::NotAName)),
+            (&format!("{r}[4]"), RouteName(RouteNameIssue::Duplicate)),
+            (&format!("{r}[5]"), RouteName(RouteNameIssue::TooLong)),
+            (
+                &format!("{r}[6]"),
+                WrongType {
+                    expected: "a string",
+                    found: "a number",
+                },
+            ),
+        ],
+    );
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "match": {"route_names": []}"#),
+        &[(r, EmptyMatchList { key: "route_names" })],
+    );
+    assert_errors(
+        &policy(r#""allow_origins": ["https://a.com"], "match": {"route_names": "api"}"#),
+        &[(
+            r,
+            WrongType {
+                expected: "a list",
+                found: "a string",
+            },
+        )],
+    );
+    // Combined with hosts and paths (every constraint must fit): accepted; covered: a warning.
+    let config = |policies: &str| format!(r#"{{"policies": [{policies}]}}"#);
+    let p = |name: &str, m: &str| format!(r#"{{"name": "{name}", "match": {m}, "allow_origins": ["https://a.com"]}}"#);
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!(
+                "{}, {}",
+                p("api", r#"{"route_names": ["api", "web"]}"#),
+                p(
+                    "api-v1",
+                    r#"{"route_names": ["api"], "hosts": ["a.example.com"], "path_prefixes": ["/v1"]}"#
+                )
+            ),
+            vec![r#"policies[1]: never selected: policies[0] ("api") matches every request it matches"#],
+        ),
+        (
+            format!(
+                "{}, {}",
+                p("host", r#"{"hosts": ["a.example.com"]}"#),
+                p("bound", r#"{"route_names": ["api"], "hosts": ["a.example.com"]}"#)
+            ),
+            vec![r#"policies[1]: never selected: policies[0] ("host") matches every request it matches"#],
+        ),
+        (
+            format!(
+                "{}, {}, {}",
+                p("api", r#"{"route_names": ["api"], "hosts": ["a.example.com"]}"#),
+                p("other", r#"{"route_names": ["api", "web"]}"#),
+                p("host", r#"{"hosts": ["a.example.com"]}"#)
+            ),
+            vec![],
+        ),
+    ];
+    for (policies, want) in cases {
+        assert_eq!(warnings_of_accepted(&config(&policies)), want, "{policies}");
+    }
+}
+
 /// The words of every message, pinned: the README quotes them, operators search for them, and
 /// the filter's log and the checker print exactly these (one renderer).
 mod readme_messages {
@@ -924,7 +1049,7 @@ mod readme_messages {
         );
         let expected = [
             "edge-cors: invalid configuration (4 errors):",
-            "  - policies[0].colour: \"red\": unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed",
+            "  - policies[0].colour: \"red\": unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_origins_from, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed",
             "  - policies[0].allow_origins[0]: \"*\": `*` cannot be combined with allow_credentials: true; list the trusted origins",
             "  - policies[0].allow_methods[0]: \"TRACE\": forbidden method: browsers never send it cross-origin (Fetch §2.2.1)",
             "  - policies[0].max_age: -1: must not be negative",
@@ -1003,7 +1128,7 @@ mod readme_messages {
             r##"  - decision_header.token: must be 16 to 256 visible ASCII characters (it is a secret)"##,
             r##"  - policies[0].mode: "off": must be "enforce" or "report_only""##,
             r##"  - policies[0].enforce_percent: 101: must be a whole number from 0 to 100"##,
-            r##"  - policies[0].x: 1: unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed"##,
+            r##"  - policies[0].x: 1: unknown field; expected one of: name, match, allow_origins, allow_origin_regexes, allow_origins_from, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, allow_private_network_access, mode, enforce_percent, reject_disallowed"##,
             r##"  - policies[1].match.hosts: []: empty: it would match every request; omit `hosts` to match any, or list at least one"##,
             r##"  - policies[1].allow_methods: "GET": expected a list, found a string"##,
             r##"  - policies[2].reject_disallowed: true: expected a JSON object, found a boolean"##,
@@ -1051,7 +1176,7 @@ mod readme_messages {
             r##"  - policies[1].allow_origins: []: empty: a policy must allow at least one origin"##,
             r##"  - policies[1].max_age: 1.5: must be a whole number of seconds from 0 to 86400"##,
             r##"  - policies[1].enforce_percent: 0: enforces nothing; write "mode": "report_only" instead"##,
-            r##"  - policies[2].allow_origins: required: list the trusted origins (or give allow_origin_regexes)"##,
+            r##"  - policies[2].allow_origins: required: list the trusted origins (or give allow_origin_regexes or allow_origins_from)"##,
             r##"  - policies[2].name: "q": duplicate policy name"##,
         ];
         assert_eq!(errors_of(config).to_string().lines().collect::<Vec<_>>(), expected);
@@ -1080,6 +1205,11 @@ mod readme_messages {
             r##"edge-cors: warning: policies[2].allow_methods[0]: "purge": not upper-case: browsers send custom methods exactly as the page writes them (Fetch §2.2.1), so this allows only a page that writes it in exactly this case"##,
         ];
         assert_eq!(rendered.lines().collect::<Vec<_>>(), expected);
+        assert_eq!(
+            errors_of(r#"{"version": "v 1", "policies": [{"name": "p", "allow_origins": ["*"]}]}"#).errors[0]
+                .to_string(),
+            r#"version: "v 1": must be 1 to 64 characters of a-z, A-Z, 0-9, `.`, `_`, `+` and `-` (it is a metric label value)"#
+        );
         assert_errors("", &[("$", Empty)]);
         assert_eq!(
             errors_of("").to_string(),
@@ -1090,5 +1220,37 @@ mod readme_messages {
             errors_of(&too_large).errors[0].to_string(),
             format!("$: configuration is {} bytes; the limit is 16777216", too_large.len())
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn route_name_errors_render_their_words_exactly() {
+        let config = r#"{"policies": [{"name": "p", "allow_origins": ["https://a.com"],
+            "match": {"route_names": ["", " api", "api", "api"]}},
+            {"name": "q", "allow_origins": ["https://a.com"], "match": {"route_names": []}}]}"#;
+        let expected = [
+            r#"edge-cors: invalid configuration (4 errors):"#,
+            r#"  - policies[1].match.route_names: []: empty: it would match every request; omit `route_names` to match any, or list at least one"#,
+            r#"  - policies[0].match.route_names[0]: "": empty: every route without a name has it; give the `name` of the route to bind"#,
+            r#"  - policies[0].match.route_names[1]: " api": not a route name: it holds a control character or starts or ends with whitespace"#,
+            r#"  - policies[0].match.route_names[3]: "api": duplicate route name"#,
+        ];
+        assert_eq!(errors_of(config).to_string().lines().collect::<Vec<_>>(), expected);
+        let codes: Vec<&str> = errors_of(config).errors.iter().map(|e| e.kind.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "empty_match_list",
+                "route_name.empty",
+                "route_name.not_a_name",
+                "route_name.duplicate"
+            ]
+        );
+        let long = format!(
+            r#"{{"policies": [{{"name": "p", "allow_origins": ["https://a.com"], "match": {{"route_names": ["{}"]}}}}]}}"#,
+            "r".repeat(1025)
+        );
+        assert!(errors_of(&long).errors[0]
+            .to_string()
+            .ends_with(": a route name is at most 1024 bytes"));
     }
 }

@@ -21,13 +21,14 @@ const CONFIG: &str = r#"{"policies": [
      "enforce_percent": 30}
 ], "decision_header": {"token_header": "x-debug", "token": "0123456789abcdef"}}"#;
 
-/// Counter ids as the mock hands them out: 24 per policy in configuration order, then
-/// `no_policy`. Slots: see `ops::metrics`.
+/// Metric ids as the mock hands them out: 30 counters per policy in configuration order, then
+/// the unmatched requests' counter, then the configuration's gauge. Slots: see `ops::metrics`.
 const APP: u32 = 0;
-const LEGACY: u32 = 24;
-const ROLLOUT: u32 = 48;
-const NO_POLICY: u32 = 72;
-const REPORT_ONLY: u32 = 12;
+const LEGACY: u32 = 30;
+const ROLLOUT: u32 = 60;
+const UNMATCHED: u32 = 90;
+const CONFIG_GAUGE: u32 = 91;
+const REPORT_ONLY: u32 = 15;
 const NOT_CORS: u32 = 0;
 const PREFLIGHT_ALLOWED: u32 = 1;
 const PREFLIGHT_REJECTED_METHOD: u32 = 3;
@@ -35,7 +36,10 @@ const ACTUAL_ALLOWED: u32 = 6;
 const ACTUAL_REJECTED_ORIGIN: u32 = 7;
 const BLOCKED_UNSAFE_METHOD: u32 = 9;
 const BLOCKED_WEBSOCKET: u32 = 10;
-const UPSTREAM_CORS_REPLACED: u32 = 11;
+const CREDENTIALED_ALLOWED: u32 = 11;
+const CREDENTIALED_REJECTED: u32 = 12;
+const CREDENTIALS_NOT_ALLOWED: u32 = 13;
+const UPSTREAM_CORS_REPLACED: u32 = 14;
 
 /// An upstream answer with its own CORS header.
 const UPSTREAM_CORS: &[(&str, &str)] = &[("content-type", "text/plain"), ("access-control-allow-origin", "*")];
@@ -58,6 +62,13 @@ fn add(name: &str, value: &str) -> Call {
 }
 fn warn(line: &str) -> Call {
     Call::Log(Level::Warn, line.to_string())
+}
+/// The filter state a decision leaves: its counter's labels.
+fn state(text: &str) -> Call {
+    Call::SetFilterState("edge_cors".to_string(), text.to_string())
+}
+fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
 }
 fn reply(status: u16, headers: &[(&str, &str)], details: &str) -> Call {
     Call::SendLocalReply {
@@ -116,21 +127,28 @@ const STRIPPED: [&str; 7] = [
 ];
 
 #[wasm_bindgen_test(unsupported = test)]
-fn configuring_logs_the_policies_defines_every_counter_and_starts_the_tick() {
+fn configuring_logs_the_policies_defines_every_metric_and_starts_the_tick() {
     let host = MockHost::with_config(CONFIG);
     let mut root = Root::new();
     assert!(root.on_configure(&host));
     let calls = host.take_calls();
     assert_eq!(calls[..3], [Call::PluginConfig, Call::Now, Call::Now]);
     assert_eq!(calls[3], Call::MemoryPages);
+    let Call::Log(Level::Info, line) = &calls[4] else {
+        panic!("{:?}", calls[4]);
+    };
+    let identity = edge_cors_core::compile(CONFIG.as_bytes())
+        .unwrap()
+        .identity()
+        .sha256
+        .clone();
     assert_eq!(
-        calls[4],
-        Call::Log(
-            Level::Info,
+        *line,
+        format!(
             "edge-cors: configured 3 policies: app (1 origin entries, mode=enforce, enforce_percent=100), \
              legacy (1 origin entries, mode=report_only, enforce_percent=0), \
-             rollout (1 origin entries, mode=enforce, enforce_percent=30) in 0 us, wasm memory 17 pages"
-                .to_string()
+             rollout (1 origin entries, mode=enforce, enforce_percent=30) in 0 us, wasm memory 17 pages, \
+             config sha256={identity}"
         )
     );
     assert_eq!(
@@ -142,22 +160,100 @@ fn configuring_logs_the_policies_defines_every_counter_and_starts_the_tick() {
     );
     let defined: Vec<&Call> = calls[6..]
         .iter()
-        .take_while(|c| matches!(c, Call::DefineCounter(_)))
+        .take_while(|c| matches!(c, Call::DefineCounter(..)))
         .collect();
-    assert_eq!(defined.len(), 3 * 24 + 1);
-    assert_eq!(defined[0], &Call::DefineCounter("edge_cors.app.not_cors".to_string()));
+    assert_eq!(defined.len(), 3 * 30 + 1);
+    assert_eq!(
+        defined[0],
+        &Call::DefineCounter(
+            "edge_cors_requests_total".to_string(),
+            labels(&[
+                ("edge_cors_policy", "app"),
+                ("edge_cors_mode", "enforce"),
+                ("edge_cors_kind", "not_cors"),
+                ("edge_cors_outcome", "none"),
+                ("edge_cors_reason", "none"),
+            ])
+        )
+    );
     assert_eq!(
         defined[(LEGACY + REPORT_ONLY + ACTUAL_REJECTED_ORIGIN) as usize],
-        &Call::DefineCounter("edge_cors.legacy.report_only.actual_rejected.origin".to_string())
+        &Call::DefineCounter(
+            "edge_cors_requests_total".to_string(),
+            labels(&[
+                ("edge_cors_policy", "legacy"),
+                ("edge_cors_mode", "report_only"),
+                ("edge_cors_kind", "actual"),
+                ("edge_cors_outcome", "rejected"),
+                ("edge_cors_reason", "origin"),
+            ])
+        )
     );
     assert_eq!(
-        defined[NO_POLICY as usize],
-        &Call::DefineCounter("edge_cors.no_policy".to_string())
+        defined[(APP + CREDENTIALS_NOT_ALLOWED) as usize],
+        &Call::DefineCounter(
+            "edge_cors_credentialed_requests_total".to_string(),
+            labels(&[
+                ("edge_cors_policy", "app"),
+                ("edge_cors_mode", "enforce"),
+                ("edge_cors_outcome", "credentials_not_allowed"),
+            ])
+        )
     );
+    assert_eq!(
+        defined[(ROLLOUT + REPORT_ONLY + UPSTREAM_CORS_REPLACED) as usize],
+        &Call::DefineCounter(
+            "edge_cors_upstream_cors_replaced_total".to_string(),
+            labels(&[("edge_cors_policy", "rollout"), ("edge_cors_mode", "report_only")])
+        )
+    );
+    assert_eq!(
+        defined[UNMATCHED as usize],
+        &Call::DefineCounter("edge_cors_unmatched_requests_total".to_string(), vec![])
+    );
+    // The configuration's identity, with the time it was loaded (the mock's clock: 1e6 s, in ms).
     assert_eq!(
         calls[6 + defined.len()..],
-        [Call::SetTickPeriod(Duration::from_secs(60))]
+        [
+            Call::DefineGauge(
+                "edge_cors_config_loaded_timestamp_milliseconds".to_string(),
+                labels(&[("edge_cors_config_sha256", &identity), ("edge_cors_config_version", "")])
+            ),
+            Call::Now,
+            Call::SetGauge(CONFIG_GAUGE, 1_000_000_000),
+            Call::SetTickPeriod(Duration::from_secs(60))
+        ]
     );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_identity_gauge_names_the_version_and_a_refused_configuration_leaves_it_alone() {
+    let host = MockHost::with_config(r#"{"version": "v7", "policies": [{"name": "a", "allow_origins": ["*"]}]}"#);
+    let mut root = Root::new();
+    assert!(root.on_configure(&host));
+    let calls = host.take_calls();
+    let gauges: Vec<&Call> = calls
+        .iter()
+        .filter(|c| matches!(c, Call::DefineGauge(..) | Call::SetGauge(..)))
+        .collect();
+    assert!(
+        matches!(gauges[0], Call::DefineGauge(_, l) if l[1] == ("edge_cors_config_version".to_string(), "v7".to_string()))
+    );
+    assert_eq!(gauges[1], &Call::SetGauge(31, 1_000_000_000));
+    let bad = MockHost::with_config(r#"{"version": "a b", "policies": []}"#);
+    assert!(!root.on_configure(&bad));
+    assert!(!bad
+        .take_calls()
+        .iter()
+        .any(|c| matches!(c, Call::DefineGauge(..) | Call::SetGauge(..))));
+    // A gauge the host refuses is reported, and the filter still loads.
+    let failing =
+        MockHost::with_config(r#"{"policies": [{"name": "a", "allow_origins": ["*"]}]}"#).failing(&[Fail::SetGauge]);
+    assert!(Root::new().on_configure(&failing));
+    assert!(failing.logged().contains(&(
+        Level::Warn,
+        "edge-cors: could not set the configuration's gauge: MockError".to_string()
+    )));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -172,7 +268,7 @@ fn a_refused_configuration_logs_every_error_defines_nothing_and_is_refused() {
             Call::PluginConfig,
             Call::Now,
             error("edge-cors: invalid configuration (2 errors):"),
-            error("  - x: 1: unknown field; expected one of: preflight_success_status, mode, rejection_log_interval_seconds, decision_header, policies"),
+            error("  - x: 1: unknown field; expected one of: preflight_success_status, mode, rejection_log_interval_seconds, decision_header, version, policies"),
             error("  - policies[0].max_age: -1: must not be negative"),
         ]
     );
@@ -207,7 +303,10 @@ fn a_warning_is_logged_at_load_and_a_refused_counter_or_tick_is_reported() {
         logged[2],
         (
             Level::Warn,
-            "edge-cors: could not define metric edge_cors.all.not_cors: MockError".to_string()
+            "edge-cors: could not define metric edge_cors_policy=.=all;.;edge_cors_mode=.=enforce;.;\
+             edge_cors_kind=.=not_cors;.;edge_cors_outcome=.=none;.;edge_cors_reason=.=none;.;edge_cors_requests_total: \
+             MockError"
+                .to_string()
         )
     );
     assert_eq!(
@@ -219,7 +318,15 @@ fn a_warning_is_logged_at_load_and_a_refused_counter_or_tick_is_reported() {
     );
     // No counter id: requests count nothing, and still get their CORS headers.
     let seen = run(&root, &[("origin", "https://a.com")], UPSTREAM_PLAIN);
-    assert_eq!(seen.request, [get("origin"), get("access-control-request-method")]);
+    assert_eq!(
+        seen.request,
+        [
+            get("origin"),
+            get("access-control-request-method"),
+            get("cookie"),
+            state("policy=all; mode=enforce; kind=actual; outcome=allowed; reason=none")
+        ]
+    );
     assert_eq!(
         seen.headers
             .iter()
@@ -240,7 +347,7 @@ fn a_request_no_policy_matches_costs_its_route_reads_and_one_increment() {
     assert_eq!(seen.verdict, Verdict::Continue);
     assert_eq!(
         seen.request,
-        [get(":path"), get("x-debug"), Call::IncrementCounter(NO_POLICY)]
+        [get(":path"), get("x-debug"), Call::IncrementCounter(UNMATCHED)]
     );
     assert_eq!(seen.response, [], "the response is not touched");
 }
@@ -256,7 +363,8 @@ fn a_request_without_origin_is_counted_and_gets_vary_only() {
             get(":path"),
             get("origin"),
             get("x-debug"),
-            Call::IncrementCounter(APP + NOT_CORS)
+            Call::IncrementCounter(APP + NOT_CORS),
+            state("policy=app; mode=enforce; kind=not_cors; outcome=none; reason=none"),
         ]
     );
     assert_eq!(seen.response, [add("vary", "origin")]);
@@ -286,6 +394,7 @@ fn an_allowed_preflight_is_answered_locally_with_the_policy_headers() {
             get("access-control-request-headers"),
             get("x-debug"),
             Call::IncrementCounter(APP + PREFLIGHT_ALLOWED),
+            state("policy=app; mode=enforce; kind=preflight; outcome=allowed; reason=none"),
             reply(
                 204,
                 &[
@@ -329,8 +438,10 @@ fn a_rejected_preflight_is_logged_counted_and_answered_403() {
             get("access-control-request-headers"),
             get("x-debug"),
             Call::IncrementCounter(APP + PREFLIGHT_REJECTED_METHOD),
+            state("policy=app; mode=enforce; kind=preflight; outcome=rejected; reason=method"),
             Call::WorkerIndex,
             Call::Now,
+            get("x-request-id"),
             warn(
                 "rejected: policy=app mode=enforce outcome=preflight_rejected reason=method \
                  origin=\"https://app.example.com\" method=\"PATCH\" suppressed=0"
@@ -341,7 +452,7 @@ fn a_rejected_preflight_is_logged_counted_and_answered_403() {
                     "vary",
                     "origin, access-control-request-method, access-control-request-headers"
                 )],
-                "edge_cors.preflight_rejected"
+                "edge_cors.preflight_rejected.method"
             ),
         ]
     );
@@ -363,8 +474,10 @@ fn an_allowed_actual_request_replaces_the_upstreams_cors_headers_and_counts_them
             get(":path"),
             get("origin"),
             get("access-control-request-method"),
+            get("cookie"),
             get("x-debug"),
             Call::IncrementCounter(APP + ACTUAL_ALLOWED),
+            state("policy=app; mode=enforce; kind=actual; outcome=allowed; reason=none"),
         ]
     );
     let mut response = vec![
@@ -402,13 +515,16 @@ fn a_rejected_actual_request_loses_every_cors_header_and_skips_removing_an_absen
             get(":path"),
             get("origin"),
             get("access-control-request-method"),
+            get("cookie"),
             // `reject_disallowed`: a WebSocket upgrade or an unsafe method would be refused.
             get("upgrade"),
             get(":method"),
             get("x-debug"),
             Call::IncrementCounter(APP + ACTUAL_REJECTED_ORIGIN),
+            state("policy=app; mode=enforce; kind=actual; outcome=rejected; reason=origin"),
             Call::WorkerIndex,
             Call::Now,
+            get("x-request-id"),
             warn(
                 "rejected: policy=app mode=enforce outcome=actual_rejected reason=origin \
                  origin=\"https://evil.example\" suppressed=0"
@@ -460,16 +576,19 @@ fn websockets_and_unsafe_methods_from_rejected_origins_are_refused_403_by_the_ga
             get(":path"),
             get("origin"),
             get("access-control-request-method"),
+            get("cookie"),
             get("upgrade"),
             get("x-debug"),
             Call::IncrementCounter(APP + BLOCKED_WEBSOCKET),
+            state("policy=app; mode=enforce; kind=actual; outcome=blocked; reason=websocket"),
             Call::WorkerIndex,
             Call::Now,
+            get("x-request-id"),
             warn(
                 "rejected: policy=app mode=enforce outcome=blocked_websocket reason=origin \
                  origin=\"https://evil.example\" suppressed=0"
             ),
-            reply(403, &[("vary", "origin")], "edge_cors.blocked_websocket"),
+            reply(403, &[("vary", "origin")], "edge_cors.actual_blocked.websocket"),
         ]
     );
     let seen = run(
@@ -488,17 +607,20 @@ fn websockets_and_unsafe_methods_from_rejected_origins_are_refused_403_by_the_ga
             get(":path"),
             get("origin"),
             get("access-control-request-method"),
+            get("cookie"),
             get("upgrade"),
             get(":method"),
             get("x-debug"),
             Call::IncrementCounter(APP + BLOCKED_UNSAFE_METHOD),
+            state("policy=app; mode=enforce; kind=actual; outcome=blocked; reason=unsafe_method"),
             Call::WorkerIndex,
             Call::Now,
+            get("x-request-id"),
             warn(
                 "rejected: policy=app mode=enforce outcome=blocked_unsafe_method reason=origin \
                  origin=\"https://evil2.example\" method=\"DELETE\" suppressed=0"
             ),
-            reply(403, &[("vary", "origin")], "edge_cors.blocked_unsafe_method"),
+            reply(403, &[("vary", "origin")], "edge_cors.actual_blocked.unsafe_method"),
         ]
     );
 }
@@ -522,10 +644,13 @@ fn report_only_counts_and_logs_but_leaves_the_response_alone() {
             get(":path"),
             get("origin"),
             get("access-control-request-method"),
+            get("cookie"),
             get("x-debug"),
             Call::IncrementCounter(LEGACY + REPORT_ONLY + ACTUAL_REJECTED_ORIGIN),
+            state("policy=legacy; mode=report_only; kind=actual; outcome=rejected; reason=origin"),
             Call::WorkerIndex,
             Call::Now,
+            get("x-request-id"),
             warn(
                 "rejected: policy=legacy mode=report_only outcome=actual_rejected reason=origin \
                  origin=\"https://evil.example\" suppressed=0"
@@ -562,10 +687,11 @@ fn an_origin_outside_the_rollout_is_handled_as_report_only() {
     );
     assert_eq!(seen.verdict, Verdict::Continue);
     assert_eq!(
-        seen.request[3..],
+        seen.request[4..],
         [
             get("x-debug"),
-            Call::IncrementCounter(ROLLOUT + REPORT_ONLY + ACTUAL_ALLOWED)
+            Call::IncrementCounter(ROLLOUT + REPORT_ONLY + ACTUAL_ALLOWED),
+            state("policy=rollout; mode=report_only; kind=actual; outcome=allowed; reason=none"),
         ]
     );
     assert_eq!(
@@ -590,10 +716,11 @@ fn the_token_header_is_removed_and_the_decision_explained_only_with_the_exact_to
     };
     let seen = run(&root, &request("0123456789abcdef"), UPSTREAM_PLAIN);
     assert_eq!(
-        seen.request[3..],
+        seen.request[4..],
         [
             get("x-debug"),
             Call::IncrementCounter(APP + ACTUAL_ALLOWED),
+            state("policy=app; mode=enforce; kind=actual; outcome=allowed; reason=none"),
             Call::RemoveRequestHeader("x-debug".to_string()),
         ]
     );
@@ -634,6 +761,7 @@ fn failed_host_calls_are_logged_and_never_stop_the_request() {
         Fail::LocalReply,
         Fail::IncrementCounter,
         Fail::RequestHeaderRemove,
+        Fail::FilterState,
     ]);
     let seen = run_on(&root, &host, UPSTREAM_PLAIN);
     assert_eq!(seen.verdict, Verdict::Pause);
@@ -642,6 +770,7 @@ fn failed_host_calls_are_logged_and_never_stop_the_request() {
         logged,
         [
             &warn("edge-cors: could not increment metric 1: MockError"),
+            &warn("edge-cors: could not set the filter state: MockError"),
             &warn("edge-cors: could not remove the token header: MockError"),
             &Call::Log(
                 Level::Error,
@@ -656,7 +785,7 @@ fn failed_host_calls_are_logged_and_never_stop_the_request() {
     assert_eq!(seen.verdict, Verdict::Continue);
     assert_eq!(
         seen.request,
-        [get(":path"), get("x-debug"), Call::IncrementCounter(NO_POLICY)]
+        [get(":path"), get("x-debug"), Call::IncrementCounter(UNMATCHED)]
     );
     // A response header the host refuses to change is logged, and the rest still applied.
     let host = MockHost::with_request(&[(":path", "/app/x")]).failing(&[Fail::ResponseHeaderWrite]);
@@ -751,12 +880,15 @@ fn a_root_for_several_workers_limits_each_workers_rejection_lines_and_sums_them_
 #[wasm_bindgen_test(unsupported = test)]
 fn a_host_without_a_vm_logs_the_configuration_without_a_memory_figure() {
     let mut host = MockHost::with_config(r#"{"policies": [{"name": "app", "allow_origins": ["https://a.com"]}]}"#);
-    host.memory_pages = None;
+    host.without_vm = true;
     let mut root = Root::new();
     assert!(root.on_configure(&host));
-    assert_eq!(
-        host.logged()[0].1,
-        "edge-cors: configured 1 policies: app (1 origin entries, mode=enforce, enforce_percent=100) in 0 us"
+    let line = &host.logged()[0].1;
+    assert!(
+        line.starts_with(
+            "edge-cors: configured 1 policies: app (1 origin entries, mode=enforce, enforce_percent=100) in 0 us, config sha256="
+        ),
+        "{line}"
     );
 }
 
@@ -767,4 +899,187 @@ fn a_configured_root_and_its_streams_can_be_shared_across_threads() {
     let root = configured(CONFIG);
     shareable(&root);
     shareable(&root.new_stream());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_route_name_is_read_once_and_only_when_a_policy_is_bound_to_route_names() {
+    // No policy names a route (CONFIG): the property is never read.
+    let root = configured(CONFIG);
+    let seen = run(
+        &root,
+        &[(":path", "/app/x"), ("origin", "https://app.example.com")],
+        UPSTREAM_PLAIN,
+    );
+    assert!(!seen.request.contains(&Call::GetRouteName), "{:?}", seen.request);
+
+    let bound = r#"{"policies": [
+        {"name": "api", "match": {"route_names": ["api", "api-v2"]}, "allow_origins": ["https://app.example.com"]},
+        {"name": "web", "match": {"route_names": ["web"], "path_prefixes": ["/web/"]}, "allow_origins": ["https://app.example.com"]},
+        {"name": "rest", "allow_origins": ["https://app.example.com"]}]}"#;
+    let root = configured(bound);
+    let request = [
+        (":path", "/web/page"),
+        (":method", "OPTIONS"),
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "PUT"),
+    ];
+    // (route name, policy that answers: its counter base)
+    for (route, base) in [(Some("api-v2"), 0), (Some("web"), 30), (Some("other"), 60), (None, 60)] {
+        let host = match route {
+            Some(name) => MockHost::with_request(&request).on_route(name),
+            None => MockHost::with_request(&request),
+        };
+        let seen = run_on(&root, &host, UPSTREAM_PLAIN);
+        // The route constraints first (the path, which a policy also constrains, then the
+        // route name), then the CORS headers.
+        assert_eq!(
+            seen.request.get(..3),
+            Some(&[get(":path"), Call::GetRouteName, get("origin")][..]),
+            "{route:?}: {:?}",
+            seen.request
+        );
+        assert_eq!(
+            seen.request.iter().filter(|c| **c == Call::GetRouteName).count(),
+            1,
+            "{route:?}: {:?}",
+            seen.request
+        );
+        let counted = seen.request.iter().find_map(|c| match c {
+            Call::IncrementCounter(id) => Some(*id),
+            _ => None,
+        });
+        // The preflight asks for PUT, which no policy allows: each answers 403 under its own counters.
+        assert_eq!(
+            counted,
+            Some(base + PREFLIGHT_REJECTED_METHOD),
+            "{route:?}: {:?}",
+            seen.request
+        );
+    }
+
+    // A failed read is no route: the request falls to the next policy, nothing is logged.
+    let host = MockHost::with_request(&request)
+        .on_route("api")
+        .failing(&[Fail::RouteNameRead]);
+    let seen = run_on(&root, &host, UPSTREAM_PLAIN);
+    assert!(
+        seen.request
+            .contains(&Call::IncrementCounter(60 + PREFLIGHT_REJECTED_METHOD)),
+        "{:?}",
+        seen.request
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_request_carrying_a_cookie_also_counts_as_credentialed_by_whether_the_browser_accepts_it() {
+    let root = configured(CONFIG);
+    let cookie = |path: &'static str, origin: &'static str| {
+        let seen = run(
+            &root,
+            &[
+                (":method", "GET"),
+                (":path", path),
+                ("origin", origin),
+                ("cookie", "session=1"),
+            ],
+            UPSTREAM_PLAIN,
+        );
+        seen.request
+            .into_iter()
+            .filter(|c| matches!(c, Call::IncrementCounter(_)))
+            .collect::<Vec<_>>()
+    };
+    // `app` sets allow_credentials: its trusted origin is allowed, an untrusted one rejected.
+    assert_eq!(
+        cookie("/app/x", "https://app.example.com"),
+        [
+            Call::IncrementCounter(APP + ACTUAL_ALLOWED),
+            Call::IncrementCounter(APP + CREDENTIALED_ALLOWED)
+        ]
+    );
+    assert_eq!(
+        cookie("/app/x", "https://evil.example"),
+        [
+            Call::IncrementCounter(APP + ACTUAL_REJECTED_ORIGIN),
+            Call::IncrementCounter(APP + CREDENTIALED_REJECTED)
+        ]
+    );
+    // `legacy` does not: the browser refuses a credentialed answer even for its trusted origin
+    // (counted under report_only, legacy's mode).
+    assert_eq!(
+        cookie("/legacy/x", "https://app.example.com"),
+        [
+            Call::IncrementCounter(LEGACY + REPORT_ONLY + ACTUAL_ALLOWED),
+            Call::IncrementCounter(LEGACY + REPORT_ONLY + CREDENTIALS_NOT_ALLOWED)
+        ]
+    );
+    // A blocked credentialed request is a rejected one.
+    let seen = run(
+        &root,
+        &[
+            (":method", "POST"),
+            (":path", "/app/x"),
+            ("origin", "https://evil.example"),
+            ("cookie", "s=1"),
+        ],
+        UPSTREAM_PLAIN,
+    );
+    assert!(seen
+        .request
+        .contains(&Call::IncrementCounter(APP + CREDENTIALED_REJECTED)));
+    assert!(seen
+        .request
+        .contains(&Call::IncrementCounter(APP + BLOCKED_UNSAFE_METHOD)));
+    // Preflights (never credentialed) and requests without Origin do not read the cookie.
+    for request in [
+        &[
+            (":method", "OPTIONS"),
+            (":path", "/app/x"),
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "PUT"),
+            ("cookie", "s=1"),
+        ][..],
+        &[(":method", "GET"), (":path", "/app/x"), ("cookie", "s=1")][..],
+    ] {
+        let seen = run(&root, request, UPSTREAM_PLAIN);
+        assert!(!seen.request.contains(&get("cookie")), "{request:?}");
+        assert_eq!(
+            seen.request
+                .iter()
+                .filter(|c| matches!(c, Call::IncrementCounter(_)))
+                .count(),
+            1
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_rejection_line_carries_the_request_id_escaped_and_capped() {
+    let root = configured(CONFIG);
+    let id = "4b1c\"x\n".to_string() + &"z".repeat(200);
+    let host = MockHost::with_request(&[
+        (":method", "OPTIONS"),
+        (":path", "/app/x"),
+        ("origin", "https://evil.example"),
+        ("access-control-request-method", "PUT"),
+        ("x-request-id", Box::leak(id.into_boxed_str())),
+    ]);
+    let seen = run_on(&root, &host, UPSTREAM_PLAIN);
+    let line = seen
+        .request
+        .iter()
+        .find_map(|c| match c {
+            Call::Log(Level::Warn, line) => Some(line.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // 7 bytes escape to 13, then 115 of the `z` fill the 128 bytes kept: 85 bytes left.
+    let capped = format!("4b1c\\x22x\\x0a{}...(207 bytes, 85 more)", "z".repeat(115));
+    assert_eq!(
+        line,
+        format!(
+            "rejected: policy=app mode=enforce outcome=preflight_rejected reason=origin \
+             origin=\"https://evil.example\" method=\"PUT\" request_id=\"{capped}\" suppressed=0"
+        )
+    );
 }

@@ -751,7 +751,7 @@ fn report_only_decides_and_counts_but_leaves_request_and_response_untouched() {
     );
     assert_eq!(
         decision.counter_index(),
-        Some(2 * 24 + 12 + 2),
+        Some(2 * 30 + 15 + 2),
         "legacy.report_only.preflight_rejected.origin"
     );
 }
@@ -777,7 +777,7 @@ fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so()
         for _ in 0..20 {
             let d = decide_for(&origin);
             assert!(d.enforced, "{origin}");
-            assert_eq!(d.counter_index(), Some(24 + 7), "rollout.actual_rejected.origin");
+            assert_eq!(d.counter_index(), Some(30 + 7), "rollout.actual_rejected.origin");
             assert_eq!(
                 respond(&d, 200, UPSTREAM).values("access-control-allow-origin"),
                 Vec::<&str>::new()
@@ -790,7 +790,7 @@ fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so()
             assert!(!d.enforced, "{origin}");
             assert_eq!(
                 d.counter_index(),
-                Some(24 + 12 + 7),
+                Some(30 + 15 + 7),
                 "rollout.report_only.actual_rejected.origin"
             );
             assert_eq!(
@@ -802,7 +802,7 @@ fn the_rollout_enforces_an_origin_on_every_request_or_on_none_and_counts_it_so()
     // Without an Origin the request is not part of the rollout: always handled as enforced.
     let d = decide(&config, &Req(&[(":method", "GET"), (":path", "/rollout/x")]));
     assert!(d.enforced);
-    assert_eq!(d.counter_index(), Some(24), "rollout.not_cors");
+    assert_eq!(d.counter_index(), Some(30), "rollout.not_cors");
 }
 
 /// (request headers, expected block, expected status)
@@ -1295,7 +1295,7 @@ fn an_unnormalized_path_gets_no_path_scoped_policys_headers_and_falls_through_to
     assert_eq!((r.forwarded, r.status), (false, 403));
     // Counted under the policy that took it, as malformed.
     let d = decide(&config, &Req(&requests[0]));
-    assert_eq!(d.counter_index(), Some(24 + 8), "partner.actual_rejected.malformed");
+    assert_eq!(d.counter_index(), Some(30 + 8), "partner.actual_rejected.malformed");
 }
 
 const HOSTS: &str = r#"{"policies": [
@@ -1456,4 +1456,83 @@ fn one_compiled_configuration_decides_on_several_threads_at_once() {
         outcomes,
         [Outcome::ActualAllowed, Outcome::ActualRejected(Reason::Origin)]
     );
+}
+
+/// Policies bound to the routes the router matched, alone and together with hosts and paths.
+const ROUTES: &str = r#"{"policies": [
+    {"name": "api", "match": {"route_names": ["api", "reviews.v2-match"]}, "allow_origins": ["https://app.example.com"]},
+    {"name": "partner", "match": {"route_names": ["partner"], "hosts": ["partner.example.com"], "path_prefixes": ["/p/"]},
+     "allow_origins": ["https://partner.example.com"]},
+    {"name": "strict", "allow_origins": ["https://www.example.com"]}
+]}"#;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn route_names_select_the_policy_of_the_matched_route_and_combine_with_hosts_and_paths() {
+    // (route name, :authority, :path, policy): every constraint of a policy must fit.
+    let table: &[(Option<&str>, &str, &str, &str)] = &[
+        (Some("api"), "any.example.com", "/anything", "api"),
+        (Some("reviews.v2-match"), "x", "/", "api"),
+        (Some("API"), "any.example.com", "/anything", "strict"),
+        (Some("ap"), "any.example.com", "/anything", "strict"),
+        (None, "any.example.com", "/anything", "strict"),
+        (Some("partner"), "partner.example.com", "/p/x", "partner"),
+        (Some("partner"), "other.example.com", "/p/x", "strict"),
+        (Some("partner"), "partner.example.com", "/q", "strict"),
+        (Some("api"), "partner.example.com", "/p/x", "api"),
+        (None, "partner.example.com", "/p/x", "strict"),
+        // An unnormalized path: the route-bound, path-scoped policy whose route and host match
+        // takes it as malformed, as without route names.
+        (Some("partner"), "partner.example.com", "/p/..%2fx", "partner"),
+    ];
+    let config = compile(ROUTES.as_bytes()).unwrap();
+    for (route, authority, path, policy) in table {
+        let mut request = vec![
+            (":method", "GET"),
+            (":authority", *authority),
+            (":path", *path),
+            ("origin", "https://partner.example.com"),
+        ];
+        if let Some(r) = route {
+            request.push((edge_cors_core::testing::ROUTE_NAME, r));
+        }
+        let d = decide(&config, &Req(&request));
+        assert_eq!(
+            d.policy.and_then(|i| config.policy_name(i)),
+            Some(*policy),
+            "{route:?} {authority:?} {path:?}"
+        );
+    }
+    check(&[
+        Case {
+            name: "a preflight on the api route gets the api policy's answer",
+            config: ROUTES,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "GET"),
+                ("xds.route_name", "api"),
+            ],
+            outcome: Outcome::PreflightAllowed,
+            forwarded: false,
+            status: 204,
+            headers: &[
+                ("access-control-allow-origin", "https://app.example.com"),
+                ("access-control-allow-methods", "GET, HEAD, POST"),
+                ("vary", PREFLIGHT_VARY),
+            ],
+        },
+        Case {
+            name: "the same preflight on no route falls to the strict catch-all",
+            config: ROUTES,
+            request: &[
+                (":method", "OPTIONS"),
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "GET"),
+            ],
+            outcome: Outcome::PreflightRejected(Reason::Origin),
+            forwarded: false,
+            status: 403,
+            headers: &[("vary", PREFLIGHT_VARY)],
+        },
+    ]);
 }

@@ -125,6 +125,10 @@ pub const LOG_INFO: u32 = 2;
 pub const LOG_WARN: u32 = 3;
 pub const LOG_ERROR: u32 = 4;
 
+/// `envoy_dynamic_module_type_attribute_id`: `xds.route_name` (the 62nd attribute of the
+/// enum, counted from `request.path` = 0; the same position in every stored `abi.h` that has it).
+pub const ATTRIBUTE_XDS_ROUTE_NAME: u32 = 61;
+
 /// `envoy_dynamic_module_type_metrics_result`: Success.
 pub const METRICS_SUCCESS: u32 = 0;
 
@@ -148,6 +152,30 @@ unsafe extern "C" {
         label_names_length: usize,
         counter_id: *mut usize,
     ) -> u32;
+    pub fn envoy_dynamic_module_callback_http_filter_config_define_gauge(
+        config_envoy_ptr: ConfigEnvoyPtr,
+        name: Buffer,
+        label_names: *mut Buffer,
+        label_names_length: usize,
+        gauge_id: *mut usize,
+    ) -> u32;
+    pub fn envoy_dynamic_module_callback_http_filter_config_set_gauge(
+        config_envoy_ptr: ConfigEnvoyPtr,
+        id: usize,
+        label_values: *mut Buffer,
+        label_values_length: usize,
+        value: u64,
+    ) -> u32;
+    pub fn envoy_dynamic_module_callback_http_filter_get_attribute_string(
+        filter_envoy_ptr: FilterEnvoyPtr,
+        attribute_id: u32,
+        result: *mut Buffer,
+    ) -> bool;
+    pub fn envoy_dynamic_module_callback_http_set_filter_state_bytes(
+        filter_envoy_ptr: FilterEnvoyPtr,
+        key: Buffer,
+        value: Buffer,
+    ) -> bool;
     pub fn envoy_dynamic_module_callback_http_filter_increment_counter(
         filter_envoy_ptr: FilterEnvoyPtr,
         id: usize,

@@ -29,6 +29,8 @@ pub struct Exchange {
     pub increments: Vec<usize>,
     /// What `get_worker_index` answers.
     pub worker: u32,
+    /// The filter state the module set: key, value.
+    pub filter_state: Vec<Line>,
 }
 
 /// A reply the module sent.
@@ -44,6 +46,19 @@ thread_local! {
     static EXCHANGE: RefCell<Exchange> = RefCell::new(Exchange::default());
     static COUNTERS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static LOG: RefCell<Vec<(u32, String)>> = const { RefCell::new(Vec::new()) };
+    static GAUGES: RefCell<Vec<(String, u64)>> = const { RefCell::new(Vec::new()) };
+    static ROUTE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The name of the route the next streams on this thread matched (empty: none, as Envoy
+/// answers `xds.route_name` without a route).
+pub fn set_route(name: &str) {
+    ROUTE.with(|r| *r.borrow_mut() = name.as_bytes().to_vec());
+}
+
+/// The gauges defined on this thread, by id: name and value.
+pub fn gauges() -> Vec<(String, u64)> {
+    GAUGES.with(|g| g.borrow().clone())
 }
 
 fn with<R>(f: impl FnOnce(&mut Exchange) -> R) -> R {
@@ -133,6 +148,90 @@ pub unsafe extern "C" fn envoy_dynamic_module_callback_http_filter_config_define
         c.push(name);
     });
     abi::METRICS_SUCCESS
+}
+
+/// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_config_define_gauge`.
+///
+/// # Safety
+/// The module passes buffers and pointers valid for the call, as it does to Envoy.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn envoy_dynamic_module_callback_http_filter_config_define_gauge(
+    _config: ConfigEnvoyPtr,
+    name: Buffer,
+    _label_names: *mut Buffer,
+    _label_names_length: usize,
+    gauge_id: *mut usize,
+) -> u32 {
+    // SAFETY: the module's buffer is valid for the call; `gauge_id` points to its variable.
+    let name = String::from_utf8_lossy(&unsafe { bytes(name) }).into_owned();
+    GAUGES.with(|g| {
+        let mut g = g.borrow_mut();
+        unsafe { *gauge_id = g.len() };
+        g.push((name, 0));
+    });
+    abi::METRICS_SUCCESS
+}
+
+/// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_config_set_gauge`.
+#[unsafe(no_mangle)]
+pub extern "C" fn envoy_dynamic_module_callback_http_filter_config_set_gauge(
+    _config: ConfigEnvoyPtr,
+    id: usize,
+    _label_values: *mut Buffer,
+    _label_values_length: usize,
+    value: u64,
+) -> u32 {
+    GAUGES.with(|g| match g.borrow_mut().get_mut(id) {
+        Some(gauge) => {
+            gauge.1 = value;
+            abi::METRICS_SUCCESS
+        }
+        None => 1,
+    })
+}
+
+/// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_get_attribute_string`: only
+/// `xds.route_name` ([`set_route`]).
+///
+/// # Safety
+/// The module passes a pointer valid for the call, as it does to Envoy.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn envoy_dynamic_module_callback_http_filter_get_attribute_string(
+    _filter: FilterEnvoyPtr,
+    attribute_id: u32,
+    result: *mut Buffer,
+) -> bool {
+    call("get_attribute_string");
+    if attribute_id != abi::ATTRIBUTE_XDS_ROUTE_NAME {
+        return false;
+    }
+    // The thread-local's bytes stay put while the module copies them (nothing else on this
+    // thread changes the route in between).
+    ROUTE.with(|r| {
+        let r = r.borrow();
+        // SAFETY: `result` points to the module's variable.
+        unsafe { *result = Buffer::of(&r) };
+    });
+    true
+}
+
+/// The fake of Envoy's `envoy_dynamic_module_callback_http_set_filter_state_bytes`.
+///
+/// # Safety
+/// The module passes buffers valid for the call, as it does to Envoy.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn envoy_dynamic_module_callback_http_set_filter_state_bytes(
+    _filter: FilterEnvoyPtr,
+    key: Buffer,
+    value: Buffer,
+) -> bool {
+    // SAFETY: the module's buffers are valid for the call.
+    let line = unsafe { (bytes(key), bytes(value)) };
+    with(|e| {
+        e.calls.push("set_filter_state_bytes");
+        e.filter_state.push(line);
+    });
+    true
 }
 
 /// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_increment_counter`.

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use edge_cors_core::host::{Level, RootHost, StreamHost};
+use edge_cors_core::metrics::{tagged_name, Family};
 use edge_cors_core::CORS_RESPONSE_HEADERS;
 
 use crate::abi::{self, Buffer, ConfigEnvoyPtr, FilterEnvoyPtr, HttpHeader};
@@ -70,22 +71,28 @@ impl<'a> ConfigHost<'a> {
     }
 }
 
-impl RootHost for ConfigHost<'_> {
-    type Error = CallbackError;
+/// The signature of the ABI's `define_counter` and `define_gauge`.
+type Define = unsafe extern "C" fn(ConfigEnvoyPtr, Buffer, *mut Buffer, usize, *mut usize) -> u32;
 
-    fn plugin_config(&self) -> Vec<u8> {
-        self.config.to_vec()
+fn metrics_result(result: u32) -> Result<(), CallbackError> {
+    if result == abi::METRICS_SUCCESS {
+        Ok(())
+    } else {
+        Err(CallbackError::Metrics(result))
     }
+}
 
-    fn define_counter(&self, name: &str) -> Result<u32, CallbackError> {
+impl ConfigHost<'_> {
+    fn define(&self, family: &Family, labels: &[(&str, &str)], define: Define) -> Result<u32, CallbackError> {
         if self.config_envoy_ptr.is_null() {
             return Err(CallbackError::Unavailable);
         }
+        let name = tagged_name(family.name, labels);
         let mut id = 0usize;
         // SAFETY: Envoy's config pointer is valid during on_http_filter_config_new (the only
         // time it is non-null here); no labels; `id` outlives the call.
         let result = unsafe {
-            abi::envoy_dynamic_module_callback_http_filter_config_define_counter(
+            define(
                 self.config_envoy_ptr,
                 Buffer::of(name.as_bytes()),
                 std::ptr::null_mut(),
@@ -93,10 +100,55 @@ impl RootHost for ConfigHost<'_> {
                 &mut id,
             )
         };
-        if result != abi::METRICS_SUCCESS {
-            return Err(CallbackError::Metrics(result));
-        }
+        metrics_result(result)?;
         u32::try_from(id).map_err(|_| CallbackError::IdOutOfRange)
+    }
+}
+
+impl RootHost for ConfigHost<'_> {
+    type Error = CallbackError;
+
+    fn plugin_config(&self) -> Vec<u8> {
+        self.config.to_vec()
+    }
+
+    /// A family's series is one Envoy metric named with its labels in the name
+    /// ([`tagged_name`], as the proxy-wasm host names it), so the same tag rules turn both
+    /// hosts' metrics into the same Prometheus series; see docs/native.md#metrics for why the
+    /// ABI's labelled metrics are not used.
+    fn define_counter(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, CallbackError> {
+        self.define(
+            family,
+            labels,
+            abi::envoy_dynamic_module_callback_http_filter_config_define_counter,
+        )
+    }
+
+    fn define_gauge(&self, family: &Family, labels: &[(&str, &str)]) -> Result<u32, CallbackError> {
+        self.define(
+            family,
+            labels,
+            abi::envoy_dynamic_module_callback_http_filter_config_define_gauge,
+        )
+    }
+
+    fn set_gauge(&self, id: u32, value: u64) -> Result<(), CallbackError> {
+        if self.config_envoy_ptr.is_null() {
+            return Err(CallbackError::Unavailable);
+        }
+        let id = usize::try_from(id).map_err(|_| CallbackError::IdOutOfRange)?;
+        // SAFETY: Envoy's config pointer is valid during on_http_filter_config_new (the only
+        // time it is non-null here); no labels.
+        let result = unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_config_set_gauge(
+                self.config_envoy_ptr,
+                id,
+                std::ptr::null_mut(),
+                0,
+                value,
+            )
+        };
+        metrics_result(result)
     }
 
     fn log(&self, level: Level, message: &str) {
@@ -364,7 +416,8 @@ impl StreamHost for Stream {
     /// CORS filter encodes its preflight answers: it is a complete CORS response, and Envoy's
     /// local-reply path (local_reply_config mappers, gRPC translation) costs about 4,000
     /// instructions more per preflight (docs/performance.md); the access log's response code
-    /// details stay empty, as with the proxy-wasm host. Every other reply (`reject_disallowed`
+    /// details of a preflight answer stay empty on this host (the decision is in the filter
+    /// state). Every other reply (`reject_disallowed`
     /// refusing a real request) is Envoy's local reply, with `details` as its response code
     /// details, so a blocked gRPC call gets a gRPC status.
     fn send_local_reply(&self, status: u16, headers: Vec<(&str, &str)>, details: &str) -> Result<(), CallbackError> {
@@ -414,11 +467,40 @@ impl StreamHost for Stream {
                 1,
             )
         };
-        if result == abi::METRICS_SUCCESS {
-            Ok(())
-        } else {
-            Err(CallbackError::Metrics(result))
-        }
+        metrics_result(result)
+    }
+
+    /// `xds.route_name` through the ABI's attribute read; `None` when no route matched (Envoy
+    /// answers an empty name then).
+    fn route_name(&self) -> Result<Option<Vec<u8>>, CallbackError> {
+        let mut name = Buffer::null();
+        // SAFETY: the filter pointer is valid during the hook; `name` outlives the call.
+        let found = unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_get_attribute_string(
+                self.filter_envoy_ptr,
+                abi::ATTRIBUTE_XDS_ROUTE_NAME,
+                &mut name,
+            )
+        };
+        // SAFETY: Envoy's buffer (the route's own name) is valid during the hook; it is copied
+        // before anything else is called.
+        let bytes = if found { unsafe { name.bytes() } } else { &[] };
+        Ok((!bytes.is_empty()).then(|| bytes.to_vec()))
+    }
+
+    /// Envoy's filter state under `key` itself (`edge_cors`: `%FILTER_STATE(edge_cors:PLAIN)%`);
+    /// the proxy-wasm host's `wasm.` prefix is the proxy-wasm ABI's, not Envoy's.
+    fn set_filter_state(&self, key: &str, value: &str) -> Result<(), CallbackError> {
+        // SAFETY: the filter pointer is valid during the hook; both buffers outlive the call
+        // (Envoy copies them).
+        let ok = unsafe {
+            abi::envoy_dynamic_module_callback_http_set_filter_state_bytes(
+                self.filter_envoy_ptr,
+                Buffer::of(key.as_bytes()),
+                Buffer::of(value.as_bytes()),
+            )
+        };
+        ok.then_some(()).ok_or(CallbackError::Refused)
     }
 
     fn log(&self, level: Level, message: &str) {

@@ -73,7 +73,7 @@ struct Config {
     _summary: Option<Summary>,
 }
 
-/// The periodic summary: `Root::on_tick` every period on a thread of its own (a dynamic module
+/// The periodic summary: `Root::summarize` every period on a thread of its own (a dynamic module
 /// has no timer of its own for a filter configuration). Stopped and joined when Envoy
 /// destroys the configuration.
 struct Summary {
@@ -98,7 +98,7 @@ impl Summary {
                     if *done || !timeout.timed_out() {
                         return;
                     }
-                    let _ = catch_unwind(AssertUnwindSafe(|| root.on_tick(&host::ConfigHost::detached())));
+                    let _ = catch_unwind(AssertUnwindSafe(|| root.summarize(&host::ConfigHost::detached())));
                 }
             })?;
         Ok(Summary {

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::abi;
-use crate::fake_envoy::{counter_names, take_log, Filter, Line};
+use crate::fake_envoy::{counter_names, gauges, set_route, take_log, Filter, Line};
 
 const POLICY: &str = r#"{"policies": [{"name": "app", "allow_origins": ["https://app.example.com"],
     "allow_methods": ["PUT"], "allow_headers": ["content-type", "authorization"], "allow_credentials": true,
@@ -54,6 +54,7 @@ fn a_preflight_is_answered_directly_with_its_status_first_after_one_read_of_the_
             "get_headers_size",
             "get_headers",
             "increment_counter",
+            "set_filter_state_bytes",
             "send_response_headers"
         ]
     );
@@ -64,7 +65,7 @@ fn a_preflight_is_answered_directly_with_its_status_first_after_one_read_of_the_
         (204, &(b":status".to_vec(), b"204".to_vec()))
     );
     assert_eq!(get(&reply.headers, "access-control-allow-headers"), ["content-type"]);
-    assert_eq!(seen.increments, [counter("edge_cors.app.preflight_allowed")]);
+    assert_eq!(seen.increments, [counter("edge_cors_policy=.=app;.;edge_cors_mode=.=enforce;.;edge_cors_kind=.=preflight;.;edge_cors_outcome=.=allowed;.;edge_cors_reason=.=none;.;edge_cors_requests_total")]);
 }
 
 #[test]
@@ -102,6 +103,7 @@ fn an_allowed_get_adds_the_cors_headers_the_response_lacks_and_removes_nothing_a
             "get_headers_size",
             "get_headers",
             "increment_counter",
+            "set_filter_state_bytes",
             // The response: its lines read once, then three adds and the Vary append.
             "get_headers_size",
             "get_headers",
@@ -136,7 +138,7 @@ fn the_upstreams_own_cors_headers_are_replaced_or_removed_and_counted() {
         ["https://app.example.com"]
     );
     assert!(get(&seen.response, "access-control-allow-methods").is_empty());
-    let response_calls = &seen.calls[3..];
+    let response_calls = &seen.calls[4..];
     assert_eq!(
         response_calls,
         [
@@ -154,8 +156,8 @@ fn the_upstreams_own_cors_headers_are_replaced_or_removed_and_counted() {
     assert_eq!(
         seen.increments,
         [
-            counter("edge_cors.app.actual_allowed"),
-            counter("edge_cors.app.upstream_cors_replaced")
+            counter("edge_cors_policy=.=app;.;edge_cors_mode=.=enforce;.;edge_cors_kind=.=actual;.;edge_cors_outcome=.=allowed;.;edge_cors_reason=.=none;.;edge_cors_requests_total"),
+            counter("edge_cors_policy=.=app;.;edge_cors_mode=.=enforce;.;edge_cors_upstream_cors_replaced_total")
         ]
     );
 }
@@ -170,7 +172,7 @@ fn a_request_blocked_by_reject_disallowed_is_envoys_local_reply_with_its_details
     assert!(!reply.direct);
     assert_eq!(
         (reply.status, reply.details.as_slice()),
-        (403, &b"edge_cors.blocked_unsafe_method"[..])
+        (403, &b"edge_cors.actual_blocked.unsafe_method"[..])
     );
 }
 
@@ -225,4 +227,59 @@ fn a_refused_policy_and_another_filter_name_are_refused_with_the_reason_logged()
             r#"edge-cors: unknown filter_name "cors": this module has one filter, "edge-cors""#.to_string()
         )]
     );
+}
+
+#[test]
+fn a_route_bound_policy_follows_the_route_name_envoy_reports_and_no_route_is_none() {
+    let config = r#"{"policies": [
+        {"name": "api", "match": {"route_names": ["api"]}, "allow_origins": ["https://app.example.com"]},
+        {"name": "rest", "allow_origins": ["https://other.example.com"]}]}"#;
+    let f = Filter::configure("edge-cors", config.as_bytes()).expect("configured");
+    let request = || {
+        lines(&[
+            (":method", "GET"),
+            (":path", "/"),
+            ("origin", "https://app.example.com"),
+        ])
+    };
+    let upstream = || lines(&[(":status", "200")]);
+    let allowed = |seen: &crate::fake_envoy::Exchange| get(&seen.response, "access-control-allow-origin");
+    set_route("api");
+    let (_, seen) = f.stream(request(), upstream(), 0);
+    assert!(seen.calls.contains(&"get_attribute_string"), "{:?}", seen.calls);
+    assert_eq!(allowed(&seen), ["https://app.example.com"]);
+    // Another route, and no route at all (Envoy answers an empty name): the catch-all policy.
+    for route in ["web", ""] {
+        set_route(route);
+        let (_, seen) = f.stream(request(), upstream(), 0);
+        assert!(allowed(&seen).is_empty(), "route {route:?}: {:?}", seen.response);
+    }
+    set_route("");
+}
+
+#[test]
+fn the_decision_is_left_in_envoys_filter_state_under_edge_cors() {
+    let f = filter();
+    let request = lines(&[(":method", "GET"), (":path", "/"), ("origin", "https://evil.example")]);
+    let (_, seen) = f.stream(request, lines(&[(":status", "200")]), 0);
+    assert_eq!(
+        seen.filter_state,
+        [(
+            b"edge_cors".to_vec(),
+            b"policy=app; mode=enforce; kind=actual; outcome=rejected; reason=origin".to_vec()
+        )]
+    );
+}
+
+#[test]
+fn the_configuration_identity_gauge_is_defined_with_its_labels_in_the_name_and_set_to_the_load_time() {
+    let _f = filter();
+    let identity: Vec<(String, u64)> = gauges()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with("edge_cors_config_loaded_timestamp_milliseconds"))
+        .collect();
+    let (name, value) = identity.last().expect("the identity gauge");
+    assert!(name.starts_with("edge_cors_config_sha256=.="), "{name}");
+    // Set to the load time in milliseconds since the epoch: after 2020.
+    assert!(*value > 1_577_836_800_000, "{value}");
 }

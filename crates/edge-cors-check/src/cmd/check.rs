@@ -16,6 +16,9 @@ use crate::Status;
 const USAGE: &str = "\
 usage: edge-cors-check [--quiet] [--format text|json] FILE...
        edge-cors-check render envoy|istio|envoy-gateway POLICY.json [OPTION...]   (render --help)
+       edge-cors-check import FILE...   native CORS policies -> an edge-cors configuration (report_only)
+       edge-cors-check owners FILE...   routes where native CORS and edge-cors would both act
+       edge-cors-check registry [OPTION...] FILE_OR_URL   a registry document (registry --help)
        edge-cors-check --version
 
 Checks every edge-cors configuration in each FILE with the filter's own validation.

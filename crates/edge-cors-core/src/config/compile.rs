@@ -8,8 +8,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::{ConfigErrors, ConfigIssue, IssueKind};
+use super::identity::ConfigIdentity;
 use super::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use super::raw::{read_raw, RawConfig, RawPolicy};
+use super::registry::RegistrySource;
 use super::settings::{DecisionHeader, Mode, PolicySettings};
 use crate::rules::allow_headers::AllowHeaders;
 use crate::rules::allow_methods::AllowMethods;
@@ -17,7 +19,7 @@ use crate::rules::expose_headers::ExposeHeaders;
 use crate::rules::max_age::{MaxAge, MAX_MAX_AGE};
 use crate::rules::origin_matcher::OriginMatcher;
 use crate::rules::policy::{Policies, Policy};
-use crate::rules::route_match::RouteMatch;
+use crate::rules::route_match::{MatchEntries, RouteMatch};
 
 /// Policy names appear in metric names and logs: keep them short and plain.
 const MAX_NAME_LEN: usize = 64;
@@ -30,6 +32,8 @@ pub struct Config {
     pub(crate) cors: Policies,
     /// The operations settings of each policy, at the same index as its rules.
     pub(crate) settings: Vec<PolicySettings>,
+    /// Each policy's `allow_origins_from`, at the same index as its rules.
+    pub(crate) sources: Vec<Option<RegistrySource>>,
     /// The debug aid's token header, when configured (read on every request then).
     pub(crate) decision_header: Option<DecisionHeader>,
     /// Each origin's rejections are logged at most once per this many seconds; suppressed
@@ -37,6 +41,8 @@ pub struct Config {
     pub(crate) rejection_log_interval_seconds: u64,
     /// What validation found questionable but not wrong.
     pub(crate) warnings: Vec<ConfigIssue>,
+    /// The SHA-256 of the bytes and the `version`.
+    pub(crate) identity: ConfigIdentity,
 }
 
 impl Config {
@@ -72,9 +78,25 @@ impl Config {
         })
     }
 
+    /// The registry source of the policy at `index`, if it has one.
+    pub fn registry_source(&self, index: usize) -> Option<&RegistrySource> {
+        self.sources.get(index).and_then(Option::as_ref)
+    }
+
+    /// Whether the policy at `index` allows credentials (a registry list is checked with it).
+    pub fn policy_credentials(&self, index: usize) -> bool {
+        self.cors.list.get(index).is_some_and(|p| p.credentials)
+    }
+
     /// Each policy's rejections are logged at most once per this many seconds and origin.
     pub fn rejection_log_interval_seconds(&self) -> u64 {
         self.rejection_log_interval_seconds
+    }
+
+    /// Which configuration this is: the SHA-256 of the bytes it was compiled from, and its
+    /// `version`.
+    pub fn identity(&self) -> &ConfigIdentity {
+        &self.identity
     }
 }
 
@@ -120,9 +142,18 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     };
     let mut policies: Vec<Policy> = Vec::with_capacity(raw.policies.len());
     let mut settings: Vec<PolicySettings> = Vec::with_capacity(raw.policies.len());
+    let mut sources: Vec<Option<RegistrySource>> = Vec::with_capacity(raw.policies.len());
     for rp in &raw.policies {
         let policy = compile_policy(rp, &mut errors);
         let policy_settings = compile_settings(rp, &raw, &policy, &mut errors);
+        if rp.has_source && policy.allows_any_origin() {
+            errors.push(
+                &format!("{}.allow_origins_from", rp.path),
+                None,
+                IssueKind::RegistryWithAnyOrigin,
+            );
+        }
+        sources.push(rp.allow_origins_from.clone());
         if policies.iter().any(|p| p.name == policy.name) {
             let name = Value::String(policy.name.to_string());
             errors.push(
@@ -141,15 +172,18 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     let RawConfig {
         decision_header,
         rejection_log_interval_seconds,
+        version,
         ..
     } = raw;
     Ok(Config {
         cors: Policies::new(policies, preflight_status),
         settings,
+        sources,
         decision_header,
         rejection_log_interval_seconds: rejection_log_interval_seconds
             .unwrap_or(DEFAULT_REJECTION_LOG_INTERVAL_SECONDS),
         warnings: errors.warnings,
+        identity: ConfigIdentity::of(bytes, version),
     })
 }
 
@@ -167,7 +201,7 @@ fn compile_policy(raw: &RawPolicy, errors: &mut ConfigErrors) -> Policy {
             &[][..]
         }
         Some(list) => list.as_slice(),
-        None if raw.allow_origin_regexes.is_empty() => {
+        None if raw.allow_origin_regexes.is_empty() && !raw.has_source => {
             errors.push(&origins_path, None, IssueKind::OriginsRequired);
             &[][..]
         }
@@ -185,7 +219,14 @@ fn compile_policy(raw: &RawPolicy, errors: &mut ConfigErrors) -> Policy {
             raw.max_age.as_ref(),
             errors,
         )),
-        route: RouteMatch::build(&raw.match_hosts, &raw.match_path_prefixes, errors),
+        route: RouteMatch::build(
+            &MatchEntries {
+                hosts: &raw.match_hosts,
+                path_prefixes: &raw.match_path_prefixes,
+                route_names: &raw.match_route_names,
+            },
+            errors,
+        ),
         credentials,
         private_network: raw.allow_private_network_access,
     }

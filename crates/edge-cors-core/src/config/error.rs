@@ -13,9 +13,10 @@ use crate::rules::expose_headers::ExposeHeaderIssue;
 use crate::rules::max_age::MAX_MAX_AGE;
 use crate::rules::origin_matcher::{OriginIssue, RegexIssue, MAX_REGEX_LEN};
 use crate::rules::origin_regex::RULE;
-use crate::rules::route_match::{HostIssue, PathPrefixIssue};
+use crate::rules::route_match::{HostIssue, PathPrefixIssue, RouteNameIssue, MAX_ROUTE_NAME_LEN};
 use crate::rules::Findings;
 
+use super::identity::MAX_VERSION_LEN;
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
 
 /// At most this many errors are kept; a policy with more has a systematic problem and the
@@ -60,9 +61,9 @@ pub enum IssueKind {
     },
     /// `policies` is empty.
     NoPolicies,
-    /// `match.hosts` or `match.path_prefixes` is an empty list.
+    /// `match.hosts`, `match.path_prefixes` or `match.route_names` is an empty list.
     EmptyMatchList {
-        /// `hosts` or `path_prefixes`.
+        /// `hosts`, `path_prefixes` or `route_names`.
         key: &'static str,
     },
     /// A policy name that is not 1 to 64 characters of `a-z A-Z 0-9 _ -`.
@@ -71,7 +72,7 @@ pub enum IssueKind {
     DuplicatePolicyName,
     /// `allow_origins` is an empty list.
     OriginsEmpty,
-    /// Neither `allow_origins` nor `allow_origin_regexes`.
+    /// Neither `allow_origins` nor `allow_origin_regexes` nor `allow_origins_from`.
     OriginsRequired,
     /// An `allow_origins` entry.
     Origin(OriginIssue),
@@ -87,6 +88,8 @@ pub enum IssueKind {
     Host(HostIssue),
     /// A `match.path_prefixes` entry.
     PathPrefix(PathPrefixIssue),
+    /// A `match.route_names` entry.
+    RouteName(RouteNameIssue),
     /// `max_age` above a day.
     MaxAgeTooLarge,
     /// `max_age` below zero.
@@ -101,6 +104,8 @@ pub enum IssueKind {
     EnforcePercent,
     /// `rejection_log_interval_seconds` not a whole number from 1 to 3600.
     RejectionLogInterval,
+    /// `version` not 1 to 64 characters of `A-Z a-z 0-9 . _ + -`.
+    Version,
     /// `decision_header.token_header` not a lower-case header name.
     TokenHeaderNotLowerCase,
     /// `decision_header.token_header` not an `x-` header.
@@ -115,6 +120,61 @@ pub enum IssueKind {
     PercentZero,
     /// `reject_disallowed` on an any-origin policy, which rejects no origin.
     RejectNeverBlocks,
+    /// `allow_origins_from.cluster` empty, too long or not visible ASCII.
+    RegistryCluster,
+    /// `allow_origins_from.authority` not a host with an optional port.
+    RegistryAuthority,
+    /// `allow_origins_from.path` not an absolute path (a query is allowed).
+    RegistryPath,
+    /// A number of `allow_origins_from` outside its range.
+    RegistryRange {
+        /// The least value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// `allow_origins_from.timeout_ms` not shorter than the refresh interval.
+    RegistryTimeoutNotBelowRefresh {
+        /// The refresh interval in force.
+        refresh_seconds: u64,
+    },
+    /// `allow_origins_from.max_stale_seconds` shorter than two refresh intervals.
+    RegistryStaleBelowRefresh {
+        /// The refresh interval in force.
+        refresh_seconds: u64,
+    },
+    /// `allow_origins_from.before_first_load` other than `static_only` or `reject_all`.
+    RegistryBeforeFirstLoad,
+    /// An `allow_origins_from.headers` name that is not a lower-case token, or one the callout
+    /// sets itself.
+    RegistryHeaderName,
+    /// An `allow_origins_from.headers` value that is not a string of visible ASCII and spaces
+    /// of at most 4096 bytes (never echoed: it may be a secret).
+    RegistryHeaderValue,
+    /// More `allow_origins_from.headers` than the limit.
+    RegistryTooManyHeaders {
+        /// The limit.
+        max: usize,
+    },
+    /// `allow_origins_from` on a policy whose `allow_origins` is `["*"]`.
+    RegistryWithAnyOrigin,
+    /// A registry's body larger than `max_bytes`.
+    RegistryBodyTooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A registry document's `version` that is not 1 to 128 visible ASCII characters or a
+    /// whole number.
+    RegistryVersion,
+    /// A registry document with more entries than `max_entries`.
+    RegistryTooManyEntries {
+        /// The limit.
+        max: usize,
+    },
+    /// `*` in a registry document.
+    RegistryAnyOrigin,
     /// A warning: earlier policies match every request this one matches.
     Shadowed {
         /// (index, name) of each policy that covers it.
@@ -157,6 +217,11 @@ impl From<PathPrefixIssue> for IssueKind {
         IssueKind::PathPrefix(i)
     }
 }
+impl From<RouteNameIssue> for IssueKind {
+    fn from(i: RouteNameIssue) -> IssueKind {
+        IssueKind::RouteName(i)
+    }
+}
 
 /// The message of each kind: the one renderer.
 impl fmt::Display for IssueKind {
@@ -184,7 +249,7 @@ impl fmt::Display for IssueKind {
             }
             K::DuplicatePolicyName => "duplicate policy name",
             K::OriginsEmpty => "empty: a policy must allow at least one origin",
-            K::OriginsRequired => "required: list the trusted origins (or give allow_origin_regexes)",
+            K::OriginsRequired => "required: list the trusted origins (or give allow_origin_regexes or allow_origins_from)",
             K::Origin(issue) => return origin_message(issue, f),
             K::OriginRegex(issue) => return regex_message(issue, f),
             K::Method(issue) => method_message(*issue),
@@ -223,6 +288,18 @@ impl fmt::Display for IssueKind {
                     "duplicate path prefix (a trailing `/` makes no difference: prefixes match whole segments)"
                 }
             },
+            K::RouteName(issue) => match issue {
+                RouteNameIssue::Empty => {
+                    "empty: every route without a name has it; give the `name` of the route to bind"
+                }
+                RouteNameIssue::TooLong => {
+                    return write!(f, "a route name is at most {MAX_ROUTE_NAME_LEN} bytes")
+                }
+                RouteNameIssue::NotAName => {
+                    "not a route name: it holds a control character or starts or ends with whitespace"
+                }
+                RouteNameIssue::Duplicate => "duplicate route name",
+            },
             K::MaxAgeTooLarge => return write!(f, "must be at most {MAX_MAX_AGE} seconds (one day)"),
             K::MaxAgeNegative => "must not be negative",
             K::MaxAgeNotWhole => "must be a whole number of seconds from 0 to 86400",
@@ -230,6 +307,13 @@ impl fmt::Display for IssueKind {
             K::Mode => "must be \"enforce\" or \"report_only\"",
             K::EnforcePercent => "must be a whole number from 0 to 100",
             K::RejectionLogInterval => "must be a whole number of seconds from 1 to 3600",
+            K::Version => {
+                return write!(
+                    f,
+                    "must be 1 to {MAX_VERSION_LEN} characters of a-z, A-Z, 0-9, `.`, `_`, `+` and `-` \
+                     (it is a metric label value)"
+                )
+            }
             K::TokenHeaderNotLowerCase => "must be a lower-case header name",
             K::TokenHeaderNotPrivate => "use a private `x-` header, so no standard header ever carries the token",
             K::TokenLength => {
@@ -247,6 +331,44 @@ impl fmt::Display for IssueKind {
             K::RejectNeverBlocks => {
                 "never blocks anything: no origin is rejected under allow_origins [\"*\"]; list the \
                  trusted origins in allow_origins to block the others, or remove it"
+            }
+            K::RegistryCluster => "must be the name of an Envoy cluster: 1 to 256 visible ASCII characters",
+            K::RegistryAuthority => {
+                "must be the registry's host name, optionally with `:port`: no scheme, path or userinfo"
+            }
+            K::RegistryPath => "must be an absolute path starting with `/` (a query is allowed, a fragment is not)",
+            K::RegistryRange { min, max } => return write!(f, "must be a whole number from {min} to {max}"),
+            K::RegistryTimeoutNotBelowRefresh { refresh_seconds } => {
+                return write!(
+                    f,
+                    "must be shorter than refresh_seconds ({refresh_seconds} s), or a fetch could still run when the next is due"
+                )
+            }
+            K::RegistryStaleBelowRefresh { refresh_seconds } => {
+                return write!(
+                    f,
+                    "must be at least twice refresh_seconds ({refresh_seconds} s), or a list would go stale between two fetches that succeed"
+                )
+            }
+            K::RegistryBeforeFirstLoad => "must be \"static_only\" or \"reject_all\"",
+            K::RegistryHeaderName => {
+                "must be a lower-case header name (RFC 9110 token) other than host, content-length, connection, \
+                 transfer-encoding, te, upgrade, keep-alive, proxy-connection, if-none-match and accept"
+            }
+            K::RegistryHeaderValue => "must be a string of visible ASCII characters and spaces, at most 4096 bytes",
+            K::RegistryTooManyHeaders { max } => return write!(f, "at most {max} headers"),
+            K::RegistryWithAnyOrigin => {
+                "cannot be combined with allow_origins [\"*\"], which already allows every origin; list the trusted origins"
+            }
+            K::RegistryBodyTooLarge { bytes, max } => {
+                return write!(f, "the registry answered {bytes} bytes; max_bytes is {max}")
+            }
+            K::RegistryVersion => "must be a string of 1 to 128 visible ASCII characters, or a whole number",
+            K::RegistryTooManyEntries { max } => {
+                return write!(f, "more than max_entries ({max}) entries: the update is refused")
+            }
+            K::RegistryAnyOrigin => {
+                "`*` would trust every origin: a registry list may hold origins and wildcards of origins only; the update is refused"
             }
             K::Shadowed { by } => {
                 f.write_str("never selected: ")?;
@@ -339,6 +461,12 @@ impl IssueKind {
                 PathPrefixIssue::NeverMatches => "path_prefix.never_matches",
                 PathPrefixIssue::Duplicate => "path_prefix.duplicate",
             },
+            K::RouteName(issue) => match issue {
+                RouteNameIssue::Empty => "route_name.empty",
+                RouteNameIssue::TooLong => "route_name.too_long",
+                RouteNameIssue::NotAName => "route_name.not_a_name",
+                RouteNameIssue::Duplicate => "route_name.duplicate",
+            },
             K::MaxAgeTooLarge => "max_age_too_large",
             K::MaxAgeNegative => "max_age_negative",
             K::MaxAgeNotWhole => "max_age_not_whole",
@@ -346,9 +474,25 @@ impl IssueKind {
             K::Mode => "mode",
             K::EnforcePercent => "enforce_percent",
             K::RejectionLogInterval => "rejection_log_interval",
+            K::Version => "version",
             K::TokenHeaderNotLowerCase => "token_header_not_lower_case",
             K::TokenHeaderNotPrivate => "token_header_not_private",
             K::TokenLength => "token_length",
+            K::RegistryCluster => "registry.cluster",
+            K::RegistryAuthority => "registry.authority",
+            K::RegistryPath => "registry.path",
+            K::RegistryRange { .. } => "registry.range",
+            K::RegistryTimeoutNotBelowRefresh { .. } => "registry.timeout_not_below_refresh",
+            K::RegistryStaleBelowRefresh { .. } => "registry.stale_below_refresh",
+            K::RegistryBeforeFirstLoad => "registry.before_first_load",
+            K::RegistryHeaderName => "registry.header_name",
+            K::RegistryHeaderValue => "registry.header_value",
+            K::RegistryTooManyHeaders { .. } => "registry.too_many_headers",
+            K::RegistryWithAnyOrigin => "registry.with_any_origin",
+            K::RegistryBodyTooLarge { .. } => "registry.body_too_large",
+            K::RegistryVersion => "registry.version",
+            K::RegistryTooManyEntries { .. } => "registry.too_many_entries",
+            K::RegistryAnyOrigin => "registry.any_origin",
             K::PercentInReportOnly => "percent_in_report_only",
             K::PercentUnderReportOnlyDefault => "percent_under_report_only_default",
             K::PercentZero => "percent_zero",

@@ -4,8 +4,10 @@
 
 pub(crate) mod compile;
 pub(crate) mod error;
+pub(crate) mod identity;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod raw;
+pub(crate) mod registry;
 pub(crate) mod settings;
 pub(crate) mod summary;

@@ -5,8 +5,10 @@
 use serde_json::Value;
 
 use super::error::{ConfigErrors, IssueKind};
+use super::identity::valid_version;
 use super::json::{Entries, Fields};
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
+use super::registry::{read_source, RegistrySource};
 use super::settings::{DecisionHeader, Mode, RejectDisallowed};
 use crate::rules::token::is_token;
 
@@ -19,6 +21,8 @@ pub(crate) struct RawConfig {
     pub(crate) mode: Option<Mode>,
     pub(crate) decision_header: Option<DecisionHeader>,
     pub(crate) rejection_log_interval_seconds: Option<u64>,
+    /// Top-level `version`, part of the configuration's identity.
+    pub(crate) version: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -28,8 +32,13 @@ pub(crate) struct RawPolicy {
     pub(crate) name: Option<String>,
     pub(crate) match_hosts: Entries,
     pub(crate) match_path_prefixes: Entries,
+    pub(crate) match_route_names: Entries,
     pub(crate) allow_origins: Option<Entries>,
     pub(crate) allow_origin_regexes: Entries,
+    /// `allow_origins_from`, when present and valid.
+    pub(crate) allow_origins_from: Option<RegistrySource>,
+    /// `allow_origins_from` is present (valid or not).
+    pub(crate) has_source: bool,
     pub(crate) allow_methods: Entries,
     pub(crate) allow_headers: Entries,
     pub(crate) expose_headers: Entries,
@@ -79,6 +88,13 @@ pub(crate) fn read_raw(bytes: &[u8]) -> (Option<RawConfig>, ConfigErrors) {
         if let Some(v) = top.value("decision_header") {
             raw.decision_header = read_decision_header(v, "decision_header", top.errors);
         }
+        if let Some(v) = top.string("version", false) {
+            if valid_version(&v) {
+                raw.version = Some(v);
+            } else {
+                top.errors.push_str("version", &v, IssueKind::Version);
+            }
+        }
         match top.array("policies", true) {
             Some(list) if list.is_empty() => top.errors.push("policies", None, IssueKind::NoPolicies),
             Some(list) => {
@@ -108,9 +124,10 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
         if let Some(mut mf) = Fields::new(m, &mpath, f.errors) {
             rp.match_hosts = mf.strings("hosts").unwrap_or_default();
             rp.match_path_prefixes = mf.strings("path_prefixes").unwrap_or_default();
+            rp.match_route_names = mf.strings("route_names").unwrap_or_default();
             // Omitting a constraint means "any"; an empty list reads as "none" but would mean
             // "any" too: refused, so a template that rendered nothing cannot widen a policy.
-            for key in ["hosts", "path_prefixes"] {
+            for key in ["hosts", "path_prefixes", "route_names"] {
                 if m.get(key).and_then(Value::as_array).is_some_and(Vec::is_empty) {
                     mf.errors.push(
                         &format!("{mpath}.{key}"),
@@ -124,6 +141,11 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
     }
     rp.allow_origins = f.strings("allow_origins");
     rp.allow_origin_regexes = f.strings("allow_origin_regexes").unwrap_or_default();
+    let source_path = f.child("allow_origins_from");
+    if let Some(v) = f.value("allow_origins_from") {
+        rp.has_source = true;
+        rp.allow_origins_from = read_source(v, &source_path, f.errors);
+    }
     rp.allow_methods = f.strings("allow_methods").unwrap_or_default();
     rp.allow_headers = f.strings("allow_headers").unwrap_or_default();
     rp.expose_headers = f.strings("expose_headers").unwrap_or_default();

@@ -43,12 +43,16 @@ pub fn valid_report(prefix: &str, config: &Config, bytes: &[u8]) -> String {
             1 => "origins 1 entry".to_string(),
             n => format!("origins {n} entries"),
         };
-        let mut parts = vec![
+        let mut parts = Vec::new();
+        if !rp.match_route_names.is_empty() {
+            parts.push(format!("routes {}", join(&rp.match_route_names)));
+        }
+        parts.extend([
             format!("hosts {}", or_any(&rp.match_hosts)),
             format!("paths {}", or_any(&rp.match_path_prefixes)),
             origins,
             format!("credentials {}", if policy.credentials { "yes" } else { "no" }),
-        ];
+        ]);
         for (label, list) in [
             ("methods", &rp.allow_methods),
             ("headers", &rp.allow_headers),
@@ -63,6 +67,9 @@ pub fn valid_report(prefix: &str, config: &Config, bytes: &[u8]) -> String {
         }
         if rp.allow_private_network_access {
             parts.push("private network access".to_string());
+        }
+        if let Some(source) = &rp.allow_origins_from {
+            parts.push(format!("origins also from {}", super::registry::describe(source)));
         }
         out.push_str(&format!("  - {}: {}\n", policy.name, parts.join("; ")));
     }

@@ -7,9 +7,11 @@
 //! allowed origin two (Origin, then an absent ACRM): every read costs a host call in Envoy.
 
 use crate::config::compile::Config;
-use crate::rules::decide::{self as cors, refused_actual_reply, CorsDecision, Outcome, Reason, RequestHeaders};
+use crate::rules::decide::{
+    self as cors, refused_actual_reply, CorsDecision, FetchedOrigins, Outcome, Reason, RequestHeaders,
+};
 use crate::rules::decide::{HeaderOp, HeaderValue, LocalReply, ResponsePlan};
-use crate::rules::headers::CACHE_CONTROL;
+use crate::rules::headers::{CACHE_CONTROL, COOKIE};
 
 use super::decision_header::{explain, token_matches, Explained, DECISION_HEADER, NO_STORE};
 use super::metrics;
@@ -78,6 +80,12 @@ pub struct Decision {
     /// The request carried the `decision_header` token header (any value): the host removes
     /// it before the request goes upstream, so the secret never reaches upstream logs.
     pub token_header_present: bool,
+    /// An actual CORS request that carried a `Cookie`: sent in credentials mode `include`
+    /// (Fetch §4.5 "HTTP-network-or-cache fetch": a cross-origin request includes credentials
+    /// in that mode only).
+    pub credentialed: bool,
+    /// The policy sets `allow_credentials`.
+    policy_credentials: bool,
 }
 
 impl Decision {
@@ -89,10 +97,21 @@ impl Decision {
         }
     }
 
-    /// Index of this decision's counter in a flat table of 24 ids per policy (in configuration
-    /// order: every slot enforced, then report-only); `None` for the global `no_policy` counter.
+    /// Index of this decision's counter in a flat table of 30 ids per policy (in configuration
+    /// order: every slot enforced, then report-only; `metrics`); `None` for the unmatched
+    /// requests' counter.
     pub fn counter_index(&self) -> Option<usize> {
-        let slot = metrics::outcome_slot(self.outcome, self.blocked)?;
+        let slot = metrics::decision_slot(self.outcome, self.blocked)?;
+        Some(metrics::counter_index(self.policy?, slot, self.enforced))
+    }
+
+    /// Index of the credentialed requests' counter this decision also increments, for a
+    /// credentialed actual request.
+    pub fn credentialed_counter_index(&self) -> Option<usize> {
+        if !self.credentialed {
+            return None;
+        }
+        let slot = metrics::credentialed_slot(self.outcome, self.blocked, self.policy_credentials)?;
         Some(metrics::counter_index(self.policy?, slot, self.enforced))
     }
 
@@ -109,6 +128,12 @@ impl Decision {
 /// Decide what to do with one request: the CORS decision as if enforced, the requests the
 /// policy refuses itself, then report-only mode and the rollout, then the debug header.
 pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
+    decide_with(config, &(), req)
+}
+
+/// [`decide`] with the lists fetched by the policies' registry sources in force (a policy
+/// with a source acts under plain [`decide`] as before its first load).
+pub(crate) fn decide_with(config: &Config, fetched: &impl FetchedOrigins, req: &impl RequestHeaders) -> Decision {
     let CorsDecision {
         policy,
         outcome,
@@ -116,7 +141,7 @@ pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
         action,
         requested_method,
         requested_headers,
-    } = cors::decide(&config.cors, req);
+    } = cors::decide(&config.cors, fetched, req);
     let mut decision = Decision {
         policy,
         outcome,
@@ -131,9 +156,17 @@ pub fn decide(config: &Config, req: &impl RequestHeaders) -> Decision {
         requested_method,
         requested_headers,
         token_header_present: false,
+        credentialed: false,
+        policy_credentials: false,
     };
     let selected = policy.and_then(|i| config.cors.list.get(i).zip(config.settings.get(i)));
     if let Some((rules, settings)) = selected {
+        decision.policy_credentials = rules.credentials;
+        if matches!(outcome, Outcome::ActualAllowed | Outcome::ActualRejected(_)) {
+            // Only actual CORS requests: preflights never carry credentials (Fetch §4.8), and
+            // requests without an Origin are no page's CORS. An absent Cookie is a cheap miss.
+            decision.credentialed = req.has(COOKIE);
+        }
         if matches!(outcome, Outcome::ActualRejected(_)) && settings.reject_disallowed.any() {
             if let Some((blocked, method)) = rollout::blocked(settings.reject_disallowed, req) {
                 // The browser would hide the response, but only after the upstream acted on

@@ -6,5 +6,6 @@
 pub(crate) mod decide;
 pub(crate) mod decision_header;
 pub(crate) mod metrics;
+pub(crate) mod registry;
 pub(crate) mod rejection_log;
 pub(crate) mod rollout;

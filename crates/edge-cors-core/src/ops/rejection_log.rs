@@ -121,10 +121,17 @@ fn prefix(s: &str, max: usize) -> &str {
 
 /// The log line of a rejected (or, in report-only mode, would-be rejected) request:
 /// `rejected: policy=app mode=enforce outcome=preflight_rejected reason=method
-/// origin="https://app.example.com" method="PATCH" headers="x-custom" suppressed=0`
+/// origin="https://app.example.com" method="PATCH" headers="x-custom" request_id="..." suppressed=0`
 /// (Envoy prefixes wasm log lines with `wasm log <plugin> <root id> <vm id>:`).
-/// `origin` is the escaped, capped origin. `None` when the decision is not a rejection.
-pub(crate) fn line(decision: &Decision, policy: &str, origin: &str, suppressed: u64) -> Option<String> {
+/// `origin` is the escaped, capped origin; `request_id` the request's `x-request-id`, escaped and
+/// capped here. `None` when the decision is not a rejection.
+pub(crate) fn line(
+    decision: &Decision,
+    policy: &str,
+    origin: &str,
+    request_id: Option<&str>,
+    suppressed: u64,
+) -> Option<String> {
     decision.policy?;
     let reason = decision.reason()?;
     let mut out = String::with_capacity(160);
@@ -140,6 +147,9 @@ pub(crate) fn line(decision: &Decision, policy: &str, origin: &str, suppressed: 
     }
     if let Some(headers) = &decision.requested_headers {
         let _ = write!(out, " headers=\"{}\"", escape_capped(headers, MAX_LOGGED_VALUE));
+    }
+    if let Some(id) = request_id {
+        let _ = write!(out, " request_id=\"{}\"", escape_capped(id, MAX_LOGGED_VALUE));
     }
     let _ = write!(out, " suppressed={suppressed}");
     Some(out)

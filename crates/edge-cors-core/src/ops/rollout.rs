@@ -7,31 +7,12 @@
 
 use crate::config::settings::RejectDisallowed;
 use crate::rules::decide::RequestHeaders;
+use crate::rules::hash::{fnv1a64, mix64, FNV_OFFSET_BASIS};
 use crate::rules::headers;
 
 /// Origins are hashed up to this many bytes: the work per request stays bounded, and an Origin
 /// longer than this is malformed anyway (`origin::MAX_ORIGIN_LEN`).
 const MAX_HASHED: usize = crate::rules::origin::MAX_ORIGIN_LEN;
-
-const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// FNV-1a, 64 bits (Fowler, Noll, Vo), continued from `state`: written here rather than taken
-/// from `std`, whose `DefaultHasher` algorithm may change between Rust releases, while every
-/// worker and every Envoy of a fleet must put an origin in the same bucket.
-pub(crate) fn fnv1a64(state: u64, bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(state, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
-}
-
-/// The splitmix64 finalizer (Steele, Lea, Flood): spreads FNV's weak low bits over the word,
-/// so `% 100` sees all of them.
-pub(crate) fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// The rollout bucket, 0 to 99, of `origin` under the policy named `key`: the same on every
 /// worker and every Envoy, for every request from that origin. The key (the policy's name)
@@ -96,16 +77,6 @@ pub(crate) fn blocked(reject: RejectDisallowed, req: &impl RequestHeaders) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
-    fn fnv1a64_and_the_splitmix64_finalizer_reproduce_their_published_values() {
-        // FNV-1a 64 test vectors (the FNV authors' reference list).
-        assert_eq!(fnv1a64(FNV_OFFSET_BASIS, b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a64(FNV_OFFSET_BASIS, b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a64(FNV_OFFSET_BASIS, b"foobar"), 0x8594_4171_f739_67e8);
-        // splitmix64 seeded with 0: its first output is the finalizer of the golden gamma.
-        assert_eq!(mix64(0x9e37_79b9_7f4a_7c15), 0xe220_a839_7b1d_cdaf);
-    }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn buckets_are_pinned_so_every_release_and_every_envoy_agrees() {

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::config_hash::ConfigHash;
+use super::hash::ConfigHash;
 use super::token::{is_tchar, is_token};
 use super::Findings;
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::allow_headers::AcrhRejection;
 use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY};
 use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
+use super::origin_set::OriginSet;
 use super::policy::{Policies, Policy};
 use super::route_match;
 use super::token::is_token;
@@ -20,6 +21,18 @@ use super::token::is_token;
 pub trait RequestHeaders {
     /// The value of `name` (several lines of one name comma-joined), `None` when absent.
     fn get(&self, name: &str) -> Option<String>;
+
+    /// The name of the route the router matched (Envoy's `xds.route_name` property); `None`
+    /// when no route matched, or when the source cannot tell, so that a policy bound to route
+    /// names never applies.
+    fn route_name(&self) -> Option<String> {
+        None
+    }
+
+    /// Is `name` present? For headers whose value does not matter.
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 /// Why a request was refused; used for metrics and logs.
@@ -189,9 +202,34 @@ impl CorsDecision {
     }
 }
 
-/// Decide one request under `policies`, reading its headers in the order the decision needs
-/// them.
-pub(crate) fn decide(policies: &Policies, req: &impl RequestHeaders) -> CorsDecision {
+/// What a policy's registry source (`allow_origins_from`) contributes to the origin check of a
+/// request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fetched<'a> {
+    /// Nothing: the policy has no source, or the source's list does not serve and the policy
+    /// trusts its configured origins only.
+    Nothing,
+    /// The fetched list serving now, trusted next to the configured origins.
+    List(&'a OriginSet),
+    /// No origin at all until a list is loaded (`before_first_load: "reject_all"`).
+    RejectAll,
+}
+
+/// The fetched lists in force, by policy index.
+pub(crate) trait FetchedOrigins {
+    fn for_policy(&self, index: usize) -> Fetched<'_>;
+}
+
+/// No policy has a fetched list.
+impl FetchedOrigins for () {
+    fn for_policy(&self, _index: usize) -> Fetched<'_> {
+        Fetched::Nothing
+    }
+}
+
+/// Decide one request under `policies` and the fetched lists in force, reading its headers in
+/// the order the decision needs them.
+pub(crate) fn decide(policies: &Policies, fetched: &impl FetchedOrigins, req: &impl RequestHeaders) -> CorsDecision {
     let Some(Selected {
         index,
         policy,
@@ -211,10 +249,19 @@ pub(crate) fn decide(policies: &Policies, req: &impl RequestHeaders) -> CorsDeci
     // the method need not be read at all.
     if let Some(acrm) = req.get(headers::ACRM).filter(|m| !m.is_empty()) {
         if req.get(headers::METHOD).as_deref() == Some("OPTIONS") {
-            return preflight(policies, index, policy, origin, acrm, req, path_unnormalized);
+            return preflight(
+                policies,
+                index,
+                policy,
+                fetched.for_policy(index),
+                origin,
+                acrm,
+                req,
+                path_unnormalized,
+            );
         }
     }
-    actual(index, policy, origin, path_unnormalized)
+    actual(index, policy, fetched.for_policy(index), origin, path_unnormalized)
 }
 
 /// The policy a request is decided by.
@@ -226,12 +273,13 @@ struct Selected<'p> {
     path_unnormalized: bool,
 }
 
-/// The first policy whose `match` fits. A path the router or a normalizing upstream may read
-/// as another (`/partner/..%2fapi/users` is `/api/users` to them) cannot be trusted to pick a
-/// path-scoped policy, nor to skip one: the first path-scoped policy whose hosts match takes
-/// it and answers as for a malformed request, so the request neither gets that policy's CORS
-/// headers nor falls through to a broader policy after it. Policies without a path
-/// constraint match such a path as any other.
+/// The first policy whose `match` fits: its route names, hosts and path prefixes all do. A
+/// path the router or a normalizing upstream may read as another (`/partner/..%2fapi/users` is
+/// `/api/users` to them) cannot be trusted to pick a path-scoped policy, nor to skip one: the
+/// first path-scoped policy whose route names and hosts match takes it and answers as for a
+/// malformed request, so the request neither gets that policy's CORS headers nor falls through
+/// to a broader policy after it. Policies without a path constraint match such a path as any
+/// other.
 fn select_policy<'p>(policies: &'p Policies, req: &impl RequestHeaders) -> Option<Selected<'p>> {
     let authority = if policies.reads_authority {
         req.get(headers::AUTHORITY)
@@ -244,10 +292,16 @@ fn select_policy<'p>(policies: &'p Policies, req: &impl RequestHeaders) -> Optio
         None
     };
     let path = raw_path.as_deref().map(route_match::route_path);
+    let route_name = if policies.reads_route_name {
+        req.route_name()
+    } else {
+        None
+    };
     // Scanned once, and only when a path-scoped policy's hosts match.
     let mut unnormalized: Option<bool> = None;
     for (index, p) in policies.list.iter().enumerate() {
-        if !p.route.matches_host(authority.as_deref()) {
+        // Every constraint must fit: route names AND hosts AND path prefixes.
+        if !p.route.matches_route_name(route_name.as_deref()) || !p.route.matches_host(authority.as_deref()) {
             continue;
         }
         let path_unnormalized = p.route.constrains_path()
@@ -264,14 +318,16 @@ fn select_policy<'p>(policies: &'p Policies, req: &impl RequestHeaders) -> Optio
 }
 
 /// Is the request's Origin trusted by the policy? Errors carry the rejection reason.
-fn check_origin(policy: &Policy, origin: &str) -> Result<(), Reason> {
+fn check_origin(policy: &Policy, fetched: Fetched<'_>, origin: &str) -> Result<(), Reason> {
     // An any-origin policy answers `*` whoever asks: the response is public, and the answer
     // being the same for every origin is what lets it go without `Vary: Origin`.
     if policy.origins.is_any() {
         return Ok(());
     }
     match origin::parse_origin(origin) {
+        Ok(_) if fetched == Fetched::RejectAll => Err(Reason::Origin),
         Ok(parsed) if policy.origins.matches(origin, &parsed) => Ok(()),
+        Ok(parsed) if matches!(fetched, Fetched::List(list) if list.matches(origin, &parsed)) => Ok(()),
         Ok(_) | Err(OriginError::Null) => Err(Reason::Origin),
         Err(_) => Err(Reason::Malformed),
     }
@@ -328,7 +384,13 @@ fn not_cors(index: usize, policy: &Policy, path_unnormalized: bool) -> CorsDecis
     CorsDecision::new(Some(index), Outcome::NotCors, None, Action::Forward(plan))
 }
 
-fn actual(index: usize, policy: &Policy, origin: String, path_unnormalized: bool) -> CorsDecision {
+fn actual(
+    index: usize,
+    policy: &Policy,
+    fetched: Fetched<'_>,
+    origin: String,
+    path_unnormalized: bool,
+) -> CorsDecision {
     let checked = if path_unnormalized {
         Err(Reason::Malformed)
     } else if policy.origins.is_any() {
@@ -339,7 +401,7 @@ fn actual(index: usize, policy: &Policy, origin: String, path_unnormalized: bool
     } else if origin.len() > MAX_ORIGIN_LEN {
         Err(Reason::Malformed)
     } else {
-        check_origin(policy, &origin)
+        check_origin(policy, fetched, &origin)
     };
     let (outcome, plan) = match checked {
         Ok(()) => (
@@ -365,10 +427,12 @@ pub(crate) fn refused_actual_reply(policy: &Policy) -> LocalReply {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn preflight(
     policies: &Policies,
     index: usize,
     policy: &Policy,
+    fetched: Fetched<'_>,
     origin: String,
     acrm: String,
     req: &impl RequestHeaders,
@@ -378,7 +442,7 @@ fn preflight(
     let checked = if path_unnormalized {
         Err(Reason::Malformed)
     } else {
-        check_preflight(policies, policy, &origin, &acrm, acrh.as_deref(), req)
+        check_preflight(policies, policy, fetched, &origin, &acrm, acrh.as_deref(), req)
     };
     match checked {
         Ok(reply) => CorsDecision::new(
@@ -408,9 +472,11 @@ fn preflight(
 
 /// Fetch §4.8 "CORS-preflight fetch", steps 6-8, from the server's side: the origin, the
 /// requested method and every requested header must be allowed.
+#[allow(clippy::too_many_arguments)]
 fn check_preflight(
     policies: &Policies,
     policy: &Policy,
+    fetched: Fetched<'_>,
     origin: &str,
     acrm: &str,
     acrh: Option<&str>,
@@ -419,7 +485,7 @@ fn check_preflight(
     if origin.len() > MAX_ORIGIN_LEN {
         return Err(Reason::Malformed);
     }
-    check_origin(policy, origin)?;
+    check_origin(policy, fetched, origin)?;
     if !is_token(acrm) {
         return Err(Reason::Malformed);
     }

@@ -8,6 +8,11 @@ pub(crate) const ACRM: &str = "access-control-request-method";
 pub(crate) const ACRH: &str = "access-control-request-headers";
 pub(crate) const ACRPN: &str = "access-control-request-private-network";
 pub(crate) const UPGRADE: &str = "upgrade";
+/// Read on actual CORS requests for its presence only: it marks a credentialed request.
+pub(crate) const COOKIE: &str = "cookie";
+/// The request id Envoy sets (or keeps) on every request: written in rejection log lines so
+/// they join with access logs and traces.
+pub(crate) const X_REQUEST_ID: &str = "x-request-id";
 
 pub(crate) const ACAO: &str = "access-control-allow-origin";
 pub(crate) const ACAC: &str = "access-control-allow-credentials";

@@ -5,14 +5,15 @@
 
 pub(crate) mod allow_headers;
 pub(crate) mod allow_methods;
-pub(crate) mod config_hash;
 pub(crate) mod decide;
 pub(crate) mod expose_headers;
+pub(crate) mod hash;
 pub(crate) mod headers;
 pub(crate) mod max_age;
 pub(crate) mod origin;
 pub(crate) mod origin_matcher;
 pub(crate) mod origin_regex;
+pub(crate) mod origin_set;
 pub(crate) mod policy;
 pub(crate) mod public_suffix;
 pub(crate) mod route_match;

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use regex_lite::{Regex, RegexBuilder};
 
-use super::config_hash::ConfigHash;
+use super::hash::ConfigHash;
 use super::origin::{self, HostPattern, Origin, OriginError, OriginPattern, PortPattern};
 use super::origin_regex::{self, Why};
 use super::public_suffix::{has_public_suffix_below, is_public_suffix};
@@ -167,17 +167,10 @@ impl OriginMatcher {
             self.any = true;
             return;
         }
-        let pattern = match origin::parse_pattern(entry) {
+        let pattern = match check_entry(entry, credentials) {
             Ok(p) => p,
-            Err(e) => {
-                errors.refuse(path, entry, OriginIssue::Invalid(e));
-                return;
-            }
+            Err(issue) => return errors.refuse(path, entry, issue),
         };
-        if let Some(issue) = pattern_problem(&pattern, credentials) {
-            errors.refuse(path, entry, issue);
-            return;
-        }
         let OriginPattern { scheme, host, port } = pattern;
         let sp = SchemePort {
             scheme: scheme.into(),
@@ -269,6 +262,17 @@ fn insert_scheme_port(map: &mut HashMap<Box<str>, Vec<SchemePort>, ConfigHash>, 
     }
     list.push(sp);
     true
+}
+
+/// One origin entry other than `*`, checked by the rules every entry obeys, whether written in
+/// `allow_origins` or fetched from a registry (`config::registry`): it must be a serialized
+/// origin (or pattern) a browser could send, and must not trust what the policy must not.
+pub(crate) fn check_entry(entry: &str, credentials: bool) -> Result<OriginPattern<'_>, OriginIssue> {
+    let pattern = origin::parse_pattern(entry).map_err(OriginIssue::Invalid)?;
+    match pattern_problem(&pattern, credentials) {
+        Some(issue) => Err(issue),
+        None => Ok(pattern),
+    }
 }
 
 /// Policy-level problems with a syntactically valid pattern.

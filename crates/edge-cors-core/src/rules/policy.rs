@@ -53,10 +53,11 @@ pub(crate) struct Policies {
     pub(crate) list: Vec<Policy>,
     /// Status of an allowed preflight answer.
     pub(crate) preflight_status: u16,
-    /// Whether policy selection needs `:authority` / `:path` (read only when some policy
-    /// before the first catch-all constrains them).
+    /// Whether policy selection needs `:authority` / `:path` / the matched route's name (read
+    /// only when some policy before the first catch-all constrains them).
     pub(crate) reads_authority: bool,
     pub(crate) reads_path: bool,
+    pub(crate) reads_route_name: bool,
 }
 
 impl Policies {
@@ -66,10 +67,12 @@ impl Policies {
         // whether `:authority` or `:path` must be read at all.
         let mut reads_authority = false;
         let mut reads_path = false;
+        let mut reads_route_name = false;
         for p in &list {
             reads_authority |= p.route.constrains_host();
             reads_path |= p.route.constrains_path();
-            if !p.route.constrains_host() && !p.route.constrains_path() {
+            reads_route_name |= p.route.constrains_route_name();
+            if !p.route.constrains_host() && !p.route.constrains_path() && !p.route.constrains_route_name() {
                 break;
             }
         }
@@ -78,6 +81,7 @@ impl Policies {
             preflight_status,
             reads_authority,
             reads_path,
+            reads_route_name,
         }
     }
 }

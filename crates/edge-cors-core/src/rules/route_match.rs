@@ -14,6 +14,11 @@
 //! Path: a prefix covers itself and what lies below it, segment by segment, as Envoy's
 //! `path_separated_prefix` and Gateway API's `PathPrefix` do: `/status` covers `/status`,
 //! `/status/x` and `/status?x`, never `/status-internal`. Comparison is case-sensitive.
+//!
+//! Route name: the `name` of the route Envoy's router matched (the `xds.route_name` property,
+//! `streamInfo().route()->routeName()` in source/extensions/filters/common/expr/context.cc),
+//! compared exactly. A request whose route has another name, or no route, does not match. Every
+//! constraint a policy gives must fit (hosts AND path prefixes AND route names).
 
 use super::Findings;
 
@@ -34,6 +39,9 @@ enum Port {
     /// `:*`: any explicit port (not the bare host: list that too, as for Envoy's `domains`).
     Any,
 }
+
+/// One (host entry, path prefix, route name) part of a route; `None`: any.
+type Part<'r> = (Option<&'r HostMatch>, Option<&'r str>, Option<&'r str>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct HostMatch {
@@ -56,6 +64,24 @@ pub enum HostIssue {
     Duplicate,
 }
 
+/// What is wrong with a `match.route_names` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteNameIssue {
+    /// Empty: every route without a name has it, so it binds nothing in particular.
+    Empty,
+    /// Longer than [`MAX_ROUTE_NAME_LEN`] bytes.
+    TooLong,
+    /// Holds a control character, or starts or ends with whitespace: never a route's name as
+    /// written in a routing object (a quoting slip).
+    NotAName,
+    /// Listed twice.
+    Duplicate,
+}
+
+/// The longest route name accepted (Envoy Gateway's generated names hold a host name, up to
+/// 253 bytes, after the route's namespace, name and indices).
+pub const MAX_ROUTE_NAME_LEN: usize = 1024;
+
 /// What is wrong with a `match.path_prefixes` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathPrefixIssue {
@@ -74,15 +100,33 @@ pub(crate) struct RouteMatch {
     hosts: Vec<HostMatch>,
     /// Normalized prefixes: no trailing `/`, never empty (a `/` entry removes the constraint).
     path_prefixes: Vec<Box<str>>,
+    /// Exact names of the routes this policy is bound to; empty: any route, or none.
+    route_names: Vec<Box<str>>,
+}
+
+/// Every list of a policy's `match`, as `(json path, value)` entries.
+pub(crate) struct MatchEntries<'a> {
+    pub(crate) hosts: &'a [(String, String)],
+    pub(crate) path_prefixes: &'a [(String, String)],
+    pub(crate) route_names: &'a [(String, String)],
 }
 
 impl RouteMatch {
     pub(crate) fn build(
-        hosts: &[(String, String)],
-        prefixes: &[(String, String)],
-        errors: &mut (impl Findings<HostIssue> + Findings<PathPrefixIssue>),
+        entries: &MatchEntries<'_>,
+        errors: &mut (impl Findings<HostIssue> + Findings<PathPrefixIssue> + Findings<RouteNameIssue>),
     ) -> RouteMatch {
         let mut m = RouteMatch::default();
+        for (path, name) in entries.route_names {
+            match check_route_name(name) {
+                Err(issue) => errors.refuse(path, name, issue),
+                Ok(()) if m.route_names.iter().any(|n| **n == **name) => {
+                    errors.refuse(path, name, RouteNameIssue::Duplicate)
+                }
+                Ok(()) => m.route_names.push(name.as_str().into()),
+            }
+        }
+        let (hosts, prefixes) = (entries.hosts, entries.path_prefixes);
         for (path, h) in hosts {
             match parse_host_entry(h) {
                 Err(issue) => errors.refuse(path, h, issue),
@@ -113,6 +157,16 @@ impl RouteMatch {
         !self.path_prefixes.is_empty()
     }
 
+    pub(crate) fn constrains_route_name(&self) -> bool {
+        !self.route_names.is_empty()
+    }
+
+    /// `route_name` is the name of the route the router matched (`None`: no route, or the
+    /// host cannot tell).
+    pub(crate) fn matches_route_name(&self, route_name: Option<&str>) -> bool {
+        !self.constrains_route_name() || route_name.is_some_and(|r| self.route_names.iter().any(|n| **n == *r))
+    }
+
     /// `authority` is the request's `:authority`, as received.
     pub(crate) fn matches_host(&self, authority: Option<&str>) -> bool {
         if !self.constrains_host() {
@@ -137,15 +191,21 @@ impl RouteMatch {
         })
     }
 
-    /// Does `self` fit every request with a host of `host` (`None`: any host, or none) and a
-    /// path under `prefix` (`None`: any path)?
-    fn covers_pair(&self, host: Option<&HostMatch>, prefix: Option<&str>) -> bool {
+    /// Does `self` fit every request with a host of `host` (`None`: any host, or none), a
+    /// path under `prefix` (`None`: any path) and the route named `route` (`None`: any route)?
+    fn covers_part(&self, (host, prefix, route): Part<'_>) -> bool {
+        let route_ok = match route {
+            _ if !self.constrains_route_name() => true,
+            None => false,
+            Some(r) => self.route_names.iter().any(|n| **n == *r),
+        };
         let host_ok = match host {
             _ if !self.constrains_host() => true,
             None => false,
             Some(h) => self.hosts.iter().any(|m| m.covers(h)),
         };
-        host_ok
+        route_ok
+            && host_ok
             && match prefix {
                 _ if !self.constrains_path() => true,
                 None => false,
@@ -153,37 +213,37 @@ impl RouteMatch {
             }
     }
 
-    /// The (host entry, path prefix) pairs whose union is every request `self` fits; `None`
-    /// stands for "any" where `self` has no constraint.
-    fn pair(&self, i: usize) -> (Option<&HostMatch>, Option<&str>) {
+    /// The (host entry, path prefix, route name) parts whose union is every request `self`
+    /// fits; `None` stands for "any" where `self` has no constraint.
+    fn part(&self, i: usize) -> Part<'_> {
         let paths = self.path_prefixes.len().max(1);
+        let hosts = self.hosts.len().max(1);
         (
-            self.hosts.get(i / paths),
+            self.hosts.get(i / paths % hosts),
             self.path_prefixes.get(i % paths).map(|p| &**p),
+            self.route_names.get(i / (paths * hosts)).map(|r| &**r),
         )
     }
 
-    fn pairs(&self) -> usize {
-        self.hosts.len().max(1) * self.path_prefixes.len().max(1)
+    fn parts(&self) -> usize {
+        self.hosts.len().max(1) * self.path_prefixes.len().max(1) * self.route_names.len().max(1)
     }
 
     /// The positions in `earlier` (routes in configuration order) of the routes that together
     /// fit every request `self` fits, or `None` when some request reaches `self`. A route fits
-    /// the union of its (host entry, path prefix) pairs, so it is unreachable when each pair is
-    /// covered by one earlier route; the first route covering every pair is named alone.
+    /// the union of its (host entry, path prefix, route name) parts, so it is unreachable when
+    /// each part is covered by one earlier route; the first route covering every part is named
+    /// alone.
     /// Requests whose path is not normalized go to the first path-scoped route whose hosts
     /// match, which for a covered route is an earlier one too.
     pub(crate) fn shadowed_by(&self, earlier: &[&RouteMatch]) -> Option<Vec<usize>> {
-        let covers = |r: &RouteMatch, i: usize| {
-            let (h, p) = self.pair(i);
-            r.covers_pair(h, p)
-        };
-        if let Some(k) = earlier.iter().position(|r| (0..self.pairs()).all(|i| covers(r, i))) {
+        let covers = |r: &RouteMatch, i: usize| r.covers_part(self.part(i));
+        if let Some(k) = earlier.iter().position(|r| (0..self.parts()).all(|i| covers(r, i))) {
             return Some(vec![k]);
         }
-        // Each pair's first covering route, listed in configuration order.
+        // Each part's first covering route, listed in configuration order.
         let mut used = vec![false; earlier.len()];
-        for i in 0..self.pairs() {
+        for i in 0..self.parts() {
             let k = earlier.iter().position(|r| covers(r, i))?;
             if let Some(u) = used.get_mut(k) {
                 *u = true;
@@ -278,6 +338,20 @@ fn parse_host_entry(entry: &str) -> Result<HostMatch, HostIssue> {
     Ok(HostMatch { name, port })
 }
 
+fn check_route_name(name: &str) -> Result<(), RouteNameIssue> {
+    if name.is_empty() {
+        return Err(RouteNameIssue::Empty);
+    }
+    if name.len() > MAX_ROUTE_NAME_LEN {
+        return Err(RouteNameIssue::TooLong);
+    }
+    let padded = name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace);
+    if padded || name.chars().any(char::is_control) {
+        return Err(RouteNameIssue::NotAName);
+    }
+    Ok(())
+}
+
 fn is_canonical_port(p: &str) -> bool {
     !p.starts_with('0') && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
 }
@@ -354,6 +428,29 @@ mod tests {
     enum Issue {
         Host(HostIssue),
         Path(PathPrefixIssue),
+        Route(RouteNameIssue),
+    }
+
+    impl From<RouteNameIssue> for Issue {
+        fn from(i: RouteNameIssue) -> Issue {
+            Issue::Route(i)
+        }
+    }
+
+    fn entries(list: &[&str], path: &str) -> Vec<(String, String)> {
+        list.iter().map(|s| (path.to_string(), s.to_string())).collect()
+    }
+
+    fn build(hosts: &[&str], prefixes: &[&str], names: &[&str], e: &mut Collected<Issue>) -> RouteMatch {
+        let (h, p, r) = (entries(hosts, "h"), entries(prefixes, "p"), entries(names, "r"));
+        RouteMatch::build(
+            &MatchEntries {
+                hosts: &h,
+                path_prefixes: &p,
+                route_names: &r,
+            },
+            e,
+        )
     }
 
     impl From<HostIssue> for Issue {
@@ -368,18 +465,20 @@ mod tests {
         }
     }
 
-    fn route(hosts: &[&str], prefixes: &[&str]) -> RouteMatch {
-        let h: Vec<_> = hosts.iter().map(|s| ("h".to_string(), s.to_string())).collect();
-        let p: Vec<_> = prefixes.iter().map(|s| ("p".to_string(), s.to_string())).collect();
+    fn named_route(hosts: &[&str], prefixes: &[&str], names: &[&str]) -> RouteMatch {
         let mut e = Collected::<Issue>::default();
-        let r = RouteMatch::build(&h, &p, &mut e);
+        let r = build(hosts, prefixes, names, &mut e);
         assert!(e.errors.is_empty(), "{e:?}");
         r
     }
 
+    fn route(hosts: &[&str], prefixes: &[&str]) -> RouteMatch {
+        named_route(hosts, prefixes, &[])
+    }
+
     fn host_errors(entry: &str) -> Collected<Issue> {
         let mut e = Collected::default();
-        RouteMatch::build(&[("h".to_string(), entry.to_string())], &[], &mut e);
+        build(&[entry], &[], &[], &mut e);
         e
     }
 
@@ -552,12 +651,11 @@ mod tests {
             ("/a\\b", PathPrefixIssue::NeverMatches),
         ] {
             let mut e = Collected::default();
-            RouteMatch::build(&[], &[("p".to_string(), prefix.to_string())], &mut e);
+            build(&[], &[prefix], &[], &mut e);
             assert!(e.has("p", &Issue::Path(issue)), "{prefix:?}: {e:?}");
         }
         let mut e = Collected::<Issue>::default();
-        let p = |s: &str| ("p".to_string(), s.to_string());
-        let r = RouteMatch::build(&[], &[p("/api"), p("/api/"), p("/api/v1"), p("/")], &mut e);
+        let r = build(&[], &["/api", "/api/", "/api/v1", "/"], &[], &mut e);
         assert_eq!(e.errors.len(), 1, "{e:?}");
         assert!(e.has("p", &Issue::Path(PathPrefixIssue::Duplicate)));
         assert!(
@@ -569,7 +667,12 @@ mod tests {
     }
 
     fn shadow(routes: &[(&[&str], &[&str])]) -> Option<Vec<usize>> {
-        let built: Vec<RouteMatch> = routes.iter().map(|(h, p)| route(h, p)).collect();
+        let named: Vec<(&[&str], &[&str], &[&str])> = routes.iter().map(|(h, p)| (*h, *p, &[][..])).collect();
+        shadow_named(&named)
+    }
+
+    fn shadow_named(routes: &[(&[&str], &[&str], &[&str])]) -> Option<Vec<usize>> {
+        let built: Vec<RouteMatch> = routes.iter().map(|(h, p, r)| named_route(h, p, r)).collect();
         let (last, earlier) = built.split_last().unwrap();
         let earlier: Vec<&RouteMatch> = earlier.iter().collect();
         last.shadowed_by(&earlier)
@@ -629,5 +732,97 @@ mod tests {
         assert_eq!(shadow(&[(none, &["/api"]), (none, &["/apix"])]), None);
         assert_eq!(shadow(&[(none, &["/a"]), (none, &["/a", "/b"])]), None);
         assert_eq!(shadow(&[(&["x.com"], &["/a"]), (none, &["/a"])]), None);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn route_names_match_exactly_and_only_a_request_whose_route_has_one_of_them() {
+        let r = named_route(&[], &[], &["api", "reviews-v2.by-user"]);
+        assert!(r.constrains_route_name());
+        for (name, want) in [
+            (Some("api"), true),
+            (Some("reviews-v2.by-user"), true),
+            (Some("API"), false),
+            (Some("api "), false),
+            (Some("ap"), false),
+            (Some("api2"), false),
+            (Some(""), false),
+            (None, false),
+        ] {
+            assert_eq!(r.matches_route_name(name), want, "{name:?}");
+        }
+        let any = route(&[], &[]);
+        assert!(!any.constrains_route_name());
+        assert!(any.matches_route_name(None) && any.matches_route_name(Some("x")));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn route_names_that_no_route_could_carry_or_that_repeat_are_refused() {
+        let long = "r".repeat(MAX_ROUTE_NAME_LEN + 1);
+        for (name, issue) in [
+            ("", RouteNameIssue::Empty),
+            (long.as_str(), RouteNameIssue::TooLong),
+            (" api", RouteNameIssue::NotAName),
+            ("api\n", RouteNameIssue::NotAName),
+            ("a\u{7f}pi", RouteNameIssue::NotAName),
+        ] {
+            let mut e = Collected::default();
+            build(&[], &[], &[name], &mut e);
+            assert!(e.has("r", &Issue::Route(issue)), "{name:?}: {e:?}");
+            assert_eq!(e.errors.len(), 1, "{name:?}: {e:?}");
+        }
+        let longest = "r".repeat(MAX_ROUTE_NAME_LEN);
+        for name in [
+            "api",
+            "httproute/default/backend/rule/0/match/0/api_example_com",
+            "reviews.v2",
+            "a b",
+            longest.as_str(),
+        ] {
+            named_route(&[], &[], &[name]);
+        }
+        let mut e = Collected::default();
+        build(&[], &[], &["api", "web", "api"], &mut e);
+        assert_eq!(
+            e.errors,
+            vec![("r".to_string(), Issue::Route(RouteNameIssue::Duplicate))]
+        );
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_route_bound_policy_is_shadowed_only_by_routes_fitting_every_one_of_its_names() {
+        let none: &[&str] = &[];
+        // Covered: an earlier policy without route names, or one listing every name.
+        assert_eq!(
+            shadow_named(&[(none, none, none), (none, none, &["api"])]),
+            Some(vec![0])
+        );
+        assert_eq!(
+            shadow_named(&[(none, none, &["api", "web"]), (none, &["/x"], &["api"])]),
+            Some(vec![0])
+        );
+        assert_eq!(
+            shadow_named(&[
+                (none, none, &["api"]),
+                (none, none, &["web"]),
+                (none, none, &["web", "api"])
+            ]),
+            Some(vec![0, 1])
+        );
+        assert_eq!(
+            shadow_named(&[(&["a.com"], none, none), (&["a.com"], none, &["api"])]),
+            Some(vec![0])
+        );
+        // Reachable: another name, a name the earlier policy lacks, or a narrower host/path.
+        assert_eq!(shadow_named(&[(none, none, &["api"]), (none, none, &["web"])]), None);
+        assert_eq!(
+            shadow_named(&[(none, none, &["api"]), (none, none, &["api", "web"])]),
+            None
+        );
+        assert_eq!(shadow_named(&[(none, none, &["api"]), (none, none, none)]), None);
+        assert_eq!(
+            shadow_named(&[(&["a.com"], none, &["api"]), (&["b.com"], none, &["api"])]),
+            None
+        );
+        assert_eq!(shadow_named(&[(none, &["/a"], &["api"]), (none, none, &["api"])]), None);
     }
 }

@@ -4,7 +4,7 @@
 
 mod simulate;
 
-pub use simulate::{apply_op, respond, HeaderLines, SimulatedResponse};
+pub use simulate::{apply_op, respond, HeaderLines, SimulatedResponse, ROUTE_NAME};
 
 use crate::rules::allow_headers::{self, AllowHeaders};
 

@@ -9,7 +9,13 @@ use crate::rules::decide::{HeaderOp, Outcome, RequestHeaders};
 /// several lines of one name arrive comma-joined (Envoy joins them before any filter runs) and
 /// invalid UTF-8 is replaced by U+FFFD (the glue reads header bytes lossily). Shared by the spec,
 /// bypass, property and fuzz tests and the benchmark, so they all feed `decide()` what Envoy does.
+/// A line named [`ROUTE_NAME`] is not a header: it stands for the name of the route Envoy
+/// matched (absent: no route).
 pub struct HeaderLines<'a, N, V>(pub &'a [(N, V)]);
+
+/// The name of the [`HeaderLines`] line that carries the matched route's name (Envoy's
+/// `xds.route_name` property, which is no header).
+pub const ROUTE_NAME: &str = "xds.route_name";
 
 impl<N: AsRef<str>, V: AsRef<[u8]>> RequestHeaders for HeaderLines<'_, N, V> {
     fn get(&self, name: &str) -> Option<String> {
@@ -25,6 +31,13 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> RequestHeaders for HeaderLines<'_, N, V> {
             }
         }
         joined
+    }
+
+    fn route_name(&self) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.as_ref() == ROUTE_NAME)
+            .map(|(_, v)| String::from_utf8_lossy(v.as_ref()).into_owned())
     }
 }
 
