@@ -80,7 +80,7 @@ def test_a_policy_from_ecds_is_replaced_without_restart_and_a_refused_one_leaves
         assert envoy.stats()[STAT + "update_success"] == 2
         assert envoy.proc.pid == pid and envoy.proc.poll() is None
         # One counter per name across configurations, as with the wasm filter.
-        assert edge_cors_stats(envoy)["edge_cors.app.preflight_allowed"] >= 3
+        assert edge_cors_stats(envoy)["requests/app/enforce/preflight/allowed/none"] >= 3
     finally:
         envoy.stop()
 

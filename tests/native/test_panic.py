@@ -48,8 +48,8 @@ def test_a_panic_answers_that_request_500_and_envoy_serves_the_next_ones(envoy, 
     assert "edge-cors: panic caught in the request_headers hook, answered fail-closed: " \
            "x-edge-cors-test-panic header present" in log
     assert "Caught Aborted" not in log
-    assert edge_cors_stats(envoy)["edge_cors.app.actual_allowed"] == 4
-    assert edge_cors_stats(envoy)["edge_cors.app.preflight_allowed"] == 1
+    assert edge_cors_stats(envoy)["requests/app/enforce/actual/allowed/none"] == 4
+    assert edge_cors_stats(envoy)["requests/app/enforce/preflight/allowed/none"] == 1
 
 
 def test_panics_on_many_requests_in_a_row_leave_envoy_serving(envoy):

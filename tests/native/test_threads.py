@@ -36,8 +36,8 @@ def test_every_worker_decides_with_the_one_configuration_and_counts_into_the_sam
             t.join()
         assert wrong == []
         stats = edge_cors_stats(envoy)
-        assert stats["edge_cors.app.actual_allowed"] == 100
-        assert stats["edge_cors.app.actual_rejected.origin"] == 100
+        assert stats["requests/app/enforce/actual/allowed/none"] == 100
+        assert stats["requests/app/enforce/actual/rejected/origin"] == 100
         log = envoy.log()
         assert len(re.findall(r"edge-cors: configured 1 policies", log)) == 1, "one configuration for every worker"
         # One rejection line per worker that saw the origin (the window is 300 s), each from
