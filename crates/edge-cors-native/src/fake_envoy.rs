@@ -128,6 +128,27 @@ pub extern "C" fn envoy_dynamic_module_callback_get_concurrency() -> u32 {
     2
 }
 
+/// Add a metric named by the module's buffer to `table`; its index is the id written.
+///
+/// # Safety
+/// `name` is valid for the call and `id` points to the module's variable.
+unsafe fn define<T>(
+    table: &'static std::thread::LocalKey<RefCell<Vec<T>>>,
+    name: Buffer,
+    id: *mut usize,
+    new: impl FnOnce(String) -> T,
+) -> u32 {
+    // SAFETY: by the caller's contract.
+    let name = String::from_utf8_lossy(&unsafe { bytes(name) }).into_owned();
+    table.with(|t| {
+        let mut t = t.borrow_mut();
+        // SAFETY: by the caller's contract.
+        unsafe { *id = t.len() };
+        t.push(new(name));
+    });
+    abi::METRICS_SUCCESS
+}
+
 /// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_config_define_counter`.
 ///
 /// # Safety
@@ -140,14 +161,8 @@ pub unsafe extern "C" fn envoy_dynamic_module_callback_http_filter_config_define
     _label_names_length: usize,
     counter_id: *mut usize,
 ) -> u32 {
-    // SAFETY: the module's buffer is valid for the call; `counter_id` points to its variable.
-    let name = String::from_utf8_lossy(&unsafe { bytes(name) }).into_owned();
-    COUNTERS.with(|c| {
-        let mut c = c.borrow_mut();
-        unsafe { *counter_id = c.len() };
-        c.push(name);
-    });
-    abi::METRICS_SUCCESS
+    // SAFETY: as the module passes them.
+    unsafe { define(&COUNTERS, name, counter_id, |n| n) }
 }
 
 /// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_config_define_gauge`.
@@ -162,14 +177,8 @@ pub unsafe extern "C" fn envoy_dynamic_module_callback_http_filter_config_define
     _label_names_length: usize,
     gauge_id: *mut usize,
 ) -> u32 {
-    // SAFETY: the module's buffer is valid for the call; `gauge_id` points to its variable.
-    let name = String::from_utf8_lossy(&unsafe { bytes(name) }).into_owned();
-    GAUGES.with(|g| {
-        let mut g = g.borrow_mut();
-        unsafe { *gauge_id = g.len() };
-        g.push((name, 0));
-    });
-    abi::METRICS_SUCCESS
+    // SAFETY: as the module passes them.
+    unsafe { define(&GAUGES, name, gauge_id, |n| (n, 0)) }
 }
 
 /// The fake of Envoy's `envoy_dynamic_module_callback_http_filter_config_set_gauge`.
