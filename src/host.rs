@@ -75,8 +75,8 @@ impl RootHost for ProxyWasm {
         now()
     }
 
-    fn memory_pages(&self) -> usize {
-        core::arch::wasm32::memory_size::<0>()
+    fn memory_pages(&self) -> Option<usize> {
+        Some(core::arch::wasm32::memory_size::<0>())
     }
 
     fn count(&self, id: u32) -> Result<(), HostCallError> {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """edge-cors benchmark driver (run through scripts/bench.sh, which installs and builds first).
 
-For each Envoy variant (none, native, floor, edge; see configs.py) and policy size it measures
+For each Envoy variant (none, native, floor, edge, module, module-floor; see configs.py) and
+policy size it measures
 - instructions per request of the whole Envoy process under `valgrind --tool=callgrind`:
   `callgrind_control -z` before and `-d` after N keep-alive requests, the dump's total / N;
 - requests/s and p50/p99 latency with `wrk`, Envoy pinned to one core and wrk plus the upstream
@@ -80,20 +81,21 @@ def check_answer(variant: str, workload: str, status: int, headers: dict) -> Non
     allowed = workload in ("get_allowed", "get_wildcard", "preflight_allowed")
     has_origin = workload != "get_no_origin"
     problems = []
-    if variant in ("none", "floor"):
+    edge_cors = variant in ("edge", "module")
+    if variant in ("none", "floor", "module-floor"):
         if acao is not None or status != 200:
             problems.append("expected the upstream's plain 200")
-    elif variant in ("native", "edge"):
+    elif variant in ("native", "edge", "module"):
         want_origin = configs.WILDCARD_HIT_ORIGIN if workload == "get_wildcard" else configs.HIT_ORIGIN
         if allowed and acao != want_origin:
             problems.append(f"expected ACAO {want_origin}")
         if (not allowed or not has_origin) and acao is not None:
             problems.append("expected no ACAO")
-        if variant == "edge" and workload == "preflight_allowed" and status != 204:
+        if edge_cors and workload == "preflight_allowed" and status != 204:
             problems.append("expected 204")
-        if variant == "edge" and workload == "preflight_rejected" and status != 403:
+        if edge_cors and workload == "preflight_rejected" and status != 403:
             problems.append("expected 403")
-        if variant == "edge" and has_origin and "origin" not in headers.get("vary", ""):
+        if edge_cors and has_origin and "origin" not in headers.get("vary", ""):
             problems.append("expected Vary: origin")
     if problems:
         raise AssertionError(f"{variant}/{workload}: status {status}, headers {headers}: {'; '.join(problems)}")
@@ -191,12 +193,13 @@ def measure_load(procs: dict, cells: list, rounds: int, seconds: float, connecti
     return out
 
 
-def compile_time(envoy: str, edge_wasm: str, floor_wasm: str, workdir: Path, size: str) -> dict:
-    """Start an Envoy with edge-cors and a policy of `size`; read the time on_configure took
-    (logged by the filter itself) and Envoy's memory next to the do-nothing filter's."""
+def compile_time(envoy: str, modules: dict, workdir: Path, size: str, variant: str = "edge") -> dict:
+    """Start an Envoy with edge-cors (`variant`: the wasm `edge` or the native `module`) and a
+    policy of `size`; read the time the configuration took (logged by the filter itself) and
+    Envoy's memory next to the do-nothing filter's."""
     up = free_port()
-    name = f"compile-{size}"
-    cfg = configs.variant_config("edge", size, free_port(), free_port(), up, edge_wasm, floor_wasm)
+    name = f"compile-{variant}-{size}"
+    cfg = configs.variant_config(variant, size, free_port(), free_port(), up, **modules)
     t0 = time.monotonic()
     proc = launch(name, cfg, workdir, envoy, cpu=ENVOY_CPU)
     try:
@@ -207,6 +210,7 @@ def compile_time(envoy: str, edge_wasm: str, floor_wasm: str, workdir: Path, siz
         pages = re.search(r"wasm memory (\d+) pages", log)
         return {
             "policy": size,
+            "variant": variant,
             "on_configure_ms": int(m.group(1)) / 1000 if m else None,
             "wasm_memory_kib": int(pages.group(1)) * 64 if pages else None,
             "envoy_ready_s": round(ready_s, 2),
@@ -217,14 +221,17 @@ def compile_time(envoy: str, edge_wasm: str, floor_wasm: str, workdir: Path, siz
         proc.stop()
 
 
-def module_sizes(edge_wasm: str, floor_wasm: str, workdir: Path) -> dict:
+def module_sizes(modules: dict) -> dict:
     """The shipped module (cargo, then wasm-opt -Oz in build_wasm), cargo's output before
-    wasm-opt when it is at hand, and the floor module."""
-    sizes = {"edge_cors.wasm": os.path.getsize(edge_wasm)}
+    wasm-opt when it is at hand, the floor module, and the native module (no size budget: it is
+    a file on the proxy's disk, not a download per VM)."""
+    sizes = {"edge_cors.wasm": os.path.getsize(modules["edge_wasm"])}
     cargo_output = ROOT / "target" / "wasm32-wasip1" / "release" / "deps" / "edge_cors.wasm"
     if cargo_output.exists():
         sizes["edge_cors.wasm as cargo built it, before wasm-opt -Oz"] = cargo_output.stat().st_size
-    sizes["bench_floor.wasm"] = os.path.getsize(floor_wasm)
+    sizes["bench_floor.wasm"] = os.path.getsize(modules["floor_wasm"])
+    if modules.get("edge_module") and os.path.exists(modules["edge_module"]):
+        sizes["libedge_cors_native.so"] = os.path.getsize(modules["edge_module"])
     return sizes
 
 
@@ -236,6 +243,8 @@ def main() -> int:
     ap.add_argument("--envoy", default=os.environ.get("ENVOY_BIN"))
     ap.add_argument("--edge-wasm", default=str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm"))
     ap.add_argument("--floor-wasm", default=str(ROOT / "target" / "bench-floor" / "wasm32-wasip1" / "release" / "bench_floor.wasm"))
+    ap.add_argument("--edge-module", default=str(ROOT / "target" / "release" / "libedge_cors_native.so"))
+    ap.add_argument("--floor-module", default=str(ROOT / "target" / "bench-floor-native" / "release" / "libbench_floor_native.so"))
     ap.add_argument("--requests", type=int, help="requests per callgrind measurement")
     ap.add_argument("--rounds", type=int, help="interleaved load rounds")
     ap.add_argument("--seconds", type=float, help="seconds per load cell per round")
@@ -258,10 +267,13 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="edge-cors-bench-"))
     progress(f"work dir {workdir}, results into {args.out}")
 
-    instances = {"none": ("none", None), "floor": ("floor", None)}
+    modules = {"edge_wasm": args.edge_wasm, "floor_wasm": args.floor_wasm, "edge_module": args.edge_module,
+               "floor_module": args.floor_module}
+    instances = {"none": ("none", None), "floor": ("floor", None), "module-floor": ("module-floor", None)}
     for s in sizes:
         instances[f"native-{s}"] = ("native", s)
         instances[f"edge-{s}"] = ("edge", s)
+        instances[f"module-{s}"] = ("module", s)
     if args.only:
         keep = args.only.split(",")
         instances = {k: v for k, v in instances.items() if k in keep}
@@ -282,8 +294,8 @@ def main() -> int:
                 if backend == "direct" and variant == "native":
                     continue
                 progress(f"callgrind ({backend}): starting {inst} under valgrind")
-                cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, args.edge_wasm,
-                                             args.floor_wasm, direct=backend == "direct")
+                cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, **modules,
+                                             direct=backend == "direct")
                 proc = launch(f"cg-{backend}-{inst}", cfg, workdir, args.envoy, callgrind=True)
                 try:
                     proc.wait_ready(900, interval=0.2)
@@ -297,7 +309,7 @@ def main() -> int:
             procs = {}
             try:
                 for inst, (variant, size) in instances.items():
-                    cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
+                    cfg = configs.variant_config(variant, size, free_port(), free_port(), upstream.port, **modules)
                     procs[inst] = launch(f"load-{inst}", cfg, workdir, args.envoy, cpu=ENVOY_CPU)
                 for p in procs.values():
                     p.wait_ready(300, interval=0.2)
@@ -317,16 +329,24 @@ def main() -> int:
         # 3. Module size, compile time, memory.
         if args.callgrind_only:
             return finish(results, args.out, None if args.keep else workdir)
-        results["module_bytes"] = module_sizes(args.edge_wasm, args.floor_wasm, workdir)
+        results["module_bytes"] = module_sizes(modules)
         compile_sizes = ["1"] if quick else ["1", "large", "100k"]
-        results["compile"] = [compile_time(args.envoy, args.edge_wasm, args.floor_wasm, workdir, s) for s in compile_sizes]
-        floor_cfg = configs.variant_config("floor", None, free_port(), free_port(), upstream.port, args.edge_wasm, args.floor_wasm)
+        results["compile"] = [compile_time(args.envoy, modules, workdir, s, v) for v in ("edge", "module")
+                              for s in compile_sizes]
+        floor_cfg = configs.variant_config("floor", None, free_port(), free_port(), upstream.port, **modules)
         floor_proc = launch("rss-floor", floor_cfg, workdir, args.envoy, cpu=ENVOY_CPU)
         try:
             floor_proc.wait_ready(120, interval=0.2)
             results["floor_rss_kib"] = floor_proc.rss_kib()
         finally:
             floor_proc.stop()
+        module_floor_cfg = configs.variant_config("module-floor", None, free_port(), free_port(), upstream.port, **modules)
+        module_floor_proc = launch("rss-module-floor", module_floor_cfg, workdir, args.envoy, cpu=ENVOY_CPU)
+        try:
+            module_floor_proc.wait_ready(120, interval=0.2)
+            results["module_floor_rss_kib"] = module_floor_proc.rss_kib()
+        finally:
+            module_floor_proc.stop()
     finally:
         upstream.stop()
     return finish(results, args.out, None if args.keep else workdir)

@@ -1,9 +1,12 @@
-"""Envoy configurations and policies for the benchmark: the four variants side by side.
+"""Envoy configurations and policies for the benchmark: the variants side by side.
 
-(a) `none`     no CORS filter
-(b) `native`   Envoy's envoy.filters.http.cors with the equivalent CorsPolicy
-(c) `floor`    a proxy-wasm filter that does nothing (scripts/bench/floor): the wasm floor
-(d) `edge`     edge-cors
+(a) `none`          no CORS filter
+(b) `native`        Envoy's envoy.filters.http.cors (C++) with the equivalent CorsPolicy
+(c) `floor`         a proxy-wasm filter that does nothing (scripts/bench/floor): the wasm floor
+(d) `edge`          edge-cors, the proxy-wasm filter
+(e) `module`        edge-cors, the native dynamic module (crates/edge-cors-native)
+(f) `module-floor`  a dynamic module that does nothing (scripts/bench/floor-native): the floor of
+                    Envoy's dynamic-module wrapper
 
 Every variant routes every method to the same upstream (another Envoy answering with a fixed
 `direct_response`), so the only difference between them is the CORS filter.
@@ -13,7 +16,7 @@ from __future__ import annotations
 # bench.py puts tests/ on sys.path: the Envoy configs come from the test harness's one builder.
 from harness.envoy_config import (  # noqa: E402
     NATIVE_CORS, ROUTER, bootstrap, direct_response_route, http_listener, native_cors_filter, native_cors_policy,
-    route_config, route_to, static_cluster, virtual_host, wasm_filter,
+    dynamic_module_filter, route_config, route_to, static_cluster, virtual_host, wasm_filter,
 )
 
 # The origin every "allowed" workload sends. In the larger policies it sits in the middle of the
@@ -108,8 +111,9 @@ def upstream_config(port: int, admin_port: int) -> dict:
 
 
 def variant_config(variant: str, size: str | None, port: int, admin_port: int, upstream_port: int,
-                   edge_wasm: str, floor_wasm: str, direct: bool = False) -> dict:
-    """The Envoy under test for one variant (and policy size for `native` and `edge`).
+                   edge_wasm: str, floor_wasm: str, direct: bool = False, edge_module: str | None = None,
+                   floor_module: str | None = None) -> dict:
+    """The Envoy under test for one variant (and policy size for `native`, `edge` and `module`).
     `direct`: answer from the route itself (direct_response) instead of proxying to the upstream;
     a cheaper request, so every filter's share of it is larger (native CORS skips such routes)."""
     route = fixed_response_route() if direct else route_to()
@@ -123,6 +127,11 @@ def variant_config(variant: str, size: str | None, port: int, admin_port: int, u
         filters = [wasm_filter("{}", name="bench-floor", wasm=floor_wasm), ROUTER]
     elif variant == "edge":
         filters = [wasm_filter(edge_cors_policy(size), wasm=edge_wasm), ROUTER]
+    elif variant == "module":
+        filters = [dynamic_module_filter(edge_cors_policy(size), module=edge_module), ROUTER]
+    elif variant == "module-floor":
+        floor = dynamic_module_filter("{}", name="bench-floor-native", module=floor_module)
+        filters = [floor, ROUTER]
     else:
         raise ValueError(variant)
     return _bootstrap(admin_port, _listener(port, filters, vhost), [static_cluster("upstream", upstream_port)])

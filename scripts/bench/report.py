@@ -74,6 +74,37 @@ def targets(results: dict, key: str) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+def native_targets(results: dict, key: str) -> list[tuple[str, str, bool | None]]:
+    """(target, measured figure, met) for the native module (`module-*`, e) against Envoy's C++
+    CORS filter (b) and bare Envoy (a), with one backend."""
+    out = []
+
+    def cg(inst, workload):
+        return _cg(results, inst, workload, key)
+
+    def against(label, inst, workload, base_inst, limit, strict=False):
+        e, b = cg(inst, workload), cg(base_inst, workload)
+        r = ratio(e, b)
+        if r is not None:
+            out.append((label, f"{r:.3f}x ({_k(e)} vs {_k(b)})", r < limit if strict else r <= limit))
+
+    for workload, what in (("get_allowed", "allowed GET"), ("get_rejected", "rejected GET")):
+        against(f"native: {what} <= 1.10x C++ CORS, 1 origin", "module-1", workload, "native-1", 1.10)
+        for s in ("100", "large"):
+            against(f"native: {what} below C++ CORS, {SIZE_LABELS[s]}", f"module-{s}", workload, f"native-{s}", 1.0,
+                    strict=True)
+    against("native: allowed preflight <= 1.15x C++ CORS's answer, 1 origin", "module-1", "preflight_allowed",
+            "native-1", 1.15)
+    against("native: GET without Origin <= 1.06x bare Envoy", "module-1", "get_no_origin", "none", 1.06)
+    for workload in ("get_allowed", "get_rejected", "preflight_allowed"):
+        large, one = cg("module-large", workload), cg("module-1", workload)
+        r = ratio(large, one)
+        if r is not None:
+            out.append((f"native: {WORKLOAD_LABELS[workload]} flat (within 3%) from 1 origin to {SIZE_LABELS['large']}",
+                        f"{r:.3f}x ({_k(large)} vs {_k(one)})", abs(r - 1) <= 0.03))
+    return out
+
+
 def global_targets(results: dict) -> list[tuple[str, str, bool | None]]:
     out = []
     size = results.get("module_bytes", {}).get("edge_cors.wasm")
@@ -108,6 +139,28 @@ def markdown(results: dict) -> str:
                 lines.append(f"| {label} | {SIZE_LABELS[s]} | {_k(a)} | {_k(b)} | {_k(c)} | {_k(d)} | {_r(ratio(d, a))} | "
                              f"{_r(ratio(d, b))} | {_r(ratio(d, c))} | {'-' if c is None else f'{(d - c) / 1000:+.1f}k'} |")
         lines.append("")
+    for key, backend in BACKENDS:
+        cg = results.get(key, {})
+        sizes = [s for s in results["sizes"] if f"module-{s}" in cg]
+        if not sizes:
+            continue
+        lines.append(f"edge-cors as a native dynamic module, {backend}: a = no CORS, b = Envoy's C++ CORS filter, "
+                     "f = a dynamic module that does nothing (the floor of Envoy's module wrapper), e = edge-cors's "
+                     "native module, d = edge-cors's wasm filter; e-f = what edge-cors adds to the module floor:")
+        lines.append("")
+        lines.append("| workload | policy | a none | b C++ CORS | f module floor | e native | d wasm | e/a | e/b | e/d | e-f |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for workload, label in WORKLOAD_LABELS.items():
+            for s in sizes:
+                e = _cg(results, f"module-{s}", workload, key)
+                if e is None:
+                    continue
+                a, b, f, d = (_cg(results, "none", workload, key), _cg(results, f"native-{s}", workload, key),
+                              _cg(results, "module-floor", workload, key), _cg(results, f"edge-{s}", workload, key))
+                lines.append(f"| {label} | {SIZE_LABELS[s]} | {_k(a)} | {_k(b)} | {_k(f)} | {_k(e)} | {_k(d)} | "
+                             f"{_r(ratio(e, a))} | {_r(ratio(e, b))} | {_r(ratio(e, d))} | "
+                             f"{'-' if f is None else f'{(e - f) / 1000:+.1f}k'} |")
+        lines.append("")
     load = results.get("load")
     if load:
         st = results["load_settings"]
@@ -116,8 +169,8 @@ def markdown(results: dict) -> str:
                      f"the upstream on CPU 1; median of {st['rounds']} interleaved rounds of {st['seconds']:g} s; "
                      "requests/s, p50 / p99 in ms; ratios of requests/s):")
         lines.append("")
-        lines.append("| workload | policy | a none | b native | c floor | d edge-cors | d/a | d/b | d/c |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| workload | policy | a none | b native | c floor | d edge-cors | e edge-cors native | d/a | d/b | d/c | e/b |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
         def cell(inst, w):
             m = load.get(inst, {}).get(w)
@@ -132,9 +185,11 @@ def markdown(results: dict) -> str:
                 d = rps(f"edge-{s}", workload)
                 if d is None:
                     continue
+                e = rps(f"module-{s}", workload)
                 lines.append(f"| {label} | {SIZE_LABELS[s]} | {cell('none', workload)} | {cell(f'native-{s}', workload)} | "
-                             f"{cell('floor', workload)} | {cell(f'edge-{s}', workload)} | {_r(ratio(d, rps('none', workload)))} | "
-                             f"{_r(ratio(d, rps(f'native-{s}', workload)))} | {_r(ratio(d, rps('floor', workload)))} |")
+                             f"{cell('floor', workload)} | {cell(f'edge-{s}', workload)} | {cell(f'module-{s}', workload)} | "
+                             f"{_r(ratio(d, rps('none', workload)))} | {_r(ratio(d, rps(f'native-{s}', workload)))} | "
+                             f"{_r(ratio(d, rps('floor', workload)))} | {_r(ratio(e, rps(f'native-{s}', workload)))} |")
     lines.append("")
     lines.append("| module | bytes |")
     lines.append("|---|---:|")
@@ -144,16 +199,18 @@ def markdown(results: dict) -> str:
         lines.append(f"| {name} | {size:,} |")
     if results.get("compile"):
         lines.append("")
-        lines.append("| policy in edge-cors | JSON bytes | on_configure (parse + compile) | wasm linear memory | Envoy RSS | Envoy RSS with the do-nothing filter |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append("| policy in edge-cors | host | JSON bytes | parse + compile | wasm linear memory | Envoy RSS | Envoy RSS with the host's do-nothing filter |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|")
         for c in results["compile"]:
             ms = "-" if c["on_configure_ms"] is None else f"{c['on_configure_ms']:.1f} ms"
             mem = "-" if c["wasm_memory_kib"] is None else f"{c['wasm_memory_kib'] / 1024:.1f} MiB"
-            lines.append(f"| {SIZE_LABELS[c['policy']]} | {c['config_json_bytes']:,} | {ms} | {mem} | "
-                         f"{c['envoy_rss_kib'] / 1024:.1f} MiB | {results.get('floor_rss_kib', 0) / 1024:.1f} MiB |")
+            native = c.get("variant") == "module"
+            floor = results.get("module_floor_rss_kib" if native else "floor_rss_kib", 0)
+            lines.append(f"| {SIZE_LABELS[c['policy']]} | {'native' if native else 'wasm'} | {c['config_json_bytes']:,} | {ms} | "
+                         f"{mem} | {c['envoy_rss_kib'] / 1024:.1f} MiB | {floor / 1024:.1f} MiB |")
     rows = {}
     for key, _ in BACKENDS:
-        for label, figure, ok in targets(results, key):
+        for label, figure, ok in targets(results, key) + native_targets(results, key):
             rows.setdefault(label, {})[key] = (figure, ok)
     if rows or global_targets(results):
         lines.append("")
@@ -178,7 +235,9 @@ def chart(results: dict, path: Path) -> None:
 
     workloads = [w for w in WORKLOAD_LABELS if _cg(results, "floor", w) is not None and w != "get_wildcard"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
-    variants = [("none", "a: no CORS"), ("native-1", "b: native CORS"), ("floor", "c: do-nothing wasm"), ("edge-1", "d: edge-cors")]
+    variants = [("none", "a: no CORS"), ("native-1", "b: native CORS"), ("floor", "c: do-nothing wasm"), ("edge-1", "d: edge-cors"),
+                ("module-1", "e: edge-cors native module")]
+    variants = [(inst, label) for inst, label in variants if inst in results.get("callgrind", {})]
     width = 0.8 / len(variants)
     for i, (inst, label) in enumerate(variants):
         ys = [(_cg(results, inst, w) or 0) / 1000 for w in workloads]

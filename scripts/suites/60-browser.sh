@@ -21,5 +21,6 @@ if [ ! -f "$stamp" ] || [ "$(sha256sum < "$lock")" != "$(cat "$stamp")" ]; then
 fi
 # The suite's own checks first (no browser): a consistent case table, reasons in mismatches.
 "$VENV/bin/python" -m pytest -q tests/browser/test_cases.py
+# Arguments go to run.py (62-browser-native: --browsers chromium --no-matrix).
 ENVOY_BIN="$(envoy_bin)" EDGE_CORS_WASM="$WASM" CHROMIUM=/usr/bin/chromium FIREFOX=/usr/bin/firefox-esr \
-  "$VENV/bin/python" tests/browser/run.py
+  "$VENV/bin/python" tests/browser/run.py "$@"

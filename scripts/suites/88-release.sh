@@ -12,7 +12,8 @@ ensure_rust
 ensure_venv
 ensure_apt skopeo docker-registry file
 [ -f "$WASM" ] || build_wasm
+[ -f "$NATIVE" ] || build_native
 cargo build -q -p edge-cors-check
-ENVOY_BIN="$(envoy_bin)" EDGE_CORS_WASM="$WASM" EDGE_CORS_CHECK="$ROOT/target/debug/edge-cors-check" \
+ENVOY_BIN="$(envoy_bin)" EDGE_CORS_WASM="$WASM" EDGE_CORS_NATIVE="$NATIVE" EDGE_CORS_CHECK="$ROOT/target/debug/edge-cors-check" \
   "$VENV/bin/python" -m pytest -q -s -p no:cacheprovider tests/release 2>&1 | grep -vE '^\s*$'
 [ "${PIPESTATUS[0]}" = 0 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark in its fast mode: proves scripts/bench.sh runs end to end (every variant answers
 # every workload correctly, callgrind and wrk produce numbers, the tables and the chart are
-# written) and checks the ordering any sound measurement must show. < 3 minutes.
+# written) and checks the ordering any sound measurement must show. About 4 minutes.
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 out="$ROOT/target/bench-quick"

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from harness.client import request  # noqa: E402
 from harness.envoy_config import (  # noqa: E402
-    NATIVE_CORS, ROUTER, native_cors_filter, native_cors_policy, proxy_bootstrap, route_to, virtual_host, wasm_filter,
+    NATIVE_CORS, ROUTER, native_cors_filter, native_cors_policy, proxy_bootstrap, route_to, virtual_host, edge_cors_filter,
 )
 from harness.processes import Envoy, Upstream, free_port  # noqa: E402
 
@@ -402,7 +402,7 @@ def classify(r: Req, config: dict, edge: Seen, native: Seen) -> tuple:
 def run_config(name: str, config: dict, upstream_port: int, work: Path, requests: list,
                edge_config: dict | None = None) -> list:
     """Send `requests` to edge-cors (`edge_config`, default `config`) and to the native filter (`config`)."""
-    edge_cfg = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(edge_config or config), ROUTER],
+    edge_cfg = proxy_bootstrap(free_port(), free_port(), upstream_port, [edge_cors_filter(edge_config or config), ROUTER],
                                routes=[route_to()])
     native_cfg = proxy_bootstrap(free_port(), free_port(), upstream_port, [native_cors_filter(), ROUTER],
                                  virtual_hosts=native_route_config(config))
@@ -448,7 +448,7 @@ def credentials_with_any_origin(upstream_port: int, work: Path) -> list:
     policy = {"name": "any", "allow_origins": ["*"], "allow_credentials": True}
     (work / "any-credentials-edge").mkdir()
     (work / "any-credentials-native").mkdir()
-    edge = Envoy(proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter({"policies": [policy]}), ROUTER]),
+    edge = Envoy(proxy_bootstrap(free_port(), free_port(), upstream_port, [edge_cors_filter({"policies": [policy]}), ROUTER]),
                  work / "any-credentials-edge")
     code = edge.run_to_exit()
     problems = []

@@ -1,6 +1,7 @@
-"""Bodies and trailers through Envoy + edge_cors.wasm. The shipped module has no body, trailer,
-gRPC, HTTP-call or network callbacks (scripts/lib.sh prune_callbacks drops those exports to save
-9 KB): Envoy must then stream both bodies untouched, pass trailers on, and still get the CORS
+"""Bodies and trailers through Envoy + edge-cors (either host: EDGE_CORS_HOST). The shipped wasm
+module has no body, trailer, gRPC, HTTP-call or network callbacks (scripts/lib.sh prune_callbacks
+drops those exports to save 9 KB), and the native module's body and trailer hooks return
+Continue: Envoy must then stream both bodies untouched, pass trailers on, and still get the CORS
 headers the filter adds on the header callbacks."""
 import hashlib
 import json

@@ -1,4 +1,5 @@
-"""The bypass corpus (tests/bypass_origins.txt) through Envoy + edge_cors.wasm.
+"""The bypass corpus (tests/bypass_origins.txt) through Envoy + edge-cors (the wasm or the native
+host: EDGE_CORS_HOST).
 
 Every hostile Origin, under both policies (A: app.example.com + *.example.com with credentials
 on host api.example.com; B: foo.com + bar.com on host api.foo.com), as an actual GET and as a
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.client import cors_of, request, send_raw
-from harness.envoy_config import ROUTER, proxy_bootstrap, route_to, wasm_filter
+from harness.envoy_config import ROUTER, edge_cors_filter, proxy_bootstrap, route_to
 from harness.processes import Envoy, VmHealth, free_port
 
 # Run by suite 70-bypass, which shows what these tests print (50-e2e leaves them out).
@@ -69,7 +70,7 @@ def test_the_corpus_decoder_matches_the_rust_one():
 
 @pytest.fixture(scope="module")
 def envoy(upstream, tmp_path_factory):
-    e = Envoy(proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(POLICY), ROUTER], ANY_ROUTE),
+    e = Envoy(proxy_bootstrap(free_port(), free_port(), upstream.port, [edge_cors_filter(POLICY), ROUTER], ANY_ROUTE),
               workdir=tmp_path_factory.mktemp("bypass")).start()
     yield e
     e.stop()

@@ -1,9 +1,9 @@
-"""The core request-handling contract, end to end through Envoy + edge_cors.wasm."""
+"""The core request-handling contract, end to end through Envoy + edge-cors (either host, EDGE_CORS_HOST)."""
 import pytest
 
 from harness.client import raw_request, request
-from harness.envoy_config import ROUTER, proxy_bootstrap, wasm_filter
-from harness.processes import Envoy, free_port
+from harness.envoy_config import ROUTER, edge_cors_filter, proxy_bootstrap
+from harness.processes import Envoy, VmHealth, free_port
 
 APP = {
     "name": "app",
@@ -160,7 +160,8 @@ def test_several_request_headers_lines_are_read_as_one_list(envoy):
     assert r.get("access-control-allow-headers") == "content-type,authorization"
 
 
-def test_hostile_bytes_in_origin_do_not_crash_the_vm(envoy):
+def test_hostile_bytes_in_origin_do_not_crash_the_filter(envoy):
+    health = VmHealth(envoy)
     head = raw_request(envoy.port, b"GET /api/items HTTP/1.1\r\nhost: a\r\norigin: https://app.example.com\xff\xfe\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert b"access-control-allow-origin" not in head.lower()
@@ -172,6 +173,7 @@ def test_hostile_bytes_in_origin_do_not_crash_the_vm(envoy):
     assert ok.get("access-control-allow-origin") == "https://app.example.com"
     stats = envoy.stats()
     assert not any(v for k, v in stats.items() if k.startswith("wasm.") and ("fail" in k or "crash" in k)), stats
+    health.assert_unchanged("hostile bytes in Origin")
 
 
 def test_preflight_success_status_200_is_honoured(start_envoy):
@@ -195,7 +197,7 @@ def test_a_bad_config_makes_envoy_refuse_to_start_and_names_every_error(start_en
 
 def test_envoy_validate_mode_fails_on_a_bad_policy(tmp_path):
     config = proxy_bootstrap(free_port(), free_port(), free_port(),
-                             [wasm_filter({"policies": [{"name": "x", "allow_origins": ["https://*.com"]}]}), ROUTER])
+                             [edge_cors_filter({"policies": [{"name": "x", "allow_origins": ["https://*.com"]}]}), ROUTER])
     envoy = Envoy(config, tmp_path, extra_args=["--mode", "validate"])
     assert envoy.run_to_exit() != 0
     assert "public suffix" in envoy.log()

@@ -1,10 +1,15 @@
 """Hot reload through ECDS from a watched file (envoy/ecds/): the shipped bootstrap and resource,
-with ports and paths substituted, in one Envoy process that is never restarted."""
+with ports and paths substituted, in one Envoy process that is never restarted. The shipped
+files configure the wasm filter; the native module's ECDS reload is tested in
+tests/native/test_config.py."""
 import pytest
 
+from harness import HOST
 from harness.client import request
 from harness.ecds import install, shipped_bootstrap_text, shipped_resource_text
 from harness.processes import Envoy, edge_cors_stats, free_port, poll, prometheus_samples, sample
+
+pytestmark = pytest.mark.skipif(HOST != "wasm", reason="envoy/ecds/ configures the wasm filter")
 
 STAT = "extension_config_discovery.http_filter.edge-cors."
 

@@ -1,15 +1,16 @@
-"""Hardening (issue 11), end to end through Envoy + edge_cors.wasm with the connection manager's
-DEFAULT path and host options (no normalize_path, merge_slashes, host port or dot stripping), so
-the filter's own rules are what is tested: any-origin answers on every response, `*` in
-Access-Control-Request-Headers, contradictory settings refused by `envoy --mode validate`,
-PATCH case, whole-segment path prefixes, unnormalized paths, hosts with port and trailing dot,
-the sticky rollout, the uncacheable decision header and shadowed-policy warnings."""
+"""Hardening (issue 11), end to end through Envoy + edge-cors (the wasm or the native host:
+EDGE_CORS_HOST) with the connection manager's DEFAULT path and host options (no normalize_path,
+merge_slashes, host port or dot stripping), so the filter's own rules are what is tested:
+any-origin answers on every response, `*` in Access-Control-Request-Headers, contradictory
+settings refused by `envoy --mode validate`, PATCH case, whole-segment path prefixes, unnormalized
+paths, hosts with port and trailing dot, the sticky rollout, the uncacheable decision header and
+shadowed-policy warnings."""
 import json
 
 import pytest
 
 from harness.client import request
-from harness.envoy_config import ROUTER, http_connection_managers, proxy_bootstrap, route_to, wasm_filter
+from harness.envoy_config import ROUTER, edge_cors_filter, http_connection_managers, proxy_bootstrap, route_to
 from harness.processes import Envoy, RecordingUpstream, edge_cors_log_lines, edge_cors_stats, free_port, nonzero
 
 ALL_METHODS_ROUTE = [route_to()]
@@ -37,7 +38,7 @@ def careless_upstream():
 def envoy_with(start_envoy, upstream_port, config, hcm_options=None):
     """edge-cors then the router, every method routed to `upstream_port`, under Envoy's default
     connection-manager options (no normalization) plus `hcm_options`."""
-    bootstrap_config = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(config), ROUTER],
+    bootstrap_config = proxy_bootstrap(free_port(), free_port(), upstream_port, [edge_cors_filter(config), ROUTER],
                                        ALL_METHODS_ROUTE, normalize=False)
     for hcm in http_connection_managers(bootstrap_config):
         hcm.update(hcm_options or {})
@@ -116,7 +117,7 @@ def test_contradictory_settings_make_envoy_validate_exit_1_with_every_error_line
         {"name": "patch", "allow_origins": ["https://a.example.com"], "allow_methods": ["patch"],
          "match": {"hosts": []}},
     ]}
-    envoy = Envoy(proxy_bootstrap(free_port(), free_port(), free_port(), [wasm_filter(config), ROUTER]), tmp_path,
+    envoy = Envoy(proxy_bootstrap(free_port(), free_port(), free_port(), [edge_cors_filter(config), ROUTER]), tmp_path,
                   extra_args=["--mode", "validate"])
     assert envoy.run_to_exit() == 1
     log = envoy.log()

@@ -1,8 +1,9 @@
-"""Hostile input through the real Envoy + edge_cors.wasm (FAIL_CLOSED): huge origins, huge and
-repeated Access-Control-Request-Headers, duplicated Origin lines, invalid UTF-8, methods that
-are not tokens. Each case checks its own answer; after each one a normal request is still
-answered correctly and Envoy's wasm stats show no VM failure or restart (a panic under
-FAIL_CLOSED would turn every later request into a 503).
+"""Hostile input through the real Envoy + edge-cors (the wasm host with FAIL_CLOSED, or the native
+host: EDGE_CORS_HOST): huge origins, huge and repeated Access-Control-Request-Headers, duplicated
+Origin lines, invalid UTF-8, methods that are not tokens. Each case checks its own answer; after
+each one a normal request is still answered correctly and the filter shows no failure
+(harness.processes.VmHealth: for wasm no VM failure or restart, since a panic under FAIL_CLOSED
+would turn every later request into a 503; for native Envoy still running and no caught panic).
 
 The listener accepts up to 96 KB of request headers and 5000 header lines, so the 60 KB and
 1000-line values reach the filter instead of being refused by Envoy's codec (431).
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from harness.client import cors_of, request, send_raw
-from harness.envoy_config import ROUTER, http_connection_managers, proxy_bootstrap, route_to, wasm_filter
+from harness.envoy_config import ROUTER, edge_cors_filter, http_connection_managers, proxy_bootstrap, route_to
 from harness.processes import Envoy, VmHealth, free_port
 
 # Run by suite 70-bypass, which shows what these tests print (50-e2e leaves them out).
@@ -73,7 +74,7 @@ def listener_limits(config: dict) -> dict:
 @pytest.fixture(scope="module")
 def envoy(upstream, tmp_path_factory):
     routes = [route_to()]
-    config = listener_limits(proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(POLICY), ROUTER], routes))
+    config = listener_limits(proxy_bootstrap(free_port(), free_port(), upstream.port, [edge_cors_filter(POLICY), ROUTER], routes))
     e = Envoy(config, workdir=tmp_path_factory.mktemp("hostile")).start()
     yield e
     e.stop()

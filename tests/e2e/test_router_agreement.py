@@ -29,7 +29,7 @@ from harness import ROOT
 from harness.client import request
 from harness.envoy_config import (
     HCM_TYPE, PATH_AND_HOST_NORMALIZATION, ROUTER, http_connection_managers, proxy_bootstrap, route_to, virtual_host,
-    wasm_filter,
+    edge_cors_filter,
 )
 from harness.processes import RecordingUpstream, free_port
 
@@ -113,7 +113,8 @@ def generated_bootstraps() -> dict:
     out = {"tests/harness proxy_bootstrap()": proxy_bootstrap(1, 2, 3, [ROUTER]),
            "scripts/bench upstream": bench_configs.upstream_config(1, 2),
            "scripts/soak config": soak.soak_config(1, 2, "edge_cors.wasm")}
-    for variant, size in (("none", None), ("native", "1"), ("floor", None), ("edge", "1")):
+    for variant, size in (("none", None), ("native", "1"), ("floor", None), ("edge", "1"), ("module", "1"),
+                          ("module-floor", None)):
         for direct in (False, True):
             out[f"scripts/bench {variant} direct={direct}"] = bench_configs.variant_config(
                 variant, size, 1, 2, 3, "edge_cors.wasm", "floor.wasm", direct=direct)
@@ -214,7 +215,7 @@ def agreement_config(upstream_port: int, hcm_options: dict, ignore_port_in_host_
     vhosts = [virtual_host([route_to()], name, [host or "*"],
                            request_headers_to_add=[{"header": {"key": "x-vhost", "value": name}}])
               for name, host in VHOSTS.items()]
-    config = proxy_bootstrap(free_port(), free_port(), upstream_port, [wasm_filter(policies), ROUTER], normalize=False,
+    config = proxy_bootstrap(free_port(), free_port(), upstream_port, [edge_cors_filter(policies), ROUTER], normalize=False,
                              virtual_hosts=vhosts)
     hcm = http_connection_managers(config)[0]
     hcm.update(hcm_options)

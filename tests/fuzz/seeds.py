@@ -7,6 +7,7 @@ per input into tests/fuzz/corpus/<target>/ (ignored by git; regenerated on every
   acrh    every Access-Control-Request-Headers value of the spec cases, plus edge shapes
   config  every JSON configuration (spec policies, config_errors fragments wrapped in a policy)
   decide  every spec request, encoded as the decide target reads it (index byte + value per line)
+  native  the decide seeds (the native target reads the same encoding)
 
 Usage: seeds.py CORPUS_DIR
 """
@@ -74,6 +75,7 @@ def main(corpus_dir: Path):
                 lines.append(bytes([DECIDE_NAMES.index(name)]) + unescape(value).encode())
         if lines:
             seeds["decide"].add(b"\n".join(lines))
+    seeds["native"] = set(seeds["decide"])
 
     for target, items in seeds.items():
         d = corpus_dir / target

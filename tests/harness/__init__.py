@@ -1,8 +1,9 @@
 """The edge-cors test harness: the one place that builds Envoy configurations and runs Envoy.
 
 - `harness.envoy_config`: bootstraps, listeners, HTTP connection managers (with the path and
-  host normalization of every shipped config), the edge-cors wasm filter, the native CORS
-  filter, routes, clusters, stats tags, access logs; edits of a shipped YAML file.
+  host normalization of every shipped config), the edge-cors filter on either host (the wasm
+  module or the native dynamic module: `edge_cors_filter`, chosen by EDGE_CORS_HOST), Envoy's
+  own CORS filter, routes, clusters, stats tags, access logs; edits of a shipped YAML file.
 - `harness.processes`: Envoy (start with a readiness poll, stop, admin and stats readers),
   the loopback upstreams, free ports, polling.
 - `harness.client`: HTTP/1.1 requests with exact headers, raw request heads, WebSocket frames.
@@ -20,3 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ENVOY_BIN = os.environ.get("ENVOY_BIN") or str(ROOT / ".venv" / "bin" / "envoy")
 WASM = os.environ.get("EDGE_CORS_WASM") or str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
+# The native host: the Envoy dynamic module `scripts/build.sh --native` builds.
+NATIVE = os.environ.get("EDGE_CORS_NATIVE") or str(ROOT / "target" / "release" / "libedge_cors_native.so")
+# Which host the suites run edge-cors on: "wasm" (proxy-wasm, the default) or "native" (the
+# dynamic module). The same tests run against both (scripts/suites/*-native.sh set it).
+HOSTS = ("wasm", "native")
+HOST = os.environ.get("EDGE_CORS_HOST", "wasm")
+if HOST not in HOSTS:
+    raise ValueError(f"EDGE_CORS_HOST={HOST!r}: expected one of {', '.join(HOSTS)}")

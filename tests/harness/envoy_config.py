@@ -12,10 +12,17 @@ from __future__ import annotations
 import json
 import re
 
-from . import WASM
+from . import HOST, NATIVE, WASM
 
 HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 NATIVE_CORS = "envoy.filters.http.cors"
+DYNAMIC_MODULE_FILTER = "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter"
+# Where each host puts edge-cors's counters: proxy-wasm's custom metrics, and a dynamic module's
+# default `metrics_namespace`.
+METRIC_NAMESPACES = {"wasm": "wasmcustom", "native": "dynamicmodulescustom"}
+# What Envoy's /stats/prometheus puts before `edge_cors_`: nothing for proxy-wasm's custom
+# namespace, `envoy_<namespace>_` for a dynamic module's.
+PROMETHEUS_PREFIXES = {"wasm": "", "native": "envoy_dynamicmodulescustom_"}
 
 ROUTER = {"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
 
@@ -91,6 +98,35 @@ def wasm_filter(config, name: str = "edge-cors", failure_policy: str = "FAIL_CLO
     }
 
 
+def dynamic_module_filter(config, name: str = "edge-cors", module: str | None = None,
+                          metrics_namespace: str | None = None) -> dict:
+    """edge-cors as an Envoy dynamic module (the native host): `config` as for `wasm_filter`,
+    the module loaded from the file `module` (default: the one scripts/build.sh --native builds)."""
+    value = config if isinstance(config, str) else json.dumps(config)
+    module_config = {"module": {"local": {"filename": module or NATIVE}}}
+    if metrics_namespace:
+        module_config["metrics_namespace"] = metrics_namespace
+    return {
+        "name": name,
+        "typed_config": {
+            "@type": DYNAMIC_MODULE_FILTER,
+            "dynamic_module_config": module_config,
+            "filter_name": "edge-cors",
+            "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": value},
+        },
+    }
+
+
+def edge_cors_filter(config, name: str = "edge-cors", host: str | None = None, failure_policy: str = "FAIL_CLOSED",
+                     wasm: str | None = None, module: str | None = None) -> dict:
+    """The edge-cors filter on `host` (default: harness.HOST, from EDGE_CORS_HOST): the wasm
+    module (`failure_policy`, `wasm`) or the native dynamic module (`module`). A native module
+    has no failure policy: every hook answers fail-closed itself."""
+    if (host or HOST) == "native":
+        return dynamic_module_filter(config, name, module)
+    return wasm_filter(config, name, failure_policy, wasm)
+
+
 def native_cors_filter() -> dict:
     """Envoy's own CORS filter; it acts only where a route or virtual host carries a
     `native_cors_policy()` in typed_per_filter_config under NATIVE_CORS."""
@@ -126,8 +162,8 @@ def rbac_deny_filter(prefix: str = "/api/admin/") -> dict:
 
 
 def edge_cors_chain(policy, **kw) -> list:
-    """edge-cors first, then the auth stand-in, RBAC, router."""
-    return [wasm_filter(policy, **kw), lua_auth_filter(), rbac_deny_filter(), ROUTER]
+    """edge-cors (on harness.HOST) first, then the auth stand-in, RBAC, router."""
+    return [edge_cors_filter(policy, **kw), lua_auth_filter(), rbac_deny_filter(), ROUTER]
 
 
 # ---------------------------------------------------------------- routes and clusters

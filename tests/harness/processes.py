@@ -20,7 +20,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import ENVOY_BIN, ROOT
+from . import ENVOY_BIN, HOST, ROOT
 from .client import recv_head, ws_accept, ws_frame, ws_read_frame
 
 UPSTREAM_SCRIPT = ROOT / "scripts" / "upstream.py"
@@ -211,7 +211,7 @@ class Envoy:
 
     `envoy_bin` defaults to ENVOY_BIN; `wrapper` is a command Envoy runs under (taskset,
     valgrind); `stop_timeout` is how long `stop()` waits after SIGTERM before SIGKILL;
-    `concurrency` is the number of worker threads (each with its own wasm VM)."""
+    `concurrency` is the number of worker threads (`--concurrency`; the wasm host runs one VM per worker)."""
 
     def __init__(self, config: dict | str, workdir: Path | None = None, extra_args: list | None = None, *,
                  admin_port: int | None = None, port: int | None = None, envoy_bin: str | None = None,
@@ -362,9 +362,10 @@ class Prometheus:
 
 # ---------------------------------------------------------------- readers of stats and logs
 
-# A metric of edge-cors as /stats shows it: Envoy's `wasmcustom.` namespace, each label as
-# `name=.=value;.;`, then the family (crates/edge-cors-core/src/ops/metrics.rs, `tagged_name`).
-_EDGE_CORS_METRIC = re.compile(r"wasmcustom\.((?:edge_cors_\w+=\.=[^;]*;\.;)*)(edge_cors_\w+)")
+# A metric of edge-cors as /stats shows it: Envoy's namespace of the host's custom metrics
+# (`wasmcustom.` or a dynamic module's `dynamicmodulescustom.`), each label as `name=.=value;.;`,
+# then the family (crates/edge-cors-core/src/ops/metrics.rs, `tagged_name`).
+_EDGE_CORS_METRIC = re.compile(r"(?:wasmcustom|dynamicmodulescustom)\.((?:edge_cors_\w+=\.=[^;]*;\.;)*)(edge_cors_\w+)")
 _LABEL = re.compile(r"(edge_cors_\w+)=\.=([^;]*);\.;")
 
 
@@ -430,11 +431,17 @@ def nonzero(stats: dict) -> dict:
     return {k: v for k, v in stats.items() if v}
 
 
+# How Envoy marks the lines a filter logs: `wasm log <plugin> <root> <vm>:` for proxy-wasm,
+# the `[dynamic_modules]` logger for a dynamic module.
+_FILTER_LOG_MARKERS = ("wasm log", "[dynamic_modules]")
+
+
 def edge_cors_log_lines(envoy: Envoy, marker: str = "rejected: ") -> list:
-    """The messages of edge-cors wasm log lines containing `marker` (Envoy's prefix removed)."""
+    """The messages of edge-cors log lines (either host) containing `marker` (Envoy's prefix
+    removed)."""
     out = []
     for line in envoy.log().splitlines():
-        if "wasm log" in line and marker in line:
+        if marker in line and any(m in line for m in _FILTER_LOG_MARKERS):
             out.append(line[line.index(marker):])
     return out
 
@@ -463,18 +470,27 @@ def json_access_log(path: str) -> list:
 
 
 class VmHealth:
-    """Snapshot of Envoy's wasm runtime stats; `assert_unchanged` after hostile input (a VM that
-    panicked is replaced or gone: `created` grows, `active` drops, or FAIL_CLOSED turns every
-    later request into a 503)."""
+    """Snapshot of the filter's health; `assert_unchanged` after hostile input. On the wasm host:
+    Envoy's wasm runtime stats (a VM that panicked is replaced or gone: `created` grows,
+    `active` drops, or FAIL_CLOSED turns every later request into a 503). On the native host:
+    the Envoy process itself (a panic that escaped a hook would end it) and the panic guard's
+    log line (a caught panic answers that request 500)."""
 
     KEYS = ("wasm.envoy.wasm.runtime.v8.created", "wasm.envoy.wasm.runtime.v8.active")
+    LOG_MARKERS = {
+        "wasm": ("panicked", "Function: proxy_on_", "wasm log: panic", "Plugin configured to fail closed"),
+        "native": ("panicked", "panic caught", "Caught Aborted", "Caught Segmentation fault"),
+    }
 
-    def __init__(self, envoy: Envoy, name: str = "edge-cors"):
+    def __init__(self, envoy: Envoy, name: str = "edge-cors", host: str | None = None):
         self.envoy = envoy
         self.name = name
+        self.host = host or HOST
         self.before = self.read()
 
     def read(self) -> dict:
+        if self.host == "native":
+            return {"envoy running": self.envoy.proc.poll() is None, "pid": self.envoy.proc.pid}
         stats = self.envoy.stats()
         out = {k: stats.get(k) for k in self.KEYS}
         out.update({k: v for k, v in stats.items() if k.startswith(f"wasm.{self.name}.vm_reload")})
@@ -482,7 +498,7 @@ class VmHealth:
 
     def assert_unchanged(self, what: str = ""):
         now = self.read()
-        assert now == self.before, f"wasm VM changed after {what}: before {self.before}, after {now}"
+        assert now == self.before, f"the {self.host} filter changed after {what}: before {self.before}, after {now}"
         log = self.envoy.log()
-        for marker in ("panicked", "Function: proxy_on_", "wasm log: panic", "Plugin configured to fail closed"):
-            assert marker not in log, f"Envoy log shows a VM failure ({marker!r}) after {what}"
+        for marker in self.LOG_MARKERS[self.host]:
+            assert marker not in log, f"Envoy log shows a filter failure ({marker!r}) after {what}"

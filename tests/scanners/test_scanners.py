@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from harness.envoy_config import (
-    NATIVE_CORS, ROUTER, native_cors_filter, native_cors_policy, proxy_bootstrap, route_to, wasm_filter,
+    NATIVE_CORS, ROUTER, native_cors_filter, native_cors_policy, proxy_bootstrap, route_to, edge_cors_filter,
 )
 from harness.processes import Envoy, Upstream, free_port
 
@@ -89,7 +89,7 @@ def start(config: dict, tmp: Path) -> Envoy:
 
 @pytest.fixture(scope="module")
 def edge_cors(upstream, tmp_path_factory):
-    e = start(proxy_bootstrap(free_port(), free_port(), upstream.port, [wasm_filter(scan_policies()), ROUTER], ANY_ROUTE),
+    e = start(proxy_bootstrap(free_port(), free_port(), upstream.port, [edge_cors_filter(scan_policies()), ROUTER], ANY_ROUTE),
               tmp_path_factory.mktemp("scan-edge-cors"))
     yield e
     e.stop()

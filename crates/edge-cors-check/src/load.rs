@@ -6,9 +6,15 @@
 //! - Envoy Gateway `EnvoyExtensionPolicy`: `spec.wasm[i].config` of every entry whose name, root
 //!   id or code URL says edge-cors, serialized as JSON (Envoy Gateway passes it to the plugin as a
 //!   `StringValue` holding JSON, `""` when absent);
+//! - Envoy Gateway `EnvoyExtensionPolicy`: `spec.dynamicModule[i].config` of every entry whose
+//!   `filterName` is `edge-cors` (or whose module name says edge-cors, which then must name that
+//!   filter), serialized as JSON (the native module's configuration);
 //! - Envoy: the `value` of the `google.protobuf.StringValue` in `configuration` of every
 //!   `envoy.extensions.filters.http.wasm.v3.Wasm` whose name, root id, VM id or code path says
-//!   edge-cors (static listeners, ECDS resources, anywhere in the document).
+//!   edge-cors, and the `filter_config` of every
+//!   `envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter` whose `filter_name`
+//!   is `edge-cors` (the native module; a `google.protobuf.Struct` arrives there as JSON) (static
+//!   listeners, ECDS resources, anywhere in the document).
 //!
 //! Each configuration also records where it is (document and YAML path), so findings can name
 //! their line ([`crate::lines`]), and the image it names, so that a manifest still carrying the
@@ -23,6 +29,10 @@ use serde_json::Value;
 use crate::lines::{parse_json_path, Lines, Seg};
 
 const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const DYNAMIC_MODULE_FILTER_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+/// The one filter of the native module (crates/edge-cors-native), which refuses any other name.
+const NATIVE_FILTER_NAME: &str = "edge-cors";
 const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringValue";
 const STRUCT_TYPE: &str = "type.googleapis.com/google.protobuf.Struct";
 
@@ -213,6 +223,7 @@ fn find_in_document(doc: &Value, index: usize, doc_name: &str, found: &mut Vec<F
     }
     if doc.get("kind").and_then(Value::as_str) == Some("EnvoyExtensionPolicy") {
         extension_policy_configs(doc, index, doc_name, found);
+        dynamic_module_policy_configs(doc, index, doc_name, found);
         return;
     }
     if doc.get("policies").is_some() && !is_manifest_or_envoy(doc) {
@@ -337,11 +348,69 @@ fn extension_policy_configs(doc: &Value, index: usize, doc_name: &str, found: &m
     }
 }
 
+/// Every edge-cors entry of an Envoy Gateway `EnvoyExtensionPolicy`'s `spec.dynamicModule` (the
+/// native module).
+fn dynamic_module_policy_configs(doc: &Value, index: usize, doc_name: &str, found: &mut Vec<Found>) {
+    let name = str_at(doc, "/metadata/name").unwrap_or("(unnamed)");
+    let policy = match str_at(doc, "/metadata/namespace") {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    let Some(entries) = doc.pointer("/spec/dynamicModule").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let filter = str_at(entry, "/filterName");
+        if filter != Some(NATIVE_FILTER_NAME) && !str_at(entry, "/name").is_some_and(mentions_edge_cors) {
+            continue;
+        }
+        let bytes = if filter == Some(NATIVE_FILTER_NAME) {
+            match entry.get("config") {
+                // Envoy Gateway then passes no filter_config; the module refuses an empty one.
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(config) => serde_json::to_vec(config).map_err(|e| e.to_string()),
+            }
+        } else {
+            Err(format!(
+                "spec.dynamicModule[{i}].filterName: {:?}: the edge-cors module has one filter, \"{NATIVE_FILTER_NAME}\"",
+                filter.unwrap_or("")
+            ))
+        };
+        let node = vec![
+            Seg::Key("spec".to_string()),
+            Seg::Key("dynamicModule".to_string()),
+            Seg::Index(i),
+            Seg::Key("config".to_string()),
+        ];
+        let location = format!("{doc_name}: EnvoyExtensionPolicy {policy}: spec.dynamicModule[{i}].config");
+        found.push(Found::new(location, bytes, index, node));
+    }
+}
+
 /// Walk an Envoy document, remembering the JSON path and the name of the enclosing filter,
 /// and collect every edge-cors Wasm filter configuration.
 fn walk_envoy<'v>(v: &'v Value, at: &Walk<'v>, index: usize, doc_name: &str, found: &mut Vec<Found>) {
     match v {
         Value::Object(map) => {
+            if map.get("@type").and_then(Value::as_str) == Some(DYNAMIC_MODULE_FILTER_TYPE)
+                && map.get("filter_name").and_then(Value::as_str) == Some(NATIVE_FILTER_NAME)
+            {
+                let where_ = if at.path.is_empty() { "$" } else { at.path.as_str() };
+                let label = at.filter_name.map(|n| format!(" ({n})")).unwrap_or_default();
+                let config = map.get("filter_config").unwrap_or(&Value::Null);
+                let mut node = at.segs.clone();
+                node.push(Seg::Key("filter_config".to_string()));
+                node.push(Seg::Key("value".to_string()));
+                let mut f = Found::new(
+                    format!("{doc_name}: {where_}{label}"),
+                    module_filter_config(config),
+                    index,
+                    node,
+                );
+                f.in_string = config.get("@type").and_then(Value::as_str) == Some(STRING_VALUE_TYPE);
+                found.push(f);
+                return;
+            }
             if map.get("@type").and_then(Value::as_str) == Some(WASM_FILTER_TYPE) {
                 let config = map.get("config").unwrap_or(&Value::Null);
                 if is_edge_cors_filter(config, at.filter_name) {
@@ -395,6 +464,27 @@ fn is_edge_cors_filter(config: &Value, filter_name: Option<&str>) -> bool {
         .iter()
         .filter_map(|p| str_at(config, p))
         .any(mentions_edge_cors)
+}
+
+/// The bytes Envoy hands the native module for a DynamicModuleFilter's `filter_config`: a
+/// `StringValue`'s string, or a `Struct` serialized as JSON.
+fn module_filter_config(config: &Value) -> Result<Vec<u8>, String> {
+    match config.get("@type").and_then(Value::as_str) {
+        _ if config.is_null() => Ok(Vec::new()),
+        Some(STRING_VALUE_TYPE) => match config.get("value") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(s.clone().into_bytes()),
+            Some(_) => Err("filter_config.value: a google.protobuf.StringValue holds a string".to_string()),
+        },
+        Some(STRUCT_TYPE) => match config.get("value") {
+            None | Some(Value::Null) => Ok(b"{}".to_vec()),
+            Some(value) => serde_json::to_vec(value).map_err(|e| e.to_string()),
+        },
+        Some(other) => Err(format!(
+            "filter_config has type {other}; edge-cors reads a google.protobuf.StringValue holding JSON"
+        )),
+        None => Err("filter_config has no @type; use google.protobuf.StringValue holding JSON".to_string()),
+    }
 }
 
 /// The bytes Envoy hands to the plugin's on_configure for this `PluginConfig`.

@@ -52,6 +52,7 @@ pub use rules::allow_headers::AllowHeaderIssue;
 pub use rules::allow_methods::MethodIssue;
 pub use rules::decide::{HeaderOp, HeaderValue, LocalReply, Outcome, Reason, RequestHeaders, ResponsePlan};
 pub use rules::expose_headers::ExposeHeaderIssue;
+pub use rules::headers::CORS_RESPONSE_HEADERS;
 pub use rules::origin::OriginError;
 pub use rules::origin_matcher::{OriginIssue, RegexIssue};
 pub use rules::origin_regex::Why;

@@ -440,6 +440,7 @@ fn a_rejected_preflight_is_logged_counted_and_answered_403() {
             get("x-debug"),
             Call::IncrementCounter(APP + PREFLIGHT_REJECTED_METHOD),
             state("policy=app; mode=enforce; kind=preflight; outcome=rejected; reason=method"),
+            Call::WorkerIndex,
             Call::Now,
             get("x-request-id"),
             warn(
@@ -522,6 +523,7 @@ fn a_rejected_actual_request_loses_every_cors_header_and_skips_removing_an_absen
             get("x-debug"),
             Call::IncrementCounter(APP + ACTUAL_REJECTED_ORIGIN),
             state("policy=app; mode=enforce; kind=actual; outcome=rejected; reason=origin"),
+            Call::WorkerIndex,
             Call::Now,
             get("x-request-id"),
             warn(
@@ -580,6 +582,7 @@ fn websockets_and_unsafe_methods_from_rejected_origins_are_refused_403_by_the_ga
             get("x-debug"),
             Call::IncrementCounter(APP + BLOCKED_WEBSOCKET),
             state("policy=app; mode=enforce; kind=actual; outcome=blocked; reason=websocket"),
+            Call::WorkerIndex,
             Call::Now,
             get("x-request-id"),
             warn(
@@ -611,6 +614,7 @@ fn websockets_and_unsafe_methods_from_rejected_origins_are_refused_403_by_the_ga
             get("x-debug"),
             Call::IncrementCounter(APP + BLOCKED_UNSAFE_METHOD),
             state("policy=app; mode=enforce; kind=actual; outcome=blocked; reason=unsafe_method"),
+            Call::WorkerIndex,
             Call::Now,
             get("x-request-id"),
             warn(
@@ -645,6 +649,7 @@ fn report_only_counts_and_logs_but_leaves_the_response_alone() {
             get("x-debug"),
             Call::IncrementCounter(LEGACY + REPORT_ONLY + ACTUAL_REJECTED_ORIGIN),
             state("policy=legacy; mode=report_only; kind=actual; outcome=rejected; reason=origin"),
+            Call::WorkerIndex,
             Call::Now,
             get("x-request-id"),
             warn(
@@ -841,6 +846,60 @@ fn rejections_are_logged_once_per_origin_and_window_across_streams_and_summarise
     );
     root.on_tick(&host);
     assert_eq!(host.take_calls(), [Call::Now], "nothing suppressed since: no line");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_root_for_several_workers_limits_each_workers_rejection_lines_and_sums_them_on_tick() {
+    let config = r#"{"policies": [{"name": "app", "allow_origins": ["https://app.example.com"]}],
+        "rejection_log_interval_seconds": 10}"#;
+    let host = MockHost::with_config(config);
+    let mut root = Root::with_workers(3);
+    assert!(root.on_configure(&host));
+    host.take_calls();
+    // The same origin, rejected twice on each of two workers and once on a worker the root
+    // does not know (it shares the first worker's table): one line per worker and window.
+    let lines_on = |worker: usize| {
+        let mut stream_host = MockHost::with_request(&[("origin", "https://evil.example")]);
+        stream_host.worker = worker;
+        let seen = run_on(&root, &stream_host, UPSTREAM_PLAIN);
+        seen.request.iter().filter(|c| matches!(c, Call::Log(..))).count()
+    };
+    assert_eq!(
+        [lines_on(0), lines_on(0), lines_on(2), lines_on(2), lines_on(7)],
+        [1, 0, 1, 0, 0]
+    );
+    root.on_tick(&host);
+    assert_eq!(
+        host.take_calls(),
+        [
+            Call::Now,
+            warn("suppressed 3 rejection log lines in the last 10s (2 origins logged recently)")
+        ]
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_host_without_a_vm_logs_the_configuration_without_a_memory_figure() {
+    let mut host = MockHost::with_config(r#"{"policies": [{"name": "app", "allow_origins": ["https://a.com"]}]}"#);
+    host.without_vm = true;
+    let mut root = Root::new();
+    assert!(root.on_configure(&host));
+    let line = &host.logged()[0].1;
+    assert!(
+        line.starts_with(
+            "edge-cors: configured 1 policies: app (1 origin entries, mode=enforce, enforce_percent=100) in 0 us, config sha256="
+        ),
+        "{line}"
+    );
+}
+
+/// A native host shares one root, and the streams it makes, across worker threads.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_configured_root_and_its_streams_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let root = configured(CONFIG);
+    shareable(&root);
+    shareable(&root.new_stream());
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -58,6 +58,8 @@ pub enum Call {
     },
     /// [`StreamHost::increment_counter`] and [`RootHost::count`].
     IncrementCounter(u32),
+    /// [`StreamHost::worker_index`].
+    WorkerIndex,
     /// [`StreamHost::set_filter_state`].
     SetFilterState(String, String),
     /// [`RootHost::dispatch_http_call`].
@@ -152,6 +154,10 @@ pub struct MockHost {
     pub response: RefCell<Vec<(String, String)>>,
     /// What `now` returns; `None`: the host cannot tell.
     pub time: Cell<Option<Duration>>,
+    /// What `worker_index` returns.
+    pub worker: usize,
+    /// `memory_pages` answers `None`, as a host without a VM.
+    pub without_vm: bool,
     /// The data shared with other mock hosts (the same `Rc` in each).
     pub shared: Rc<SharedStore>,
     /// The answer delivered for callouts, read by the `http_call_response_*` calls.
@@ -409,11 +415,12 @@ impl RootHost for MockHost {
         self.time.get()
     }
 
-    fn memory_pages(&self) -> usize {
+    fn memory_pages(&self) -> Option<usize> {
         self.record(Call::MemoryPages);
         match self.pages.get() {
-            0 => 17,
-            n => n,
+            _ if self.without_vm => None,
+            0 => Some(17),
+            n => Some(n),
         }
     }
 }
@@ -506,5 +513,10 @@ impl StreamHost for MockHost {
 
     fn now(&self) -> Option<Duration> {
         RootHost::now(self)
+    }
+
+    fn worker_index(&self) -> usize {
+        self.record(Call::WorkerIndex);
+        self.worker
     }
 }

@@ -1,22 +1,28 @@
 //! Layer 4, the host-agnostic filter: what the filter reads, counts, logs, strips and replies,
 //! through the few host calls of [`RootHost`] (configure time) and [`StreamHost`] (per
-//! request). A host (proxy-wasm in the workspace root's `src/`, a native Envoy module later)
-//! implements the two traits and forwards its callbacks to [`Root`] and [`Stream`]; `mock`
-//! (feature `test-support`) records every call, so the logic is tested call by call.
+//! request). A host (proxy-wasm in the workspace root's `src/`, the Envoy dynamic module in
+//! `crates/edge-cors-native`) implements the two traits and forwards its callbacks to [`Root`]
+//! and [`Stream`]; `mock` (feature `test-support`) records every call, so the logic is tested
+//! call by call.
+//!
+//! Threads: a proxy-wasm VM runs on one worker thread and has its own [`Root`]; a native module
+//! has one [`Root`] for all worker threads ([`Root::with_workers`]). So a configured root is
+//! `Send + Sync`: the compiled configuration and the metric ids are immutable once configured,
+//! and the mutable state is locked: the rejection-log limiter is kept per worker
+//! ([`StreamHost::worker_index`]) behind a lock that only its own worker and the periodic
+//! summary take; the registry sources' lists are read-locked by requests and written by the
+//! root's tick (a native host without registry calls has none).
 //!
 //! Every host call costs thousands of instructions in Envoy (a read that returns a value
 //! about 10k): the calls made per request, their order and the ones skipped are part of the
 //! design, and the benchmark counts them.
 
-use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::config::compile::{compile, Config};
 use crate::config::error::render_warnings;
-use crate::config::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
 use crate::config::registry::describe;
 use crate::config::summary::policy_list;
 use crate::ops::decide::{decide_with, Action, Decision, ResponseEdit};
@@ -75,8 +81,9 @@ pub trait RootHost {
     fn set_tick_period(&self, period: Duration) -> Result<(), Self::Error>;
     /// The time since the Unix epoch, if the host can tell.
     fn now(&self) -> Option<Duration>;
-    /// The size of the VM's linear memory in 64 KiB pages (for the load log line).
-    fn memory_pages(&self) -> usize;
+    /// The size of the VM's linear memory in 64 KiB pages (for the load log line); `None` for
+    /// a host without a VM.
+    fn memory_pages(&self) -> Option<usize>;
 
     // The calls of registry sources (`allow_origins_from`). A host without them keeps the
     // defaults: a policy with a source then serves as before its first load, and says so in
@@ -161,6 +168,18 @@ pub trait StreamHost {
     fn log(&self, level: Level, message: &str);
     /// The time since the Unix epoch, if the host can tell.
     fn now(&self) -> Option<Duration>;
+    /// Which of the root's workers ([`Root::with_workers`]) runs this stream: it picks the
+    /// rejection-log limiter, and is asked only when a rejection is about to be logged. A host
+    /// with one root per worker (proxy-wasm) keeps the default, 0.
+    fn worker_index(&self) -> usize {
+        0
+    }
+}
+
+/// `, wasm memory N pages` for the log lines of a host with a VM, nothing otherwise.
+pub(crate) fn memory_note(host: &impl RootHost) -> String {
+    host.memory_pages()
+        .map_or(String::new(), |pages| format!(", wasm memory {pages} pages"))
 }
 
 /// Milliseconds since the epoch (0 when the host cannot tell).
@@ -238,29 +257,45 @@ fn decision_texts(config: &Config) -> Vec<Box<str>> {
     texts
 }
 
-/// State of one worker, shared by its streams: never part of the (shareable) [`Config`].
+/// A configured filter: what every stream of every worker reads. Never mutated after
+/// configuration except through its locks.
 #[derive(Debug)]
-struct Worker {
+struct Shared {
+    config: Config,
     counters: Counters,
     /// See [`decision_texts`].
     texts: Vec<Box<str>>,
-    /// Recently logged origins of this worker.
-    limiter: RefCell<RejectionLimiter>,
+    /// Recently logged origins, one table per worker ([`StreamHost::worker_index`]): a worker
+    /// never waits for another, and the table's bound holds per worker as documented.
+    limiters: Box<[Mutex<RejectionLimiter>]>,
     log_interval_seconds: u64,
-    /// The lists this worker's registry sources serve (empty without sources).
-    fetched: RefCell<FetchedLists>,
+    /// The lists the registry sources serve; `None` without sources, so a request takes no
+    /// lock then.
+    fetched: Option<RwLock<FetchedLists>>,
 }
 
-impl Worker {
-    fn new(counters: Counters, texts: Vec<Box<str>>, log_interval_seconds: u64, fetched: FetchedLists) -> Worker {
+impl Shared {
+    fn new(config: Config, counters: Counters, workers: usize, fetched: Option<FetchedLists>) -> Shared {
+        let log_interval_seconds = config.rejection_log_interval_seconds;
         let window_ms = log_interval_seconds.saturating_mul(1000);
-        Worker {
+        Shared {
+            texts: decision_texts(&config),
+            config,
             counters,
-            texts,
-            limiter: RefCell::new(RejectionLimiter::new(CAPACITY, window_ms)),
+            limiters: (0..workers.max(1))
+                .map(|_| Mutex::new(RejectionLimiter::new(CAPACITY, window_ms)))
+                .collect(),
             log_interval_seconds,
-            fetched: RefCell::new(fetched),
+            fetched: fetched.map(RwLock::new),
         }
+    }
+
+    /// The limiter of worker `index` (the first one for an index the root does not know).
+    /// A panic while it was held (caught by a native host) leaves a table that is still
+    /// consistent: every change to it is one map operation or one counter update.
+    fn limiter(&self, index: usize) -> Option<MutexGuard<'_, RejectionLimiter>> {
+        let slot = self.limiters.get(index).or_else(|| self.limiters.first())?;
+        Some(slot.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The filter-state text of a decision a policy made.
@@ -272,13 +307,15 @@ impl Worker {
     }
 }
 
-/// The filter's root: the compiled configuration and the worker's state.
+/// The filter's root: the configured filter, shared by its streams, and the registry sources
+/// its tick drives.
 #[derive(Debug)]
 pub struct Root {
-    config: Option<Arc<Config>>,
-    worker: Rc<Worker>,
-    /// The registry sources, when the configuration has some.
-    sources: Option<Sources>,
+    shared: Option<Arc<Shared>>,
+    workers: usize,
+    /// The registry sources, when the configuration has some (locked only so a root can be
+    /// shared by threads: the `&mut self` callbacks reach it without locking).
+    sources: Option<Mutex<Sources>>,
     /// Ticks since the last summary of suppressed rejection lines, and how many make its
     /// interval (1 without sources, whose tick is the interval itself).
     ticks: u64,
@@ -292,16 +329,17 @@ impl Default for Root {
 }
 
 impl Root {
-    /// A root without configuration: its streams leave every request alone.
+    /// A root without configuration, for one worker: its streams leave every request alone.
     pub fn new() -> Root {
+        Root::with_workers(1)
+    }
+
+    /// A root whose streams run on `workers` threads, each with its own rejection-log limiter
+    /// ([`StreamHost::worker_index`]).
+    pub fn with_workers(workers: usize) -> Root {
         Root {
-            config: None,
-            worker: Rc::new(Worker::new(
-                Counters::default(),
-                Vec::new(),
-                DEFAULT_REJECTION_LOG_INTERVAL_SECONDS,
-                FetchedLists::default(),
-            )),
+            shared: None,
+            workers: workers.max(1),
             sources: None,
             ticks: 0,
             ticks_per_summary: 1,
@@ -325,10 +363,10 @@ impl Root {
                 host.log(
                     Level::Info,
                     &format!(
-                        "edge-cors: configured {} policies: {} in {elapsed_us} us, wasm memory {} pages, config {}",
+                        "edge-cors: configured {} policies: {} in {elapsed_us} us{}, config {}",
                         config.policy_count(),
                         policy_list(&config),
-                        host.memory_pages(),
+                        memory_note(host),
                         config.identity().describe()
                     ),
                 );
@@ -346,8 +384,8 @@ impl Root {
                 }
                 let window = Duration::from_secs(config.rejection_log_interval_seconds);
                 let (sources, fetched) = match Sources::new(&config, host, millis(Some(window))) {
-                    Some((sources, fetched)) => (Some(sources), fetched),
-                    None => (None, FetchedLists::default()),
+                    Some((sources, fetched)) => (Some(Mutex::new(sources)), Some(fetched)),
+                    None => (None, None),
                 };
                 for (i, source) in config.sources.iter().enumerate() {
                     if let (Some(source), Some(name)) = (source, config.policy_name(i)) {
@@ -357,15 +395,9 @@ impl Root {
                         );
                     }
                 }
-                let worker = Worker::new(
-                    Counters::define(&config, host),
-                    decision_texts(&config),
-                    config.rejection_log_interval_seconds,
-                    fetched,
-                );
-                self.worker = Rc::new(worker);
+                let counters = Counters::define(&config, host);
                 publish_identity(&config, host);
-                self.config = Some(Arc::new(config));
+                self.shared = Some(Arc::new(Shared::new(config, counters, self.workers, fetched)));
                 // The periodic summary of suppressed rejection lines and, with registry
                 // sources, their fetches on a shorter tick.
                 let tick = if sources.is_some() { TICK } else { window };
@@ -392,24 +424,42 @@ impl Root {
     /// Every tick: the registry sources' work, and at its interval the summary of the
     /// rejection log lines suppressed since the last one.
     pub fn on_tick(&mut self, host: &impl RootHost) {
-        if let Some(sources) = &mut self.sources {
-            sources.on_tick(host, &self.worker.fetched);
+        if let (Some(sources), Some(fetched)) = (&mut self.sources, fetched(&self.shared)) {
+            sources
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .on_tick(host, fetched);
         }
         self.ticks += 1;
         if self.ticks < self.ticks_per_summary {
             return;
         }
         self.ticks = 0;
-        let Ok(mut limiter) = self.worker.limiter.try_borrow_mut() else {
+        self.summarize(host);
+    }
+
+    /// The summary of the rejection log lines suppressed since the last one, over every
+    /// worker of the root: [`Root::on_tick`] calls it at its interval; a host whose root is
+    /// shared by threads (and so not `&mut`) calls it every rejection-log interval itself.
+    pub fn summarize(&self, host: &impl RootHost) {
+        let Some(shared) = &self.shared else {
             return;
         };
-        let (suppressed, origins) = limiter.take_suppressed(millis(host.now()));
+        let now = millis(host.now());
+        let (mut suppressed, mut origins) = (0u64, 0usize);
+        for index in 0..shared.limiters.len() {
+            if let Some(mut limiter) = shared.limiter(index) {
+                let (s, o) = limiter.take_suppressed(now);
+                suppressed = suppressed.saturating_add(s);
+                origins = origins.saturating_add(o);
+            }
+        }
         if suppressed > 0 {
             host.log(
                 Level::Warn,
                 &format!(
                     "suppressed {suppressed} rejection log lines in the last {}s ({origins} origins logged recently)",
-                    self.worker.log_interval_seconds
+                    shared.log_interval_seconds
                 ),
             );
         }
@@ -421,27 +471,33 @@ impl Root {
     /// without an answer (reset, or Envoy's response buffer limit), and nothing is read: the
     /// proxy-wasm SDK panics when it reads the headers of an answer that does not exist.
     pub fn on_http_call_response(&mut self, host: &impl RootHost, token: u32, headers: usize, body_size: usize) {
-        if let Some(sources) = &mut self.sources {
-            sources.on_http_call_response(host, token, headers, body_size, &self.worker.fetched);
+        if let (Some(sources), Some(fetched)) = (&mut self.sources, fetched(&self.shared)) {
+            sources
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .on_http_call_response(host, token, headers, body_size, fetched);
         }
     }
 
     /// The state of a new request.
     pub fn new_stream(&self) -> Stream {
         Stream {
-            config: self.config.clone(),
-            worker: Rc::clone(&self.worker),
+            shared: self.shared.clone(),
             edit: None,
             upstream_cors_counter: None,
         }
     }
 }
 
+/// The registry sources' lists of a configured filter (`None` without sources).
+fn fetched(shared: &Option<Arc<Shared>>) -> Option<&RwLock<FetchedLists>> {
+    shared.as_deref().and_then(|s| s.fetched.as_ref())
+}
+
 /// One request.
 #[derive(Debug)]
 pub struct Stream {
-    config: Option<Arc<Config>>,
-    worker: Rc<Worker>,
+    shared: Option<Arc<Shared>>,
     /// Counted on the response if the upstream set CORS headers itself.
     upstream_cors_counter: Option<u32>,
     /// What to do to the response; `None` when the filter stays out of it (no policy, or a
@@ -509,24 +565,29 @@ fn increment(host: &impl StreamHost, id: Option<u32>) {
 impl Stream {
     /// The request headers arrived: decide, count, log, strip the token, reply or forward.
     pub fn on_request_headers(&mut self, host: &impl StreamHost) -> Verdict {
-        let Some(config) = &self.config else {
+        let Some(shared) = &self.shared else {
             return Verdict::Continue;
         };
-        // One instance of the decision in the module: with the worker's fetched lists (empty
-        // without sources).
+        let config = &shared.config;
+        // One instance of the decision in the module: with the fetched lists (empty without
+        // sources, and then no lock is taken).
         let none = FetchedLists::default();
-        let fetched = self.worker.fetched.try_borrow();
+        let fetched = shared
+            .fetched
+            .as_ref()
+            .map(|lists| lists.read().unwrap_or_else(PoisonError::into_inner));
         let decision = decide_with(config, fetched.as_deref().unwrap_or(&none), &HostRequest(host));
+        drop(fetched);
         // One increment per request, of an id computed at configuration time (a credentialed
         // request also counts under its own family).
-        increment(host, self.worker.counters.id(decision.counter_index()));
+        increment(host, shared.counters.id(decision.counter_index()));
         if let Some(index) = decision.credentialed_counter_index() {
-            increment(host, self.worker.counters.id(Some(index)));
+            increment(host, shared.counters.id(Some(index)));
         }
         // Not a CORS request (no Origin): nothing for an access log to explain, and the host
         // call is most of what such a request costs.
         let cors = decision.outcome != Outcome::NotCors;
-        if let Some(text) = self.worker.text(&decision).filter(|_| cors) {
+        if let Some(text) = shared.text(&decision).filter(|_| cors) {
             if let Err(status) = host.set_filter_state(FILTER_STATE_KEY, text) {
                 host.log(
                     Level::Warn,
@@ -536,9 +597,9 @@ impl Stream {
         }
         self.upstream_cors_counter = decision
             .upstream_cors_counter_index()
-            .and_then(|i| self.worker.counters.id(Some(i)));
+            .and_then(|i| shared.counters.id(Some(i)));
         if decision.reason().is_some() {
-            log_rejection(&self.worker, config, &decision, host);
+            log_rejection(shared, &decision, host);
         }
         if decision.token_header_present {
             if let Some(debug) = &config.decision_header {
@@ -613,17 +674,20 @@ fn reply_details(decision: &Decision) -> &'static str {
 }
 
 /// One line per rejection, at most once per origin and window (see `rejection_log`).
-fn log_rejection(worker: &Worker, config: &Config, decision: &Decision, host: &impl StreamHost) {
+fn log_rejection(shared: &Shared, decision: &Decision, host: &impl StreamHost) {
     let raw = decision.origin.as_deref().unwrap_or("");
-    let Ok(mut limiter) = worker.limiter.try_borrow_mut() else {
+    let Some(mut limiter) = shared.limiter(host.worker_index()) else {
         return;
     };
-    if let Admit::Log { suppressed } = limiter.admit(raw, millis(host.now())) {
+    let admit = limiter.admit(raw, millis(host.now()));
+    // The line is written after the lock is released: a host's log call may be slow.
+    drop(limiter);
+    if let Admit::Log { suppressed } = admit {
         // Escaping allocates: done for the lines written, not for the suppressed ones.
         let origin = escape_capped(raw, MAX_LOGGED_VALUE);
         let policy = decision
             .policy
-            .and_then(|i| config.cors.list.get(i))
+            .and_then(|i| shared.config.cors.list.get(i))
             .map_or("", |p| &*p.name);
         // Read only for the lines written: it joins the line with access logs and traces.
         let request_id = HostRequest(host).get(X_REQUEST_ID);

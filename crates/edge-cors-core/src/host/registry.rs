@@ -12,10 +12,10 @@
 //! every worker fetches for itself.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use super::{define, millis, Level, RootHost};
+use super::{define, memory_note, millis, Level, RootHost};
 use crate::config::compile::Config;
 use crate::config::error::render_warnings;
 use crate::config::registry::{compile_document, BeforeFirstLoad, DocumentFailure, RegistrySource};
@@ -249,7 +249,7 @@ impl Sources {
 
     /// Every tick: serve what another worker applied, retire a stale list, update the age,
     /// and fetch when it is this worker's turn.
-    pub(crate) fn on_tick(&mut self, host: &impl RootHost, fetched: &RefCell<FetchedLists>) {
+    pub(crate) fn on_tick(&mut self, host: &impl RootHost, fetched: &RwLock<FetchedLists>) {
         let now = millis(host.now());
         for i in 0..self.list.len() {
             let (state, cas) = self.state(host, i);
@@ -269,7 +269,7 @@ impl Sources {
     }
 
     /// Serve the list of `state`'s generation if this worker does not yet.
-    fn install(&mut self, host: &impl RootHost, i: usize, state: &SharedState, fetched: &RefCell<FetchedLists>) {
+    fn install(&mut self, host: &impl RootHost, i: usize, state: &SharedState, fetched: &RwLock<FetchedLists>) {
         let Some(src) = self.list.get(i) else { return };
         if state.generation == 0 || state.generation == src.generation {
             return;
@@ -279,7 +279,7 @@ impl Sources {
         // The list serving now is freed before the new one is copied in, so the VM's memory
         // (which never shrinks) holds one list, not two: no request runs in between, this is
         // one callback.
-        if let Ok(mut lists) = fetched.try_borrow_mut() {
+        if let Ok(mut lists) = fetched.try_write() {
             if let Some(Some(served)) = lists.0.get_mut(policy) {
                 served.list = None;
             }
@@ -309,11 +309,11 @@ impl Sources {
         set: OriginSet,
         generation: u64,
         version: &str,
-        fetched: &RefCell<FetchedLists>,
+        fetched: &RwLock<FetchedLists>,
     ) {
         let Some(src) = self.list.get_mut(i) else { return };
         let entries = set.len();
-        if let Ok(mut lists) = fetched.try_borrow_mut() {
+        if let Ok(mut lists) = fetched.try_write() {
             if let Some(Some(served)) = lists.0.get_mut(src.policy) {
                 // The old list is freed first, so the new one can reuse its memory.
                 served.list = None;
@@ -329,9 +329,9 @@ impl Sources {
         host.log(
             Level::Info,
             &format!(
-                "edge-cors: registry {}: serving version \"{version}\" ({entries} entries), wasm memory {} pages",
+                "edge-cors: registry {}: serving version \"{version}\" ({entries} entries){}",
                 src.name,
-                host.memory_pages()
+                memory_note(host)
             ),
         );
     }
@@ -344,7 +344,7 @@ impl Sources {
         i: usize,
         state: &SharedState,
         now: u64,
-        fetched: &RefCell<FetchedLists>,
+        fetched: &RwLock<FetchedLists>,
     ) {
         let Some(src) = self.list.get(i) else { return };
         if src.generation == 0 {
@@ -356,7 +356,7 @@ impl Sources {
             return;
         };
         let stale = age > max;
-        let Ok(mut lists) = fetched.try_borrow_mut() else {
+        let Ok(mut lists) = fetched.try_write() else {
             return;
         };
         let Some(Some(served)) = lists.0.get_mut(src.policy) else {
@@ -389,7 +389,7 @@ impl Sources {
     }
 
     /// Send the claimed fetch.
-    fn send(&mut self, host: &impl RootHost, i: usize, state: &SharedState, now: u64, fetched: &RefCell<FetchedLists>) {
+    fn send(&mut self, host: &impl RootHost, i: usize, state: &SharedState, now: u64, fetched: &RwLock<FetchedLists>) {
         let Some(src) = self.list.get_mut(i) else { return };
         let s = &src.source;
         let mut headers: Vec<(&str, &str)> = vec![
@@ -425,7 +425,7 @@ impl Sources {
         token: u32,
         headers: usize,
         body_size: usize,
-        fetched: &RefCell<FetchedLists>,
+        fetched: &RwLock<FetchedLists>,
     ) {
         let Some(i) = self
             .list
@@ -480,7 +480,7 @@ impl Sources {
         i: usize,
         mut outcome: Outcome,
         now: u64,
-        fetched: &RefCell<FetchedLists>,
+        fetched: &RwLock<FetchedLists>,
     ) {
         let random = host.random_u64();
         let me = self.me;

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::hash::ConfigHash;
 use super::token::{is_tchar, is_token};
 use super::Findings;
 
@@ -56,7 +57,7 @@ pub enum AllowHeaderIssue {
 #[derive(Debug)]
 pub(crate) enum AllowHeaders {
     /// Exactly these (lower-case) names.
-    List(HashSet<Box<str>>),
+    List(HashSet<Box<str>, ConfigHash>),
     /// `*`: any name, except `authorization` unless it is listed too (Fetch §4.8 step 8:
     /// the wildcard never covers `Authorization`).
     Any { authorization: bool },
@@ -74,7 +75,7 @@ pub(crate) enum AcrhRejection {
 impl AllowHeaders {
     pub(crate) fn build(entries: &[(String, String)], errors: &mut impl Findings<AllowHeaderIssue>) -> AllowHeaders {
         let star = entries.iter().any(|(_, h)| h == "*");
-        let mut names: HashSet<Box<str>> = HashSet::new();
+        let mut names: HashSet<Box<str>, ConfigHash> = HashSet::default();
         for (path, h) in entries {
             if h == "*" {
                 continue;
@@ -128,6 +129,8 @@ impl AllowHeaders {
         if acrh.len() > MAX_ACRH_LEN {
             return Err(AcrhRejection::Malformed);
         }
+        // The echo is at most the value itself: one allocation instead of growing name by name.
+        echo.reserve(acrh.len());
         let mut names = 0usize;
         let mut not_allowed = false;
         for element in acrh.split(',') {
@@ -146,7 +149,10 @@ impl AllowHeaders {
                 echo.push(',');
             }
             let start = echo.len();
-            echo.extend(name.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            echo.push_str(name);
+            if let Some(pushed) = echo.get_mut(start..) {
+                pushed.make_ascii_lowercase();
+            }
             if !not_allowed && !echo.get(start..).is_some_and(|n| self.allows(n)) {
                 // Keep parsing: a malformed element later still makes the whole value malformed.
                 not_allowed = true;

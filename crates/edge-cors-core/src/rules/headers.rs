@@ -29,4 +29,4 @@ pub(crate) const CACHE_CONTROL: &str = "cache-control";
 /// Every CORS response header an upstream might set. edge-cors owns these on every response
 /// to a CORS request it handles, so the upstream's copies are removed first: one owner per
 /// route, never two `Access-Control-Allow-Origin` lines (which browsers reject).
-pub(crate) const CORS_RESPONSE_HEADERS: [&str; 7] = [ACAO, ACAC, ACAM, ACAH, ACEH, ACMA, ACAPN];
+pub const CORS_RESPONSE_HEADERS: [&str; 7] = [ACAO, ACAC, ACAM, ACAH, ACEH, ACMA, ACAPN];

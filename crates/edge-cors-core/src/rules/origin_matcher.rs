@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use regex_lite::{Regex, RegexBuilder};
 
+use super::hash::ConfigHash;
 use super::origin::{self, HostPattern, Origin, OriginError, OriginPattern, PortPattern};
 use super::origin_regex::{self, Why};
 use super::public_suffix::{has_public_suffix_below, is_public_suffix};
@@ -116,11 +117,11 @@ pub enum RegexIssue {
 pub(crate) struct OriginMatcher {
     any: bool,
     /// Canonical serialized origins, compared byte for byte with the request's `Origin`.
-    exact: HashSet<Box<str>>,
+    exact: HashSet<Box<str>, ConfigHash>,
     /// Exact host with a `:*` port, keyed by host.
-    host_any_port: HashMap<Box<str>, Vec<SchemePort>>,
+    host_any_port: HashMap<Box<str>, Vec<SchemePort>, ConfigHash>,
     /// `*.base` patterns, keyed by base domain.
-    subdomains: HashMap<Box<str>, Vec<SchemePort>>,
+    subdomains: HashMap<Box<str>, Vec<SchemePort>, ConfigHash>,
     regexes: Vec<OriginRegex>,
     /// Number of configured entries (origins plus regexes), for summaries.
     entries: usize,
@@ -254,7 +255,7 @@ impl OriginMatcher {
     }
 }
 
-fn insert_scheme_port(map: &mut HashMap<Box<str>, Vec<SchemePort>>, key: &str, sp: SchemePort) -> bool {
+fn insert_scheme_port(map: &mut HashMap<Box<str>, Vec<SchemePort>, ConfigHash>, key: &str, sp: SchemePort) -> bool {
     let list = map.entry(key.into()).or_default();
     if list.iter().any(|x| x.scheme == sp.scheme && x.port == sp.port) {
         return false;
