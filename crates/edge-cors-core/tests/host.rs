@@ -1084,3 +1084,18 @@ fn a_rejection_line_carries_the_request_id_escaped_and_capped() {
         )
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_summary_interval_is_the_rejection_log_interval_even_when_registry_sources_tick_faster() {
+    assert_eq!(
+        Root::new().summary_interval(),
+        None,
+        "nothing to summarize before a configuration"
+    );
+    let with_source = r#"{"rejection_log_interval_seconds": 7, "policies": [{"name": "app",
+        "allow_origins": ["https://app.example.com"],
+        "allow_origins_from": {"cluster": "registry", "authority": "registry.internal", "path": "/o",
+                               "refresh_seconds": 30, "timeout_ms": 1000}}]}"#;
+    let root = configured(with_source);
+    assert_eq!(root.summary_interval(), Some(Duration::from_secs(7)));
+}

@@ -177,7 +177,9 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
             return std::ptr::null();
         }
         let root = Arc::new(root);
-        let summary = host.tick.get().and_then(|period| {
+        // Every rejection-log interval: the tick the core asks for is shorter with registry
+        // sources, which this host does not fetch.
+        let summary = host.tick.get().and(root.summary_interval()).and_then(|period| {
             Summary::start(Arc::clone(&root), period)
                 .map_err(|e| host::log(Level::Warn, &format!("edge-cors: no thread for the log summary: {e}")))
                 .ok()

@@ -438,6 +438,15 @@ impl Root {
         self.summarize(host);
     }
 
+    /// How often [`Root::summarize`] should run (the rejection-log interval), once configured:
+    /// for a host that calls it from a timer of its own rather than through [`Root::on_tick`],
+    /// whose tick is shorter when the configuration has registry sources.
+    pub fn summary_interval(&self) -> Option<Duration> {
+        self.shared
+            .as_ref()
+            .map(|shared| Duration::from_secs(shared.log_interval_seconds))
+    }
+
     /// The summary of the rejection log lines suppressed since the last one, over every
     /// worker of the root: [`Root::on_tick`] calls it at its interval; a host whose root is
     /// shared by threads (and so not `&mut`) calls it every rejection-log interval itself.
