@@ -215,6 +215,12 @@ impl OriginMatcher {
         });
     }
 
+    /// Is `raw` one of the configured exact origins? Each passed the origin parser at
+    /// configuration, so a request's Origin found here is canonical without being parsed.
+    pub(crate) fn lists_exactly(&self, raw: &str) -> bool {
+        self.exact.contains(raw)
+    }
+
     /// Does the policy trust `origin`? `raw` is the header value `origin` was parsed from.
     pub(crate) fn matches(&self, raw: &str, origin: &Origin<'_>) -> bool {
         if self.any || self.exact.contains(raw) {
