@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::allow_headers::AcrhRejection;
+use super::allow_headers::{AcrhRejection, Echo};
 use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY};
 use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
 use super::origin_set::OriginSet;
@@ -444,11 +444,11 @@ fn preflight(
     req: &impl RequestHeaders,
     path_unnormalized: bool,
 ) -> CorsDecision {
-    let acrh = req.get(headers::ACRH);
+    let mut acrh = req.get(headers::ACRH);
     let checked = if path_unnormalized {
         Err(Reason::Malformed)
     } else {
-        check_preflight(policies, policy, fetched, &origin, &acrm, acrh.as_deref(), req)
+        check_preflight(policies, policy, fetched, &origin, &acrm, &mut acrh, req)
     };
     match checked {
         Ok(reply) => CorsDecision::new(
@@ -477,7 +477,8 @@ fn preflight(
 }
 
 /// Fetch §4.8 "CORS-preflight fetch", steps 6-8, from the server's side: the origin, the
-/// requested method and every requested header must be allowed.
+/// requested method and every requested header must be allowed. An allowed preflight's ACRH
+/// value is taken from `acrh` when it is echoed as received.
 #[allow(clippy::too_many_arguments)]
 fn check_preflight(
     policies: &Policies,
@@ -485,7 +486,7 @@ fn check_preflight(
     fetched: Fetched<'_>,
     origin: &str,
     acrm: &str,
-    acrh: Option<&str>,
+    acrh: &mut Option<String>,
     req: &impl RequestHeaders,
 ) -> Result<LocalReply, Reason> {
     if origin.len() > MAX_ORIGIN_LEN {
@@ -498,16 +499,17 @@ fn check_preflight(
     if !policy.methods.allows(acrm) {
         return Err(Reason::Method);
     }
-    let mut requested_headers = String::new();
-    if let Some(acrh) = acrh {
-        policy
-            .headers
-            .check_request(acrh, &mut requested_headers)
-            .map_err(|r| match r {
-                AcrhRejection::Malformed => Reason::Malformed,
-                AcrhRejection::NotAllowed => Reason::Headers,
-            })?;
-    }
+    let echo = match acrh.as_deref() {
+        Some(value) => policy.headers.check_request(value).map_err(|r| match r {
+            AcrhRejection::Malformed => Reason::Malformed,
+            AcrhRejection::NotAllowed => Reason::Headers,
+        })?,
+        None => Echo::Normalized(String::new()),
+    };
+    let requested_headers = match echo {
+        Echo::AsReceived => acrh.take().unwrap_or_default(),
+        Echo::Normalized(list) => list,
+    };
     let mut out: Vec<(&'static str, HeaderValue)> = Vec::with_capacity(8);
     out.push((ACAO, allow_origin_value(policy, origin)));
     if policy.credentials {
