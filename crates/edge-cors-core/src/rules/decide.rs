@@ -33,6 +33,12 @@ pub trait RequestHeaders {
     fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+
+    /// Is the value of `name` exactly `value`? For headers only compared (a source that
+    /// can compare in place saves the copy [`RequestHeaders::get`] makes).
+    fn is(&self, name: &str, value: &str) -> bool {
+        self.get(name).as_deref() == Some(value)
+    }
 }
 
 /// Why a request was refused; used for metrics and logs.
@@ -248,7 +254,7 @@ pub(crate) fn decide(policies: &Policies, fetched: &impl FetchedOrigins, req: &i
     // a non-empty ACRM. ACRM is read first: absent (the common case) it is a cheap miss and
     // the method need not be read at all.
     if let Some(acrm) = req.get(headers::ACRM).filter(|m| !m.is_empty()) {
-        if req.get(headers::METHOD).as_deref() == Some("OPTIONS") {
+        if req.is(headers::METHOD, "OPTIONS") {
             return preflight(
                 policies,
                 index,
