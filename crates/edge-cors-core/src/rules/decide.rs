@@ -338,7 +338,8 @@ fn check_origin(policy: &Policy, fetched: Fetched<'_>, origin: &str) -> Result<(
     }
     match origin::parse_origin(origin) {
         Ok(_) if fetched == Fetched::RejectAll => Err(Reason::Origin),
-        Ok(parsed) if policy.origins.matches(origin, &parsed) => Ok(()),
+        // Not `*` (answered above) nor an exact origin (looked up above): only the patterns.
+        Ok(parsed) if policy.origins.matches_a_pattern(origin, &parsed) => Ok(()),
         Ok(parsed) if matches!(fetched, Fetched::List(list) if list.matches(origin, &parsed)) => Ok(()),
         Ok(_) | Err(OriginError::Null) => Err(Reason::Origin),
         Err(_) => Err(Reason::Malformed),
