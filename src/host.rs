@@ -166,8 +166,8 @@ impl StreamHost for ProxyWasm {
 
     /// Through `abi::send_local_response`: proxy-wasm 0.2.5's `send_http_response` passes no
     /// details to the host.
-    fn send_local_reply(&self, status: u16, headers: Vec<(&str, &str)>, details: &str) -> Result<(), Status> {
-        abi::send_local_response(u32::from(status), details, &headers)
+    fn send_local_reply(&self, status: u16, headers: &[(&str, &str)], details: &str) -> Result<(), Status> {
+        abi::send_local_response(u32::from(status), details, headers)
     }
 
     fn increment_counter(&self, id: u32) -> Result<(), Status> {

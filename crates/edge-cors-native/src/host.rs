@@ -3,9 +3,10 @@
 //! No CORS rule and no counting or logging policy lives here.
 
 use std::cell::{Cell, RefCell};
+use std::mem::MaybeUninit;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use edge_cors_core::host::{Level, RootHost, StreamHost};
+use edge_cors_core::host::{on_stack, Level, RootHost, StreamHost, REPLY_LINES};
 use edge_cors_core::metrics::{tagged_name, Family};
 use edge_cors_core::CORS_RESPONSE_HEADERS;
 
@@ -183,9 +184,67 @@ impl RootHost for ConfigHost<'_> {
 ///   setting one it does not carry is an add (cheaper than a set, which removes first).
 pub(crate) struct Stream {
     pub(crate) filter_envoy_ptr: FilterEnvoyPtr,
-    request: RefCell<Option<Vec<HttpHeader>>>,
+    request: RefCell<Option<Lines>>,
     /// Bit `i`: the response carries `CORS_RESPONSE_HEADERS[i]`; `None` until read.
     response_cors: Cell<Option<u32>>,
+}
+
+/// Header lines a map usually has at most (a browser's request has 15 to 25): a map read into
+/// [`Lines`] up to this size costs no allocation.
+const INLINE_LINES: usize = 32;
+
+/// The lines of one header map as Envoy lists them: in an array when they fit, else on the heap.
+/// Large by design: it lives on the stack of one hook, so reading a map allocates nothing.
+#[allow(clippy::large_enum_variant)]
+enum Lines {
+    /// The first `.1` entries are initialized.
+    Inline([MaybeUninit<HttpHeader>; INLINE_LINES], usize),
+    Heap(Vec<HttpHeader>),
+}
+
+impl Lines {
+    /// Room for `count` lines, for Envoy to fill ([`Lines::filled`] once it has).
+    fn with_room(count: usize) -> Lines {
+        if count <= INLINE_LINES {
+            Lines::Inline([const { MaybeUninit::uninit() }; INLINE_LINES], 0)
+        } else {
+            Lines::Heap(Vec::with_capacity(count))
+        }
+    }
+
+    /// Where Envoy writes the lines (room for as many as `with_room` was given).
+    fn as_mut_ptr(&mut self) -> *mut HttpHeader {
+        match self {
+            Lines::Inline(lines, _) => lines.as_mut_ptr().cast(),
+            Lines::Heap(lines) => lines.as_mut_ptr(),
+        }
+    }
+
+    /// Envoy wrote `count` lines.
+    ///
+    /// # Safety
+    /// The first `count` entries at [`Lines::as_mut_ptr`] are initialized, and `count` is at
+    /// most the room `with_room` was given.
+    unsafe fn filled(mut self, count: usize) -> Lines {
+        match &mut self {
+            Lines::Inline(_, len) => *len = count.min(INLINE_LINES),
+            // SAFETY: by the caller's contract, within the capacity and initialized.
+            Lines::Heap(lines) => unsafe { lines.set_len(count) },
+        }
+        self
+    }
+
+    fn as_slice(&self) -> &[HttpHeader] {
+        match self {
+            Lines::Inline(lines, len) => {
+                let init = lines.get(..*len).unwrap_or_default();
+                // SAFETY: the first `len` entries are initialized (`filled`); MaybeUninit<T>
+                // has the layout of T.
+                unsafe { std::slice::from_raw_parts(init.as_ptr().cast(), init.len()) }
+            }
+            Lines::Heap(lines) => lines,
+        }
+    }
 }
 
 /// `n` in decimal, written into `buf` (no allocation on the preflight path).
@@ -227,23 +286,19 @@ impl Stream {
     }
 
     /// Every line of map `header_type` (Envoy's buffers), or `None` if Envoy has no such map now.
-    fn lines(&self, header_type: u32) -> Option<Vec<HttpHeader>> {
+    fn lines(&self, header_type: u32) -> Option<Lines> {
         // SAFETY: the filter pointer is valid during the hook.
         let count =
             unsafe { abi::envoy_dynamic_module_callback_http_get_headers_size(self.filter_envoy_ptr, header_type) };
-        let mut lines: Vec<HttpHeader> = Vec::with_capacity(count);
+        let mut lines = Lines::with_room(count);
         // SAFETY: `lines` has room for `count` entries, the number of lines Envoy reported for
         // this map a moment ago on this thread (nothing changes the map in between); Envoy
         // writes exactly that many.
         let ok = unsafe {
             abi::envoy_dynamic_module_callback_http_get_headers(self.filter_envoy_ptr, header_type, lines.as_mut_ptr())
         };
-        if !ok {
-            return None;
-        }
-        // SAFETY: Envoy initialized `count` entries.
-        unsafe { lines.set_len(count) };
-        Some(lines)
+        // SAFETY: Envoy initialized `count` entries, the room `lines` was made with.
+        ok.then(|| unsafe { lines.filled(count) })
     }
 
     /// Every value of header `name` in map `header_type`, comma-joined (as the proxy-wasm ABI
@@ -328,6 +383,7 @@ impl Stream {
                 // SAFETY: Envoy's buffers are valid in this hook until a setter runs; only this
                 // loop reads them.
                 let present = lines
+                    .as_slice()
                     .iter()
                     .filter_map(|line| tracked_bit(unsafe { line.key() }))
                     .fold(0, |all, bit| all | bit);
@@ -351,27 +407,39 @@ impl StreamHost for Stream {
     type Error = CallbackError;
 
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, CallbackError> {
+        self.with_request_header(name, |value| value.map(<[u8]>::to_vec))
+    }
+
+    /// Answered from the request's lines, read once per hook; the value is copied only when
+    /// several lines of `name` are joined.
+    fn with_request_header<R>(&self, name: &str, f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, CallbackError> {
         let mut request = self.request.borrow_mut();
         if request.is_none() {
             *request = self.lines(abi::REQUEST_HEADER);
         }
         let Some(lines) = request.as_ref() else {
             drop(request);
-            return self.header(abi::REQUEST_HEADER, name);
+            let value = self.header(abi::REQUEST_HEADER, name)?;
+            return Ok(f(value.as_deref()));
         };
-        let mut joined: Option<Vec<u8>> = None;
         // SAFETY: no setter ran since the lines were read in this hook (a removal drops them).
-        for line in lines.iter().filter(|line| unsafe { line.key() } == name.as_bytes()) {
-            let value = unsafe { line.value() };
-            match &mut joined {
-                Some(j) => {
-                    j.push(b',');
-                    j.extend_from_slice(value);
-                }
-                None => joined = Some(value.to_vec()),
-            }
+        let mut values = lines
+            .as_slice()
+            .iter()
+            .filter(|line| unsafe { line.key() } == name.as_bytes())
+            .map(|line| unsafe { line.value() });
+        let Some(first) = values.next() else {
+            return Ok(f(None));
+        };
+        let Some(second) = values.next() else {
+            return Ok(f(Some(first)));
+        };
+        let mut joined = first.to_vec();
+        for value in std::iter::once(second).chain(values) {
+            joined.push(b',');
+            joined.extend_from_slice(value);
         }
-        Ok(joined)
+        Ok(f(Some(&joined)))
     }
 
     fn remove_request_header(&self, name: &str) -> Result<(), CallbackError> {
@@ -420,38 +488,42 @@ impl StreamHost for Stream {
     /// state). Every other reply (`reject_disallowed`
     /// refusing a real request) is Envoy's local reply, with `details` as its response code
     /// details, so a blocked gRPC call gets a gRPC status.
-    fn send_local_reply(&self, status: u16, headers: Vec<(&str, &str)>, details: &str) -> Result<(), CallbackError> {
+    fn send_local_reply(&self, status: u16, headers: &[(&str, &str)], details: &str) -> Result<(), CallbackError> {
+        let blank = HttpHeader::of("", "");
+        let lines = headers.iter().map(|(n, v)| HttpHeader::of(n, v));
         if details.starts_with(PREFLIGHT_DETAILS) {
             let mut digits = [0u8; 5];
             let status = decimal(status, &mut digits);
-            let mut lines: Vec<HttpHeader> = std::iter::once(HttpHeader::of(":status", status))
-                .chain(headers.iter().map(|(n, v)| HttpHeader::of(n, v)))
-                .collect();
-            // SAFETY: the filter pointer is valid during the hook; the header array and the
-            // strings it points to outlive the call (Envoy copies them); no body follows.
-            unsafe {
-                abi::envoy_dynamic_module_callback_http_send_response_headers(
-                    self.filter_envoy_ptr,
-                    lines.as_mut_ptr(),
-                    lines.len(),
-                    true,
-                );
-            }
+            let lines = std::iter::once(HttpHeader::of(":status", status)).chain(lines);
+            on_stack::<_, _, REPLY_LINES>(lines, blank, |lines| {
+                // SAFETY: the filter pointer is valid during the hook; the header array and
+                // the strings it points to outlive the call (Envoy copies them); no body
+                // follows.
+                unsafe {
+                    abi::envoy_dynamic_module_callback_http_send_response_headers(
+                        self.filter_envoy_ptr,
+                        lines.as_mut_ptr(),
+                        lines.len(),
+                        true,
+                    );
+                }
+            });
             return Ok(());
         }
-        let mut lines: Vec<HttpHeader> = headers.iter().map(|(n, v)| HttpHeader::of(n, v)).collect();
-        // SAFETY: the filter pointer is valid during the hook; the header array and the strings
-        // it points to outlive the call (Envoy copies them); an empty body.
-        unsafe {
-            abi::envoy_dynamic_module_callback_http_send_response(
-                self.filter_envoy_ptr,
-                u32::from(status),
-                lines.as_mut_ptr(),
-                lines.len(),
-                Buffer::null(),
-                Buffer::of(details.as_bytes()),
-            );
-        }
+        on_stack::<_, _, REPLY_LINES>(lines, blank, |lines| {
+            // SAFETY: the filter pointer is valid during the hook; the header array and the
+            // strings it points to outlive the call (Envoy copies them); an empty body.
+            unsafe {
+                abi::envoy_dynamic_module_callback_http_send_response(
+                    self.filter_envoy_ptr,
+                    u32::from(status),
+                    lines.as_mut_ptr(),
+                    lines.len(),
+                    Buffer::null(),
+                    Buffer::of(details.as_bytes()),
+                );
+            }
+        });
         Ok(())
     }
 

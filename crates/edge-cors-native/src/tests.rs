@@ -102,6 +102,25 @@ fn several_lines_of_a_request_header_are_read_as_one_comma_joined_value() {
 }
 
 #[test]
+fn a_request_with_more_lines_than_the_stack_holds_is_read_whole_from_the_heap() {
+    let f = filter();
+    let padding: Vec<(String, String)> = (0..40).map(|i| (format!("x-pad-{i}"), "v".to_string())).collect();
+    let mut pairs: Vec<(&str, &str)> = padding.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    pairs.extend([
+        (":method", "OPTIONS"),
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "Content-Type"),
+    ]);
+    let (status, seen) = f.stream(lines(&pairs), Vec::new(), 0);
+    assert_eq!(status, abi::STOP_ITERATION);
+    assert_eq!(&seen.calls[..2], ["get_headers_size", "get_headers"]);
+    let reply = seen.reply.unwrap();
+    assert_eq!(reply.status, 204);
+    assert_eq!(get(&reply.headers, "access-control-allow-headers"), ["content-type"]);
+}
+
+#[test]
 fn an_allowed_get_adds_the_cors_headers_the_response_lacks_and_removes_nothing_absent() {
     let f = filter();
     let request = lines(&[

@@ -488,7 +488,7 @@ impl StreamHost for MockHost {
         Ok(())
     }
 
-    fn send_local_reply(&self, status: u16, headers: Vec<(&str, &str)>, details: &str) -> Result<(), MockError> {
+    fn send_local_reply(&self, status: u16, headers: &[(&str, &str)], details: &str) -> Result<(), MockError> {
         self.record(Call::SendLocalReply {
             status,
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),

@@ -142,6 +142,13 @@ pub trait StreamHost {
     type Error: fmt::Debug;
     /// The value of request header `name` (lower-case; several lines comma-joined).
     fn request_header(&self, name: &str) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// `f` of the value of request header `name`, as [`StreamHost::request_header`] reads it:
+    /// for a header only tested (present, equal to a constant), which a host holding the
+    /// request's headers answers without copying the value.
+    fn with_request_header<R>(&self, name: &str, f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R, Self::Error> {
+        let value = self.request_header(name)?;
+        Ok(f(value.as_deref()))
+    }
     /// Remove request header `name` before the request goes upstream.
     fn remove_request_header(&self, name: &str) -> Result<(), Self::Error>;
     /// The `name` of the route the router matched for this request (Envoy's `xds.route_name`
@@ -158,7 +165,7 @@ pub trait StreamHost {
     fn add_response_header(&self, name: &str, value: &str) -> Result<(), Self::Error>;
     /// Answer the request locally with `status` and `headers` and no body; `details` names the
     /// reason for the host's access log (`edge_cors.preflight_allowed`, ...).
-    fn send_local_reply(&self, status: u16, headers: Vec<(&str, &str)>, details: &str) -> Result<(), Self::Error>;
+    fn send_local_reply(&self, status: u16, headers: &[(&str, &str)], details: &str) -> Result<(), Self::Error>;
     /// Add one to counter `id`.
     fn increment_counter(&self, id: u32) -> Result<(), Self::Error>;
     /// Attach `value` to the request under `key`, for the host's access logs and tracing
@@ -185,6 +192,40 @@ pub(crate) fn memory_note(host: &impl RootHost) -> String {
 /// Milliseconds since the epoch (0 when the host cannot tell).
 pub(crate) fn millis(now: Option<Duration>) -> u64 {
     now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Room for the header lines of a local reply on the stack: an allowed preflight's answer has
+/// at most nine (seven CORS lines and the debug header's two), a host may add one (`:status`).
+pub const REPLY_LINES: usize = 12;
+
+/// Call `f` with the items as one slice, held in an array on the stack when there are at most
+/// `N` (and in a vector otherwise): passing a reply's few header lines to the host then costs
+/// no allocation.
+pub fn on_stack<T: Copy, R, const N: usize>(
+    mut items: impl Iterator<Item = T>,
+    blank: T,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    let mut inline = [blank; N];
+    let mut len = 0;
+    for slot in inline.iter_mut() {
+        match items.next() {
+            Some(item) => {
+                *slot = item;
+                len += 1;
+            }
+            None => return f(inline.get_mut(..len).unwrap_or_default()),
+        }
+    }
+    match items.next() {
+        None => f(&mut inline),
+        Some(next) => {
+            let mut spilled = inline.to_vec();
+            spilled.push(next);
+            spilled.extend(items);
+            f(&mut spilled)
+        }
+    }
 }
 
 /// Where a decision is left for access logs and tracing (Envoy: `wasm.edge_cors`).
@@ -527,7 +568,16 @@ impl<H: StreamHost> RequestHeaders for HostRequest<'_, H> {
     }
 
     fn has(&self, name: &str) -> bool {
-        matches!(self.0.request_header(name), Ok(Some(_)))
+        matches!(self.0.with_request_header(name, |v| v.is_some()), Ok(true))
+    }
+
+    /// Bytes compared: invalid UTF-8 never equals a `&str`, as its lossy conversion
+    /// (with U+FFFD) never does.
+    fn is(&self, name: &str, value: &str) -> bool {
+        matches!(
+            self.0.with_request_header(name, |v| v == Some(value.as_bytes())),
+            Ok(true)
+        )
     }
 }
 
@@ -629,8 +679,11 @@ impl Stream {
                 Verdict::Continue
             }
             Action::Reply(reply) => {
-                let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                if let Err(status) = host.send_local_reply(reply.status, headers, details) {
+                let lines = reply.headers.iter().map(|(n, v)| (*n, v.as_str()));
+                let sent = on_stack::<_, _, REPLY_LINES>(lines, ("", ""), |headers| {
+                    host.send_local_reply(reply.status, headers, details)
+                });
+                if let Err(status) = sent {
                     host.log(
                         Level::Error,
                         &format!("edge-cors: could not send the local reply: {status:?}"),
@@ -702,6 +755,20 @@ fn log_rejection(shared: &Shared, decision: &Decision, host: &impl StreamHost) {
         let request_id = HostRequest(host).get(X_REQUEST_ID);
         if let Some(line) = rejection_log::line(decision, policy, &origin, request_id.as_deref(), suppressed) {
             host.log(Level::Warn, &line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_stack;
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn items_are_passed_as_one_slice_in_order_whether_they_fit_the_stack_or_not() {
+        for count in [0, 1, 3, 4, 9] {
+            let items: Vec<u32> = (1..=count).collect();
+            let seen = on_stack::<_, _, 4>(items.iter().copied(), 0, |slice| slice.to_vec());
+            assert_eq!(seen, items, "{count} items");
         }
     }
 }

@@ -113,9 +113,10 @@ impl AllowHeaders {
         }
     }
 
-    /// Parse an ACRH value and check every name. On success `echo` holds the normalized list
-    /// (lower-case, comma-separated, no whitespace) to send back in ACAH; empty when the
-    /// value listed no name.
+    /// Parse an ACRH value and check every name. On success, what to echo in ACAH: the
+    /// normalized list (lower-case, comma-separated, no whitespace, no empty element), which is
+    /// the value itself when it is already in that form, as browsers send it (lower-case names
+    /// joined by bare commas): then nothing is built.
     ///
     /// Bounded: the value is refused past [`MAX_ACRH_LEN`] bytes or [`MAX_ACRH_NAMES`] names.
     /// An element `*` is refused as malformed, whatever the policy: it is a legal token, but
@@ -125,17 +126,22 @@ impl AllowHeaders {
     /// Optional whitespace around elements and empty elements (`a,,b`) are tolerated, as
     /// RFC 9110 §5.6.1 asks of list recipients; a combined value from several header lines
     /// arrives comma-joined and parses the same way.
-    pub(crate) fn check_request(&self, acrh: &str, echo: &mut String) -> Result<(), AcrhRejection> {
+    pub(crate) fn check_request(&self, acrh: &str) -> Result<Echo, AcrhRejection> {
         if acrh.len() > MAX_ACRH_LEN {
             return Err(AcrhRejection::Malformed);
         }
-        // The echo is at most the value itself: one allocation instead of growing name by name.
-        echo.reserve(acrh.len());
+        // The normalized list, built from the first element that differs from its normalized
+        // form on (with the elements before it, which are their own normalized form).
+        let mut echo: Option<String> = None;
         let mut names = 0usize;
         let mut not_allowed = false;
+        let mut start = 0usize;
         for element in acrh.split(',') {
+            let before = acrh.get(..start.saturating_sub(1)).unwrap_or_default();
+            start += element.len() + 1;
             let name = element.trim_matches(|c| c == ' ' || c == '\t');
             if name.is_empty() {
+                echo.get_or_insert_with(|| normalized_so_far(before, acrh.len()));
                 continue;
             }
             if name == "*" || !name.bytes().all(is_tchar) {
@@ -145,25 +151,63 @@ impl AllowHeaders {
             if names > MAX_ACRH_NAMES {
                 return Err(AcrhRejection::Malformed);
             }
-            if !echo.is_empty() {
-                echo.push(',');
-            }
-            let start = echo.len();
-            echo.push_str(name);
-            if let Some(pushed) = echo.get_mut(start..) {
-                pushed.make_ascii_lowercase();
-            }
-            if !not_allowed && !echo.get(start..).is_some_and(|n| self.allows(n)) {
+            let as_received =
+                echo.is_none() && name.len() == element.len() && !name.bytes().any(|b| b.is_ascii_uppercase());
+            let lower = if as_received {
+                name
+            } else {
+                let echo = echo.get_or_insert_with(|| normalized_so_far(before, acrh.len()));
+                if !echo.is_empty() {
+                    echo.push(',');
+                }
+                let at = echo.len();
+                echo.push_str(name);
+                match echo.get_mut(at..) {
+                    Some(pushed) => {
+                        pushed.make_ascii_lowercase();
+                        &*pushed
+                    }
+                    None => "",
+                }
+            };
+            if !not_allowed && !self.allows(lower) {
                 // Keep parsing: a malformed element later still makes the whole value malformed.
                 not_allowed = true;
             }
         }
         if not_allowed {
-            Err(AcrhRejection::NotAllowed)
-        } else {
-            Ok(())
+            return Err(AcrhRejection::NotAllowed);
+        }
+        Ok(echo.map_or(Echo::AsReceived, Echo::Normalized))
+    }
+}
+
+/// What an accepted ACRH value is echoed as in ACAH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Echo {
+    /// The value itself: it is its own normalized form.
+    AsReceived,
+    /// This normalized list (empty: the value named no header).
+    Normalized(String),
+}
+
+#[cfg(any(test, feature = "test-support"))]
+impl Echo {
+    /// The echoed list as text, for tests.
+    pub(crate) fn text(self, acrh: &str) -> String {
+        match self {
+            Echo::AsReceived => acrh.to_string(),
+            Echo::Normalized(list) => list,
         }
     }
+}
+
+/// The start of a normalized list: `before`, the elements already checked, which were their own
+/// normalized form; room for the rest of a value of `len` bytes (the list is never longer).
+fn normalized_so_far(before: &str, len: usize) -> String {
+    let mut echo = String::with_capacity(len);
+    echo.push_str(before);
+    echo
 }
 
 fn is_forbidden(lower: &str) -> bool {
@@ -184,8 +228,7 @@ mod tests {
     }
 
     fn check(a: &AllowHeaders, acrh: &str) -> Result<String, AcrhRejection> {
-        let mut echo = String::new();
-        a.check_request(acrh, &mut echo).map(|()| echo)
+        a.check_request(acrh).map(|echo| echo.text(acrh))
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -197,6 +240,28 @@ mod tests {
         );
         assert_eq!(check(&a, ""), Ok(String::new()));
         assert_eq!(check(&a, "x-other"), Err(AcrhRejection::NotAllowed));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn a_value_already_normalized_is_echoed_as_received_and_any_other_is_rebuilt_from_where_it_differs() {
+        let a = build(&["x-a", "x-b", "x-c"]);
+        for acrh in ["x-a", "x-a,x-b,x-c"] {
+            assert_eq!(a.check_request(acrh), Ok(Echo::AsReceived), "{acrh:?}");
+        }
+        for (acrh, echo) in [
+            ("x-a,X-B", "x-a,x-b"),
+            ("x-a,x-b,", "x-a,x-b"),
+            ("x-a,,x-c", "x-a,x-c"),
+            ("x-a, x-b,x-c", "x-a,x-b,x-c"),
+            (",x-a", "x-a"),
+            ("X-A,x-b", "x-a,x-b"),
+            ("", ""),
+            (" ", ""),
+        ] {
+            assert_eq!(a.check_request(acrh), Ok(Echo::Normalized(echo.into())), "{acrh:?}");
+        }
+        assert_eq!(a.check_request("x-a,x-d"), Err(AcrhRejection::NotAllowed));
+        assert_eq!(a.check_request("x-a,X-D"), Err(AcrhRejection::NotAllowed));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::allow_headers::AcrhRejection;
+use super::allow_headers::{AcrhRejection, Echo};
 use super::headers::{self, ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA, CORS_RESPONSE_HEADERS, VARY};
 use super::origin::{self, OriginError, MAX_ORIGIN_LEN};
 use super::origin_set::OriginSet;
@@ -32,6 +32,12 @@ pub trait RequestHeaders {
     /// Is `name` present? For headers whose value does not matter.
     fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
+    }
+
+    /// Is the value of `name` exactly `value`? For headers only compared (a source that
+    /// can compare in place saves the copy [`RequestHeaders::get`] makes).
+    fn is(&self, name: &str, value: &str) -> bool {
+        self.get(name).as_deref() == Some(value)
     }
 }
 
@@ -248,7 +254,7 @@ pub(crate) fn decide(policies: &Policies, fetched: &impl FetchedOrigins, req: &i
     // a non-empty ACRM. ACRM is read first: absent (the common case) it is a cheap miss and
     // the method need not be read at all.
     if let Some(acrm) = req.get(headers::ACRM).filter(|m| !m.is_empty()) {
-        if req.get(headers::METHOD).as_deref() == Some("OPTIONS") {
+        if req.is(headers::METHOD, "OPTIONS") {
             return preflight(
                 policies,
                 index,
@@ -324,9 +330,16 @@ fn check_origin(policy: &Policy, fetched: Fetched<'_>, origin: &str) -> Result<(
     if policy.origins.is_any() {
         return Ok(());
     }
+    // The common case of an allowed request, without parsing: a configured exact origin is
+    // canonical (it passed the same parser at configuration), so the parser would accept the
+    // request's Origin and the matcher find it. Not while the policy rejects every origin.
+    if fetched != Fetched::RejectAll && policy.origins.lists_exactly(origin) {
+        return Ok(());
+    }
     match origin::parse_origin(origin) {
         Ok(_) if fetched == Fetched::RejectAll => Err(Reason::Origin),
-        Ok(parsed) if policy.origins.matches(origin, &parsed) => Ok(()),
+        // Not `*` (answered above) nor an exact origin (looked up above): only the patterns.
+        Ok(parsed) if policy.origins.matches_a_pattern(origin, &parsed) => Ok(()),
         Ok(parsed) if matches!(fetched, Fetched::List(list) if list.matches(origin, &parsed)) => Ok(()),
         Ok(_) | Err(OriginError::Null) => Err(Reason::Origin),
         Err(_) => Err(Reason::Malformed),
@@ -438,11 +451,11 @@ fn preflight(
     req: &impl RequestHeaders,
     path_unnormalized: bool,
 ) -> CorsDecision {
-    let acrh = req.get(headers::ACRH);
+    let mut acrh = req.get(headers::ACRH);
     let checked = if path_unnormalized {
         Err(Reason::Malformed)
     } else {
-        check_preflight(policies, policy, fetched, &origin, &acrm, acrh.as_deref(), req)
+        check_preflight(policies, policy, fetched, &origin, &acrm, &mut acrh, req)
     };
     match checked {
         Ok(reply) => CorsDecision::new(
@@ -471,7 +484,8 @@ fn preflight(
 }
 
 /// Fetch §4.8 "CORS-preflight fetch", steps 6-8, from the server's side: the origin, the
-/// requested method and every requested header must be allowed.
+/// requested method and every requested header must be allowed. An allowed preflight's ACRH
+/// value is taken from `acrh` when it is echoed as received.
 #[allow(clippy::too_many_arguments)]
 fn check_preflight(
     policies: &Policies,
@@ -479,7 +493,7 @@ fn check_preflight(
     fetched: Fetched<'_>,
     origin: &str,
     acrm: &str,
-    acrh: Option<&str>,
+    acrh: &mut Option<String>,
     req: &impl RequestHeaders,
 ) -> Result<LocalReply, Reason> {
     if origin.len() > MAX_ORIGIN_LEN {
@@ -492,16 +506,17 @@ fn check_preflight(
     if !policy.methods.allows(acrm) {
         return Err(Reason::Method);
     }
-    let mut requested_headers = String::new();
-    if let Some(acrh) = acrh {
-        policy
-            .headers
-            .check_request(acrh, &mut requested_headers)
-            .map_err(|r| match r {
-                AcrhRejection::Malformed => Reason::Malformed,
-                AcrhRejection::NotAllowed => Reason::Headers,
-            })?;
-    }
+    let echo = match acrh.as_deref() {
+        Some(value) => policy.headers.check_request(value).map_err(|r| match r {
+            AcrhRejection::Malformed => Reason::Malformed,
+            AcrhRejection::NotAllowed => Reason::Headers,
+        })?,
+        None => Echo::Normalized(String::new()),
+    };
+    let requested_headers = match echo {
+        Echo::AsReceived => acrh.take().unwrap_or_default(),
+        Echo::Normalized(list) => list,
+    };
     let mut out: Vec<(&'static str, HeaderValue)> = Vec::with_capacity(8);
     out.push((ACAO, allow_origin_value(policy, origin)));
     if policy.credentials {

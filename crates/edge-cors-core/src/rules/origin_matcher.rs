@@ -215,11 +215,23 @@ impl OriginMatcher {
         });
     }
 
-    /// Does the policy trust `origin`? `raw` is the header value `origin` was parsed from.
+    /// Is `raw` one of the configured exact origins? Each passed the origin parser at
+    /// configuration, so a request's Origin found here is canonical without being parsed.
+    pub(crate) fn lists_exactly(&self, raw: &str) -> bool {
+        self.exact.contains(raw)
+    }
+
+    /// Does the policy trust `origin`? `raw` is the header value `origin` was parsed from. (The
+    /// decision asks its three parts in turn, parsing only when it must.)
+    #[cfg(test)]
     pub(crate) fn matches(&self, raw: &str, origin: &Origin<'_>) -> bool {
-        if self.any || self.exact.contains(raw) {
-            return true;
-        }
+        self.any || self.lists_exactly(raw) || self.matches_a_pattern(raw, origin)
+    }
+
+    /// Does one of the policy's patterns (`:*` ports, `*.` subdomains, regexes) trust `origin`?
+    /// [`OriginMatcher::matches`] without `*` and the exact origins, for a caller that asked
+    /// [`OriginMatcher::lists_exactly`] already.
+    pub(crate) fn matches_a_pattern(&self, raw: &str, origin: &Origin<'_>) -> bool {
         if !self.host_any_port.is_empty() {
             if let Some(list) = self.host_any_port.get(origin.host) {
                 if list.iter().any(|sp| sp.admits(origin)) {

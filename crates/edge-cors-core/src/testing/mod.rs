@@ -61,7 +61,6 @@ impl AllowHeadersRule {
     /// The lower-case names echoed for an accepted `Access-Control-Request-Headers` value;
     /// `None` when the preflight would be refused.
     pub fn check(&self, acrh: &str) -> Option<String> {
-        let mut echo = String::new();
-        self.0.check_request(acrh, &mut echo).ok().map(|()| echo)
+        self.0.check_request(acrh).ok().map(|echo| echo.text(acrh))
     }
 }
