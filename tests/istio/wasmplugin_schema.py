@@ -67,12 +67,13 @@ def to_json_schema(node: dict) -> dict:
     return out
 
 
-def manifest_schema() -> dict:
-    root = to_json_schema(load_crd_schema())
+def with_object_fields(root: dict, api_version: str, kind: str) -> dict:
+    """`root` (a converted CRD schema) with the `apiVersion`, `kind` and `metadata` the API server
+    validates outside the CRD schema, strict at the top level; checked as a JSON Schema."""
     string_map = {"type": "object", "additionalProperties": {"type": "string"}}
-    root["properties"].update(
-        apiVersion={"const": API_VERSION},
-        kind={"const": "WasmPlugin"},
+    root.setdefault("properties", {}).update(
+        apiVersion={"const": api_version},
+        kind={"const": kind},
         metadata={
             "type": "object",
             "properties": {
@@ -89,6 +90,10 @@ def manifest_schema() -> dict:
     root["additionalProperties"] = False
     jsonschema.Draft202012Validator.check_schema(root)
     return root
+
+
+def manifest_schema() -> dict:
+    return with_object_fields(to_json_schema(load_crd_schema()), API_VERSION, "WasmPlugin")
 
 
 # A digest as a release gives one (any 64 hex digits that are not one digit repeated).

@@ -42,9 +42,6 @@ CRD_FILES = {
     ("gateway.networking.k8s.io", "HTTPRoute"): "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
 }
 
-DNS1123_SUBDOMAIN = wasmplugin_schema.DNS1123_SUBDOMAIN
-DNS1123_LABEL = wasmplugin_schema.DNS1123_LABEL
-
 
 def known(manifest: dict) -> bool:
     """True when `manifest` is of a kind this module has a CRD for."""
@@ -66,26 +63,9 @@ def crd_schema(group: str, kind: str, version: str) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def _validator(group: str, kind: str, version: str) -> jsonschema.Draft202012Validator:
-    root = wasmplugin_schema.to_json_schema(crd_schema(group, kind, version))
-    string_map = {"type": "object", "additionalProperties": {"type": "string"}}
-    root.setdefault("properties", {}).update(
-        apiVersion={"const": f"{group}/{version}"},
-        kind={"const": kind},
-        metadata={
-            "type": "object",
-            "properties": {
-                "name": {"type": "string", "pattern": DNS1123_SUBDOMAIN, "maxLength": 253},
-                "namespace": {"type": "string", "pattern": DNS1123_LABEL, "maxLength": 63},
-                "labels": string_map,
-                "annotations": string_map,
-            },
-            "required": ["name"],
-            "additionalProperties": False,
-        },
+    root = wasmplugin_schema.with_object_fields(
+        wasmplugin_schema.to_json_schema(crd_schema(group, kind, version)), f"{group}/{version}", kind
     )
-    root["required"] = sorted(set(root.get("required", [])) | {"apiVersion", "kind", "metadata"})
-    root["additionalProperties"] = False
-    jsonschema.Draft202012Validator.check_schema(root)
     return jsonschema.Draft202012Validator(root)
 
 
