@@ -298,6 +298,11 @@ impl Reader<'_> {
         }
     }
 
+    /// The string items of field `name` of object `v` at path `p` (none when it is absent).
+    fn field_items(&self, v: &Value, p: &str, name: &str) -> Vec<Item> {
+        self.items(v.get(name).unwrap_or(&Value::Null), &child(p, name))
+    }
+
     fn items(&self, v: &Value, p: &str) -> Vec<Item> {
         match v {
             Value::Array(list) => list
@@ -417,7 +422,7 @@ impl Reader<'_> {
         }
         // The deprecated `allowOrigin` strings: Istio matches them exactly.
         if cors.origins.is_empty() {
-            for o in self.items(c.get("allowOrigin").unwrap_or(&Value::Null), &child(p, "allowOrigin")) {
+            for o in self.field_items(c, p, "allowOrigin") {
                 cors.origins.push(Origin {
                     kind: OriginKind::Exact { ignore_case: false },
                     value: o.value,
@@ -425,12 +430,9 @@ impl Reader<'_> {
                 });
             }
         }
-        cors.methods = self.items(c.get("allowMethods").unwrap_or(&Value::Null), &child(p, "allowMethods"));
-        cors.headers = self.items(c.get("allowHeaders").unwrap_or(&Value::Null), &child(p, "allowHeaders"));
-        cors.expose = self.items(
-            c.get("exposeHeaders").unwrap_or(&Value::Null),
-            &child(p, "exposeHeaders"),
-        );
+        cors.methods = self.field_items(c, p, "allowMethods");
+        cors.headers = self.field_items(c, p, "allowHeaders");
+        cors.expose = self.field_items(c, p, "exposeHeaders");
         if let Some(d) = c.get("maxAge").and_then(Value::as_str) {
             let at = self.at(&child(p, "maxAge"));
             match go_duration_seconds(d) {
@@ -483,7 +485,7 @@ impl Reader<'_> {
 
     fn envoy_virtual_host(&self, vh: &Value, p: &str, config_name: &str, found: &mut Found) {
         let vh_name = vh.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
-        let domains = self.items(vh.get("domains").unwrap_or(&Value::Null), &child(p, "domains"));
+        let domains = self.field_items(vh, p, "domains");
         let vh_typed = self.envoy_typed_cors(vh, p);
         let vh_legacy = vh.get("cors").map(|c| self.envoy_cors(c, &child(p, "cors")));
         for (i, r) in array(vh, "routes").iter().enumerate() {
@@ -701,19 +703,16 @@ impl Reader<'_> {
     /// origin form; their `maxAge` differs (seconds, default 5; a duration).
     fn gateway_cors(&self, c: &Value, p: &str, http_route: bool) -> Cors {
         let mut cors = Cors::new(self.at(p));
-        for o in self.items(c.get("allowOrigins").unwrap_or(&Value::Null), &child(p, "allowOrigins")) {
+        for o in self.field_items(c, p, "allowOrigins") {
             cors.origins.push(Origin {
                 kind: OriginKind::Wildcard,
                 value: o.value,
                 at: o.at,
             });
         }
-        cors.methods = self.items(c.get("allowMethods").unwrap_or(&Value::Null), &child(p, "allowMethods"));
-        cors.headers = self.items(c.get("allowHeaders").unwrap_or(&Value::Null), &child(p, "allowHeaders"));
-        cors.expose = self.items(
-            c.get("exposeHeaders").unwrap_or(&Value::Null),
-            &child(p, "exposeHeaders"),
-        );
+        cors.methods = self.field_items(c, p, "allowMethods");
+        cors.headers = self.field_items(c, p, "allowHeaders");
+        cors.expose = self.field_items(c, p, "exposeHeaders");
         let at = self.at(&child(p, "maxAge"));
         match c.get("maxAge") {
             Some(Value::Number(n)) => cors.max_age = n.as_u64().map(|n| (n, at)),
