@@ -19,6 +19,27 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _shared_dir() -> Path:
+    """The `shared/` folder of CRDs beside the checkout (EDGE_CORS_SHARED overrides): beside this
+    clone, beside a worktree one level deeper, or beside the local repository this one was
+    cloned from (a clone in a temporary folder)."""
+    if os.environ.get("EDGE_CORS_SHARED"):
+        return Path(os.environ["EDGE_CORS_SHARED"])
+    candidates = [ROOT.parent / "shared", ROOT.parent.parent / "shared"]
+    try:
+        import subprocess
+        origin = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        if origin and Path(origin).is_dir():
+            candidates.append(Path(origin).resolve().parent / "shared")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED = _shared_dir()
 ENVOY_BIN = os.environ.get("ENVOY_BIN") or str(ROOT / ".venv" / "bin" / "envoy")
 WASM = os.environ.get("EDGE_CORS_WASM") or str(ROOT / "target" / "wasm32-wasip1" / "release" / "edge_cors.wasm")
 # The native host: the Envoy dynamic module `scripts/build.sh --native` builds.

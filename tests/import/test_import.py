@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
+from harness import SHARED
 from harness.client import request
 from harness.envoy_config import ROUTER, proxy_bootstrap, route_to, virtual_host, wasm_filter
 from harness.processes import Envoy, RecordingUpstream, edge_cors_stats, free_port
@@ -23,7 +24,6 @@ from harness.processes import Envoy, RecordingUpstream, edge_cors_stats, free_po
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
-SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
 CHECKER = os.environ.get("EDGE_CORS_CHECK") or str(ROOT / "target" / "debug" / "edge-cors-check")
 ENVOY = os.environ.get("ENVOY_BIN") or str(ROOT / ".venv" / "bin" / "envoy")
 

@@ -23,14 +23,11 @@ import celpy.celtypes as ct
 import jsonschema
 import yaml
 
-from harness import ROOT
+from harness import ROOT, SHARED
 
 sys.path.insert(0, str(ROOT / "tests" / "istio"))
 import wasmplugin_schema  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():  # a worktree one level deeper (/work/wt/NAME) than /work/main
-    SHARED = ROOT.parent.parent / "shared"
 
 CRD_FILES = {
     ("extensions.istio.io", "WasmPlugin"): "istio/wasmplugins.extensions.istio.io.crd.yaml",
