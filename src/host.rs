@@ -190,6 +190,8 @@ impl StreamHost for ProxyWasm {
 struct RootContextImpl(Root);
 
 impl Context for RootContextImpl {
+    context_helpers!();
+
     /// The answer to a registry callout.
     fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
         self.0
@@ -198,6 +200,8 @@ impl Context for RootContextImpl {
 }
 
 impl RootContext for RootContextImpl {
+    root_context_helpers!();
+
     fn on_configure(&mut self, _size: usize) -> bool {
         self.0.on_configure(&ProxyWasm)
     }
@@ -217,9 +221,13 @@ impl RootContext for RootContextImpl {
 
 struct StreamContext(Stream);
 
-impl Context for StreamContext {}
+impl Context for StreamContext {
+    context_helpers!();
+}
 
 impl HttpContext for StreamContext {
+    http_context_helpers!();
+
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         match self.0.on_request_headers(&ProxyWasm) {
             Verdict::Continue => Action::Continue,

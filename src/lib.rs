@@ -6,4 +6,7 @@
 //! root and stream contexts forward each callback to `edge_cors_core::host::{Root, Stream}`.
 
 #[cfg(target_arch = "wasm32")]
+#[macro_use]
+mod sdk_helpers;
+#[cfg(target_arch = "wasm32")]
 mod host;
