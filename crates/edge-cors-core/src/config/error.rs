@@ -683,13 +683,84 @@ fn issue(path: &str, value: Option<&Value>, kind: IssueKind) -> ConfigIssue {
     }
 }
 
+/// The value as compact JSON, spelled as serde_json spells it, cut after [`MAX_VALUE_CHARS`]
+/// characters with `...`. Rendered here, and only as far as the cut: a hostile configuration's
+/// list of a million entries is never written out in full to be cut, and serde_json's
+/// serializer stays out of the filter (2 KB of wasm).
 fn render_value(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() <= MAX_VALUE_CHARS {
-        return s;
+    let mut out = Cut::default();
+    if !out.value(v) {
+        out.text.push_str("...");
     }
-    let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
-    format!("{cut}...")
+    out.text
+}
+
+/// Text that takes at most [`MAX_VALUE_CHARS`] characters; each push says whether it fitted.
+#[derive(Default)]
+struct Cut {
+    text: String,
+    chars: usize,
+}
+
+impl Cut {
+    fn push(&mut self, c: char) -> bool {
+        if self.chars == MAX_VALUE_CHARS {
+            return false;
+        }
+        self.text.push(c);
+        self.chars += 1;
+        true
+    }
+
+    fn push_str(&mut self, s: &str) -> bool {
+        s.chars().all(|c| self.push(c))
+    }
+
+    fn value(&mut self, v: &Value) -> bool {
+        match v {
+            Value::Null => self.push_str("null"),
+            Value::Bool(b) => self.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => self.push_str(&n.to_string()),
+            Value::String(s) => self.string(s),
+            Value::Array(items) => {
+                self.push('[')
+                    && items
+                        .iter()
+                        .enumerate()
+                        .all(|(i, item)| (i == 0 || self.push(',')) && self.value(item))
+                    && self.push(']')
+            }
+            Value::Object(fields) => {
+                self.push('{')
+                    && fields.iter().enumerate().all(|(i, (key, item))| {
+                        (i == 0 || self.push(',')) && self.string(key) && self.push(':') && self.value(item)
+                    })
+                    && self.push('}')
+            }
+        }
+    }
+
+    /// A JSON string: `"` and `\` escaped, control characters as serde_json writes them.
+    fn string(&mut self, s: &str) -> bool {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.push('"')
+            && s.chars().all(|c| match c {
+                '"' => self.push_str("\\\""),
+                '\\' => self.push_str("\\\\"),
+                '\n' => self.push_str("\\n"),
+                '\r' => self.push_str("\\r"),
+                '\t' => self.push_str("\\t"),
+                '\u{8}' => self.push_str("\\b"),
+                '\u{c}' => self.push_str("\\f"),
+                c if c < ' ' => {
+                    let [high, low] = [u32::from(c) >> 4, u32::from(c) & 15]
+                        .map(|d| HEX.get(d as usize).map_or('0', |&h| char::from(h)));
+                    self.push_str("\\u00") && self.push(high) && self.push(low)
+                }
+                c => self.push(c),
+            })
+            && self.push('"')
+    }
 }
 
 /// The filter's log of a refused configuration.
@@ -710,5 +781,65 @@ impl<I: Into<IssueKind>> Findings<I> for ConfigErrors {
     fn question(&mut self, path: &str, value: &str, issue: I) {
         let v = Value::String(value.to_string());
         self.warn(path, Some(&v), issue.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the renderer must equal: serde_json's compact text, cut as documented.
+    fn serde_json_cut(v: &Value) -> String {
+        let full = serde_json::to_string(v).unwrap();
+        if full.chars().count() <= MAX_VALUE_CHARS {
+            return full;
+        }
+        let cut: String = full.chars().take(MAX_VALUE_CHARS).collect();
+        format!("{cut}...")
+    }
+
+    #[test]
+    fn a_value_in_an_error_is_spelled_as_serde_json_spells_it_and_cut_at_the_limit() {
+        let long = "é".repeat(MAX_VALUE_CHARS);
+        let values = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-17",
+            "18446744073709551615",
+            "1.5",
+            "1e300",
+            "-0.0",
+            "100.0",
+            r#""plain""#,
+            r#""quote \" backslash \\ slash / tab \t newline \n return \r bell \u0007 del \u007f nul \u0000 \b \f""#,
+            r#""unicode é ü 日本 😀 \u2028""#,
+            "[]",
+            "{}",
+            r#"[1,"a",[true,null],{"k":"v"}]"#,
+            r#"{"b":1,"a":{"x":[1,2,3]},"\n":"\u001f"}"#,
+        ]
+        .map(|text| serde_json::from_str::<Value>(text).unwrap())
+        .into_iter()
+        .chain([
+            Value::String(long.clone()),
+            Value::String(long[..long.len() - 2].to_string()),
+            Value::String(format!("{}\u{1}", "x".repeat(MAX_VALUE_CHARS - 4))),
+            serde_json::json!((0..1000).collect::<Vec<u32>>()),
+            serde_json::json!({ "k": long }),
+        ]);
+        for v in values {
+            assert_eq!(render_value(&v), serde_json_cut(&v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_of_exactly_the_limit_is_not_marked_cut_and_one_more_character_is() {
+        let exact = Value::String("x".repeat(MAX_VALUE_CHARS - 2));
+        assert_eq!(render_value(&exact).chars().count(), MAX_VALUE_CHARS);
+        assert!(!render_value(&exact).ends_with("..."));
+        let over = Value::String("x".repeat(MAX_VALUE_CHARS - 1));
+        assert_eq!(render_value(&over), format!("\"{}...", "x".repeat(MAX_VALUE_CHARS - 1)));
     }
 }

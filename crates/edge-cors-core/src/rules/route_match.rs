@@ -409,10 +409,10 @@ pub(crate) fn route_path(path: &str) -> &str {
 /// a percent-encoded `/`, `\` or `.` (`%2F`, `%5C`, `%2E`, any case): what Envoy's
 /// `normalize_path`, `merge_slashes` and `path_with_escaped_slashes_action` would rewrite.
 pub(crate) fn is_unnormalized(path: &str) -> bool {
-    path.contains("//")
-        || path.contains('\\')
-        || path
-            .as_bytes()
+    let bytes = path.as_bytes();
+    bytes.windows(2).any(|w| w == b"//")
+        || bytes.contains(&b'\\')
+        || bytes
             .windows(3)
             .any(|w| matches!(w, [b'%', b'2', b'f' | b'F' | b'e' | b'E'] | [b'%', b'5', b'c' | b'C']))
         || path.split('/').any(|s| s == "." || s == "..")
