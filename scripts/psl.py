@@ -30,14 +30,19 @@ Encoding of the .bin (read by crates/edge-cors-core/src/rules/public_suffix.rs, 
 - The automaton reads a domain's labels right to left, each label's bytes left to right, with
   `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44 end a
   rule key, the symbol minus 37 being the rule flags (1 normal, 2 wildcard, 4 exception).
-- A state is its outgoing edges, one after another; the root state starts at byte 0.
+- It starts with the hub table: HUBS (128) big-endian 2-byte offsets from the start of the
+  .bin, one per hub, the states most edges lead to (such as the end of a normal rule). The
+  root state follows, at byte 256.
+- A state is its outgoing edges, one after another.
 - An edge is one byte, bit 7 set on the last edge of a state, bits 0-6 a code: 0-37 a symbol
   whose target state starts at the next byte (only ever on a state's last edge); 38-44 a final
-  symbol; 45-82 the symbol code - 45 followed by one byte, 83-120 the symbol code - 83
-  followed by two bytes (big-endian): the distance from the byte after them to the target
-  state. One or two whole bytes measured smallest: 47.9 KB, where a base-128 distance (one
-  byte below 128, two below 16,384, else three) took 51.7 KB. A list whose automaton needs a
-  distance of 65,536 or more is refused (widen FAR_BYTES here and in the Rust reader).
+  symbol; 45-82 the symbol code - 45 followed by one byte: below 128 the distance from the
+  byte after it to the target state, from 128 on the hub number + 128; 83-120 the symbol
+  code - 83 followed by two bytes (big-endian): the distance from the byte after them to the
+  target state. Measured on the 2026-10 list: 44.5 KB, 48.2 KB without hubs, 53.0 KB with
+  base-128 distances (one byte below 128, two below 16,384, else three) and no hubs. A list
+  whose automaton needs a distance of 65,536 or more, or puts a hub there, is refused (widen
+  FAR_BYTES or HUB_BYTES here and in the Rust reader).
 """
 import hashlib
 import re
@@ -58,12 +63,16 @@ SYMBOL = {c: i for i, c in enumerate(ALPHABET)}
 FINAL_BASE = len(ALPHABET) - 1  # 37: final symbols are 38..44 (FINAL_BASE + flags)
 LAST = 0x80
 # Edge codes (bits 0-6 of an edge byte): symbol codes for each way to reach the target.
-NEAR, FAR = FINAL_BASE + 8, FINAL_BASE + 8 + FINAL_BASE + 1  # 45: one distance byte, 83: two
+NEAR, FAR = FINAL_BASE + 8, FINAL_BASE + 8 + FINAL_BASE + 1  # 45: one operand byte, 83: two
 FAR_BYTES = 2
-# A state whose unfolded subtree has at most this many edges is copied into each state that
-# leads to it instead of being shared: a copy can sit right after its parent (no distance
-# bytes). Measured on the 2026-10 list: 0 -> 48,231 bytes, 1 -> 47,894, 2 -> 48,715.
-COPY_AT_MOST = 1
+# A NEAR operand below HUB_OPERAND is a distance, from it on a hub number (operand - HUB_OPERAND):
+# an index into the table of HUBS offsets of HUB_BYTES before the root. Fewer distances fit one
+# byte, but the hubs' far edges shrink. Measured on the 2026-10 list, by number of hubs:
+# 0 -> 48,231 bytes, 64 -> 44,838, 128 -> 44,467, 192 -> 44,676.
+HUB_OPERAND = 0x80
+HUBS = 0x100 - HUB_OPERAND
+HUB_BYTES = 2
+ROOT_AT = HUBS * HUB_BYTES
 
 
 class ListError(Exception):
@@ -227,27 +236,35 @@ def compile_automaton(keys: dict) -> bytes:
     # 2. Merge the states that accept the same continuations (children before parents: every
     #    trie child has a larger number than its parent).
     canonical, representative = {}, [0] * len(trie)
-    unfolded = [0] * len(trie)  # edges of the subtree, as a tree
     for state in range(len(trie) - 1, -1, -1):
         signature = tuple(sorted((s, representative[c]) for s, c in trie[state].items()))
         representative[state] = canonical.setdefault(signature, state)
-        unfolded[state] = sum(1 + unfolded[c] for c in trie[state].values())
-    # 3. The graph to lay out: merged states, except that small ones are copied per parent.
-    graph, shared = [], {}
+    # 3. The graph to lay out: the merged states, numbered from the root in edge order. Every
+    #    state is shared, even one final edge (the end of a rule): copying such states into
+    #    each state that leads to them measured 587 bytes larger (45,054 against 44,467).
+    graph, node_of = [], {}
 
     def expand(state: int) -> int:
         rep = representative[state]
-        if unfolded[rep] > COPY_AT_MOST and rep in shared:
-            return shared[rep]
-        node = len(graph)
-        graph.append(None)
-        if unfolded[rep] > COPY_AT_MOST:
-            shared[rep] = node
-        graph[node] = [(s, None if s > FINAL_BASE else expand(c)) for s, c in sorted(trie[rep].items())]
-        return node
+        if rep not in node_of:
+            node_of[rep] = len(graph)
+            graph.append(None)
+            graph[node_of[rep]] = [(s, None if s > FINAL_BASE else expand(c)) for s, c in sorted(trie[rep].items())]
+        return node_of[rep]
 
     root = expand(0)
-    # 4. Order: depth first, children with the largest subtree first, so the child visited last
+    # 4. The hubs: the states most edges lead to (ties: the first numbered), reached from
+    #    anywhere with one operand byte through the hub table. A list with fewer states to point
+    #    at fills the table with the root, which no edge leads to.
+    incoming = defaultdict(int)
+    for edges in graph:
+        for _, target in edges:
+            if target is not None:
+                incoming[target] += 1
+    hubs = sorted(incoming, key=lambda node: (-incoming[node], node))[:HUBS]
+    hubs += [root] * (HUBS - len(hubs))
+    hub_number = {node: number for number, node in enumerate(hubs)}
+    # 5. Order: depth first, children with the largest subtree first, so the child visited last
     #    (the smallest) ends up right after its parent and the distances to the others stay
     #    short; the output is the reverse of that post-order, so every distance points forward.
     weight = {}
@@ -274,7 +291,7 @@ def compile_automaton(keys: dict) -> bytes:
         for child in reversed(children):
             if child not in seen:
                 stack.append((child, False))
-    # 5. Write back to front, so each target's distance from the end is known when needed.
+    # 6. Write back to front, so each target's distance from the end is known when needed.
     out = bytearray()
     from_end = {}
     previous = None
@@ -287,24 +304,32 @@ def compile_automaton(keys: dict) -> bytes:
             last = LAST if i == len(edges) - 1 else 0
             if target is None or (inline and i == len(edges) - 1):
                 out[0:0] = bytes([symbol | last])
+                continue
+            distance = len(out) - from_end[target]
+            if distance < HUB_OPERAND:
+                out[0:0] = bytes([NEAR + symbol | last, distance])
+            elif target in hub_number:
+                out[0:0] = bytes([NEAR + symbol | last, HUB_OPERAND + hub_number[target]])
+            elif distance < 1 << 8 * FAR_BYTES:
+                out[0:0] = bytes([FAR + symbol | last]) + distance.to_bytes(FAR_BYTES, "big")
             else:
-                distance = len(out) - from_end[target]
-                if distance < 0x100:
-                    out[0:0] = bytes([NEAR + symbol | last, distance])
-                elif distance < 1 << 8 * FAR_BYTES:
-                    out[0:0] = bytes([FAR + symbol | last]) + distance.to_bytes(FAR_BYTES, "big")
-                else:
-                    raise ListError(f"a distance of {distance} bytes does not fit {FAR_BYTES} bytes: widen FAR_BYTES")
+                raise ListError(f"a distance of {distance} bytes does not fit {FAR_BYTES} bytes: widen FAR_BYTES")
         from_end[node] = len(out)
         previous = node
     if from_end[root] != len(out):
-        raise ListError("the root state is not at byte 0")
-    return bytes(out)
+        raise ListError("the root state is not first")
+    # 7. The hub table before the root: each hub's offset from the start of the .bin.
+    table = bytearray()
+    for node in hubs:
+        offset = ROOT_AT + len(out) - from_end[node]
+        if offset >= 1 << 8 * HUB_BYTES:
+            raise ListError(f"hub state at byte {offset} does not fit {HUB_BYTES} bytes: widen HUB_BYTES")
+        table += offset.to_bytes(HUB_BYTES, "big")
+    return bytes(table + out)
 
 
 def lookup_flags(automaton: bytes, key: tuple) -> int:
     """Decode the .bin as the Rust code does: the flags of `key`, 0 if it is not a rule key."""
-    state = 0
 
     def follow(state: int, wanted: int):
         pos = state
@@ -312,15 +337,28 @@ def lookup_flags(automaton: bytes, key: tuple) -> int:
             byte = automaton[pos]
             pos += 1
             code, target = byte & ~LAST, None
-            symbol, length = (code, 0) if code < NEAR else (code - NEAR, 1) if code < FAR else (code - FAR, FAR_BYTES)
-            if symbol <= FINAL_BASE:
-                target = pos + length + int.from_bytes(automaton[pos : pos + length], "big")
-                pos += length
+            if code <= FINAL_BASE:
+                symbol, target = code, pos
+            elif code < NEAR:
+                symbol = code
+            elif code < FAR:
+                symbol, operand = code - NEAR, automaton[pos]
+                pos += 1
+                if operand < HUB_OPERAND:
+                    target = pos + operand
+                else:
+                    at = (operand - HUB_OPERAND) * HUB_BYTES
+                    target = int.from_bytes(automaton[at : at + HUB_BYTES], "big")
+            else:
+                symbol = code - FAR
+                target = pos + FAR_BYTES + int.from_bytes(automaton[pos : pos + FAR_BYTES], "big")
+                pos += FAR_BYTES
             if symbol == wanted or (wanted is None and symbol > FINAL_BASE):
                 return symbol, target
             if byte & LAST:
                 return None, None
 
+    state = ROOT_AT
     for c in ".".join(key):
         _, state = follow(state, SYMBOL[c])
         if state is None:

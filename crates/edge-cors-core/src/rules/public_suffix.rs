@@ -8,19 +8,25 @@
 //! checker embed the same bytes, so they decide identically.
 //!
 //! The .bin is a minimized deterministic acyclic automaton over every rule, read from the
-//! right: about 48 KB for 10,000 rules, where sorted strings front-coded take 77 KB and a label
+//! right: about 44 KB for 10,000 rules, where sorted strings front-coded take 77 KB and a label
 //! trie with a shared label table 100 KB (`scripts/psl.py sizes`, 2026-10 list). Its layout:
 //! - The automaton reads a domain's labels right to left, each label's bytes left to right,
 //!   with `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44
 //!   end a rule key, the symbol minus 37 being the rule's flags ([`NORMAL`], [`WILDCARD`]:
 //!   `*.key`, [`EXCEPTION`]: `!key`).
-//! - A state is its outgoing edges, one after another; the root state starts at byte 0.
+//! - It starts with the hub table: 128 big-endian 2-byte offsets from the start of the .bin,
+//!   one per hub, the 128 states most edges lead to (such as the end of a normal rule), which
+//!   an edge anywhere reaches with one operand byte. The root state follows, at byte 256
+//!   ([`ROOT`]).
+//! - A state is its outgoing edges, one after another.
 //! - An edge is one byte: bit 7 ([`LAST`]) set on the last edge of a state, bits 0-6 a code.
 //!   Codes 0-44 are the symbol itself; for a symbol below 38 the target state starts at the
-//!   next byte. Codes from [`NEAR`] (45) are the symbol + 45 followed by one byte, codes from
-//!   [`FAR`] (83) the symbol + 83 followed by two bytes (big-endian): the distance from the
-//!   byte after them to the target state. (Whole bytes measured 4 KB smaller than base-128
-//!   distances, which need a third byte from 16 KB on.)
+//!   next byte. Codes from [`NEAR`] (45) are the symbol + 45 followed by one byte: below 128
+//!   the distance from the byte after it to the target state, from 128 on the hub number +
+//!   128 ([`HUB_OPERAND`]). Codes from [`FAR`] (83) are the symbol + 83 followed by two bytes
+//!   (big-endian): the distance from the byte after them to the target state. (Without hubs the
+//!   automaton takes 48.2 KB, and 53.0 KB with base-128 distances, which need a third byte
+//!   from 16 KB on.)
 //!
 //! A lookup follows one edge per byte of the domain and scans at most one state's edges (at
 //! most 45) per step: it is bounded by the domain's length and allocates nothing.
@@ -32,13 +38,20 @@ const LAST: u8 = 0x80;
 const DOT: u8 = 0;
 /// Symbols above this one end a rule key; the difference is the key's flags.
 const FINAL_BASE: u8 = 37;
-/// Edge codes of a symbol (at most [`FINAL_BASE`]) whose target is one byte of distance away.
+/// Edge codes of a symbol (at most [`FINAL_BASE`]) followed by one operand byte: a distance
+/// below [`HUB_OPERAND`], a hub number from it on.
 const NEAR: u8 = FINAL_BASE + 8;
 /// Edge codes of a symbol whose target is two bytes of distance away; codes past its symbols
 /// are not used.
 const FAR: u8 = NEAR + FINAL_BASE + 1;
 /// Distance bytes after a [`FAR`] code (`FAR_BYTES` in scripts/psl.py).
 const FAR_BYTES: usize = 2;
+/// The first [`NEAR`] operand that is a hub number (the operand minus this) and not a distance.
+const HUB_OPERAND: u8 = 0x80;
+/// Bytes of each hub's offset in the hub table, which starts the automaton.
+const HUB_BYTES: usize = 2;
+/// The root state follows the hub table, which has an entry for every hub operand.
+const ROOT: usize = (0x100 - HUB_OPERAND as usize) * HUB_BYTES;
 const NORMAL: u8 = 1;
 const WILDCARD: u8 = 2;
 const EXCEPTION: u8 = 4;
@@ -101,7 +114,7 @@ fn is_host_name(domain: &str) -> bool {
 /// from the shortest: (its number of labels, its state). Stops at the first suffix that
 /// begins no rule key.
 fn rule_states(domain: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut state = Some(0);
+    let mut state = Some(ROOT);
     domain.rsplit('.').enumerate().map_while(move |(index, label)| {
         let mut at = state?;
         if index > 0 {
@@ -151,27 +164,35 @@ impl Iterator for Edges {
         let byte = *AUTOMATON.get(pos)?;
         pos += 1;
         let code = byte & !LAST;
-        let (symbol, length) = match code {
-            ..NEAR => (code, 0),
-            NEAR..FAR => (code - NEAR, 1),
-            FAR.. => (code - FAR, FAR_BYTES),
-        };
-        let target = if symbol <= FINAL_BASE {
-            let mut distance = 0usize;
-            for _ in 0..length {
-                distance = (distance << 8) | usize::from(*AUTOMATON.get(pos)?);
+        let (symbol, target) = match code {
+            // No operand: a symbol whose target starts at the next byte, or a final symbol.
+            ..NEAR => (code, (code <= FINAL_BASE).then_some(pos)),
+            NEAR..FAR => {
+                let operand = *AUTOMATON.get(pos)?;
                 pos += 1;
+                let target = match operand.checked_sub(HUB_OPERAND) {
+                    None => pos + usize::from(operand),
+                    Some(hub) => big_endian(usize::from(hub) * HUB_BYTES, HUB_BYTES)?,
+                };
+                (code - NEAR, Some(target))
             }
-            Some(pos.checked_add(distance)?)
-        } else if length == 0 {
-            None
-        } else {
+            FAR.. if code - FAR <= FINAL_BASE => {
+                let distance = big_endian(pos, FAR_BYTES)?;
+                pos += FAR_BYTES;
+                (code - FAR, Some(pos + distance))
+            }
             // Codes past the last symbol + FAR are not used.
-            return None;
+            _ => return None,
         };
         self.at = if byte & LAST != 0 { None } else { Some(pos) };
         Some((symbol, target))
     }
+}
+
+/// The `length`-byte big-endian number at `at` in the automaton (`None` past its end).
+fn big_endian(at: usize, length: usize) -> Option<usize> {
+    let bytes = AUTOMATON.get(at..at + length)?;
+    Some(bytes.iter().fold(0, |n, b| n << 8 | usize::from(*b)))
 }
 
 #[cfg(test)]
@@ -330,9 +351,10 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn the_automaton_is_read_within_its_bounds() {
         // Every state reachable from the root decodes to edges whose targets lie inside the
-        // automaton: a walk over all of it (each state once) finds no target out of range.
+        // automaton, past the hub table: a walk over all of it (each state once) finds no
+        // target out of range.
         let mut seen = vec![false; AUTOMATON.len()];
-        let mut stack = vec![0usize];
+        let mut stack = vec![ROOT];
         let mut states = 0;
         while let Some(state) = stack.pop() {
             if std::mem::replace(&mut seen[state], true) {
@@ -344,7 +366,7 @@ mod tests {
             for (symbol, target) in edges {
                 assert!(symbol <= FINAL_BASE + EXCEPTION, "symbol {symbol} at {state}");
                 if let Some(t) = target {
-                    assert!(t < AUTOMATON.len(), "edge from {state} to {t}");
+                    assert!((ROOT..AUTOMATON.len()).contains(&t), "edge from {state} to {t}");
                     stack.push(t);
                 }
             }
