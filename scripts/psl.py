@@ -31,18 +31,19 @@ Encoding of the .bin (read by crates/edge-cors-core/src/rules/public_suffix.rs, 
   `.` between two labels. Symbols: 0 `.`, 1-26 `a`-`z`, 27-36 `0`-`9`, 37 `-`; 38-44 end a
   rule key, the symbol minus 37 being the rule flags (1 normal, 2 wildcard, 4 exception).
 - It starts with the hub table: HUBS (128) big-endian 2-byte offsets from the start of the
-  .bin, one per hub, the states most edges lead to (such as the end of a normal rule). The
-  root state follows, at byte 256.
+  .bin, one per hub, the states most edges lead to (hub 0 the most, such as the end of a
+  normal rule). The root state follows, at byte 256.
 - A state is its outgoing edges, one after another.
 - An edge is one byte, bit 7 set on the last edge of a state, bits 0-6 a code: 0-37 a symbol
-  whose target state starts at the next byte (only ever on a state's last edge); 38-44 a final
-  symbol; 45-82 the symbol code - 45 followed by one byte: below 128 the distance from the
-  byte after it to the target state, from 128 on the hub number + 128; 83-120 the symbol
-  code - 83 followed by two bytes (big-endian): the distance from the byte after them to the
-  target state. Measured on the 2026-10 list: 44.5 KB, 48.2 KB without hubs, 53.0 KB with
-  base-128 distances (one byte below 128, two below 16,384, else three) and no hubs. A list
-  whose automaton needs a distance of 65,536 or more, or puts a hub there, is refused (widen
-  FAR_BYTES or HUB_BYTES here and in the Rust reader).
+  whose target state starts at the next byte on a state's last edge and is hub 0 on any other
+  edge (where the next byte is another edge); 38-44 a final symbol; 45-82 the symbol code - 45
+  followed by one byte: below 128 the distance from the byte after it to the target state,
+  from 128 on the hub number + 128; 83-120 the symbol code - 83 followed by two bytes
+  (big-endian): the distance from the byte after them to the target state. Measured on the
+  2026-10 list: 43.7 KB; 48.2 KB without hubs, 53.0 KB with base-128 distances (one byte
+  below 128, two below 16,384, else three) and no hubs. A list whose automaton needs a
+  distance of 65,536 or more, or puts a hub there, is refused (widen FAR_BYTES or HUB_BYTES
+  here and in the Rust reader).
 """
 import hashlib
 import re
@@ -68,7 +69,7 @@ FAR_BYTES = 2
 # A NEAR operand below HUB_OPERAND is a distance, from it on a hub number (operand - HUB_OPERAND):
 # an index into the table of HUBS offsets of HUB_BYTES before the root. Fewer distances fit one
 # byte, but the hubs' far edges shrink. Measured on the 2026-10 list, by number of hubs:
-# 0 -> 48,231 bytes, 64 -> 44,838, 128 -> 44,467, 192 -> 44,676.
+# 0 -> 48,231 bytes, 64 -> 44,052, 96 -> 43,796, 128 -> 43,677, 160 -> 43,698, 192 -> 43,869.
 HUB_OPERAND = 0x80
 HUBS = 0x100 - HUB_OPERAND
 HUB_BYTES = 2
@@ -241,7 +242,7 @@ def compile_automaton(keys: dict) -> bytes:
         representative[state] = canonical.setdefault(signature, state)
     # 3. The graph to lay out: the merged states, numbered from the root in edge order. Every
     #    state is shared, even one final edge (the end of a rule): copying such states into
-    #    each state that leads to them measured 587 bytes larger (45,054 against 44,467).
+    #    each state that leads to them measured 1,237 bytes larger (44,914 against 43,677).
     graph, node_of = [], {}
 
     def expand(state: int) -> int:
@@ -254,8 +255,9 @@ def compile_automaton(keys: dict) -> bytes:
 
     root = expand(0)
     # 4. The hubs: the states most edges lead to (ties: the first numbered), reached from
-    #    anywhere with one operand byte through the hub table. A list with fewer states to point
-    #    at fills the table with the root, which no edge leads to.
+    #    anywhere with one operand byte through the hub table, and hub 0 (the most) with none
+    #    from any edge but a state's last. A list with fewer states to point at fills the table
+    #    with the root, which no edge leads to.
     incoming = defaultdict(int)
     for edges in graph:
         for _, target in edges:
@@ -298,11 +300,12 @@ def compile_automaton(keys: dict) -> bytes:
     for node in post:
         edges = list(graph[node])
         inline = [e for e in edges if e[1] is not None and e[1] == previous][:1]
-        edges = [e for e in edges if e not in inline] + inline
+        # Edges to hub 0 first: on any edge but the last, the symbol code alone leads there.
+        edges = sorted((e for e in edges if e not in inline), key=lambda e: e[1] != hubs[0]) + inline
         for i in range(len(edges) - 1, -1, -1):
             symbol, target = edges[i]
             last = LAST if i == len(edges) - 1 else 0
-            if target is None or (inline and i == len(edges) - 1):
+            if target is None or (inline and last) or (target == hubs[0] and not last):
                 out[0:0] = bytes([symbol | last])
                 continue
             distance = len(out) - from_end[target]
@@ -338,7 +341,7 @@ def lookup_flags(automaton: bytes, key: tuple) -> int:
             pos += 1
             code, target = byte & ~LAST, None
             if code <= FINAL_BASE:
-                symbol, target = code, pos
+                symbol, target = code, pos if byte & LAST else int.from_bytes(automaton[:HUB_BYTES], "big")
             elif code < NEAR:
                 symbol = code
             elif code < FAR:

@@ -15,18 +15,19 @@
 //!   end a rule key, the symbol minus 37 being the rule's flags ([`NORMAL`], [`WILDCARD`]:
 //!   `*.key`, [`EXCEPTION`]: `!key`).
 //! - It starts with the hub table: 128 big-endian 2-byte offsets from the start of the .bin,
-//!   one per hub, the 128 states most edges lead to (such as the end of a normal rule), which
-//!   an edge anywhere reaches with one operand byte. The root state follows, at byte 256
-//!   ([`ROOT`]).
+//!   one per hub, the 128 states most edges lead to (hub 0 the most, such as the end of a
+//!   normal rule), which an edge anywhere reaches with one operand byte. The root state
+//!   follows, at byte 256 ([`ROOT`]).
 //! - A state is its outgoing edges, one after another.
 //! - An edge is one byte: bit 7 ([`LAST`]) set on the last edge of a state, bits 0-6 a code.
 //!   Codes 0-44 are the symbol itself; for a symbol below 38 the target state starts at the
-//!   next byte. Codes from [`NEAR`] (45) are the symbol + 45 followed by one byte: below 128
-//!   the distance from the byte after it to the target state, from 128 on the hub number +
-//!   128 ([`HUB_OPERAND`]). Codes from [`FAR`] (83) are the symbol + 83 followed by two bytes
-//!   (big-endian): the distance from the byte after them to the target state. (Without hubs the
-//!   automaton takes 48.2 KB, and 53.0 KB with base-128 distances, which need a third byte
-//!   from 16 KB on.)
+//!   next byte on a state's last edge and is hub 0 on any other edge (where the next byte is
+//!   another edge). Codes from [`NEAR`] (45) are the symbol + 45 followed by one byte: below
+//!   128 the distance from the byte after it to the target state, from 128
+//!   ([`HUB_OPERAND`]) on the hub number + 128. Codes from [`FAR`] (83) are the symbol + 83
+//!   followed by two bytes (big-endian): the distance from the byte after them to the target
+//!   state. (Without hubs the automaton takes 48.2 KB, and 53.0 KB with base-128 distances,
+//!   which need a third byte from 16 KB on.)
 //!
 //! A lookup follows one edge per byte of the domain and scans at most one state's edges (at
 //! most 45) per step: it is bounded by the domain's length and allocates nothing.
@@ -165,14 +166,18 @@ impl Iterator for Edges {
         pos += 1;
         let code = byte & !LAST;
         let (symbol, target) = match code {
-            // No operand: a symbol whose target starts at the next byte, or a final symbol.
-            ..NEAR => (code, (code <= FINAL_BASE).then_some(pos)),
+            // No operand: a final symbol, or a symbol whose target starts at the next byte on a
+            // state's last edge (where the next byte cannot be another edge) and is hub 0 on
+            // any other edge.
+            ..NEAR if code > FINAL_BASE => (code, None),
+            ..NEAR if byte & LAST != 0 => (code, Some(pos)),
+            ..NEAR => (code, Some(hub(0)?)),
             NEAR..FAR => {
                 let operand = *AUTOMATON.get(pos)?;
                 pos += 1;
                 let target = match operand.checked_sub(HUB_OPERAND) {
                     None => pos + usize::from(operand),
-                    Some(hub) => big_endian(usize::from(hub) * HUB_BYTES, HUB_BYTES)?,
+                    Some(number) => hub(number)?,
                 };
                 (code - NEAR, Some(target))
             }
@@ -187,6 +192,11 @@ impl Iterator for Edges {
         self.at = if byte & LAST != 0 { None } else { Some(pos) };
         Some((symbol, target))
     }
+}
+
+/// The state of hub `number`, from the hub table.
+fn hub(number: u8) -> Option<usize> {
+    big_endian(usize::from(number) * HUB_BYTES, HUB_BYTES)
 }
 
 /// The `length`-byte big-endian number at `at` in the automaton (`None` past its end).
