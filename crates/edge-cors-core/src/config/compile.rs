@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::{ConfigErrors, ConfigIssue, IssueKind};
 use super::identity::ConfigIdentity;
 use super::limits::DEFAULT_REJECTION_LOG_INTERVAL_SECONDS;
-use super::raw::{read_raw, RawConfig, RawPolicy};
+use super::raw::{read_raw, Quoted, RawConfig, RawPolicy};
 use super::registry::RegistrySource;
 use super::settings::{DecisionHeader, Mode, PolicySettings};
 use crate::rules::allow_headers::AllowHeaders;
@@ -131,11 +131,11 @@ pub fn compile(bytes: &[u8]) -> Result<Config, ConfigErrors> {
     };
     let preflight_status = match &raw.preflight_success_status {
         None => 204,
-        Some(v) => match v.as_u64() {
+        Some(q) => match q.whole {
             Some(200) => 200,
             Some(204) => 204,
             _ => {
-                errors.push("preflight_success_status", Some(v), IssueKind::PreflightStatus);
+                errors.push_quoted("preflight_success_status", &q.text, IssueKind::PreflightStatus);
                 204
             }
         },
@@ -237,15 +237,15 @@ fn valid_name(n: &str) -> bool {
 }
 
 /// `max_age`: whole seconds from 0 to a day; `None` when absent or refused.
-fn max_age_seconds(path: &str, value: Option<&Value>, errors: &mut ConfigErrors) -> Option<u64> {
+fn max_age_seconds(path: &str, value: Option<&Quoted>, errors: &mut ConfigErrors) -> Option<u64> {
     let value = value?;
-    let kind = match value.as_u64() {
+    let kind = match value.whole {
         Some(n) if n <= MAX_MAX_AGE => return Some(n),
         Some(_) => IssueKind::MaxAgeTooLarge,
-        None if value.is_i64() => IssueKind::MaxAgeNegative,
+        None if value.negative => IssueKind::MaxAgeNegative,
         None => IssueKind::MaxAgeNotWhole,
     };
-    errors.push(path, Some(value), kind);
+    errors.push_quoted(path, &value.text, kind);
     None
 }
 

@@ -631,6 +631,15 @@ impl ConfigErrors {
 
     /// Record an error at `path` about `value` (any JSON value).
     pub(crate) fn push(&mut self, path: &str, value: Option<&Value>, kind: IssueKind) {
+        self.record(path, value.map(render_value), kind);
+    }
+
+    /// Record an error about a value quoted (by [`render_value`]) when it was read.
+    pub(crate) fn push_quoted(&mut self, path: &str, quoted: &str, kind: IssueKind) {
+        self.record(path, Some(quoted.to_string()), kind);
+    }
+
+    fn record(&mut self, path: &str, value: Option<String>, kind: IssueKind) {
         self.total += 1;
         if self.errors.len() < MAX_KEPT {
             self.errors.push(issue(path, value, kind));
@@ -646,7 +655,7 @@ impl ConfigErrors {
     /// Record a warning at `path` about `value`: the configuration still loads.
     pub(crate) fn warn(&mut self, path: &str, value: Option<&Value>, kind: IssueKind) {
         if self.warnings.len() < MAX_KEPT {
-            self.warnings.push(issue(path, value, kind));
+            self.warnings.push(issue(path, value.map(render_value), kind));
         }
     }
 
@@ -675,10 +684,10 @@ pub fn render_warnings(prefix: &str, warnings: &[ConfigIssue]) -> String {
     warnings.iter().map(|w| format!("{prefix}warning: {w}\n")).collect()
 }
 
-fn issue(path: &str, value: Option<&Value>, kind: IssueKind) -> ConfigIssue {
+fn issue(path: &str, value: Option<String>, kind: IssueKind) -> ConfigIssue {
     ConfigIssue {
         path: path.to_string(),
-        value: value.map(render_value),
+        value,
         kind,
     }
 }
@@ -687,7 +696,7 @@ fn issue(path: &str, value: Option<&Value>, kind: IssueKind) -> ConfigIssue {
 /// characters with `...`. Rendered here, and only as far as the cut: a hostile configuration's
 /// list of a million entries is never written out in full to be cut, and serde_json's
 /// serializer stays out of the filter (2 KB of wasm).
-fn render_value(v: &Value) -> String {
+pub(crate) fn render_value(v: &Value) -> String {
     let mut out = Cut::default();
     if !out.value(v) {
         out.text.push_str("...");

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::error::{ConfigErrors, IssueKind};
+use super::error::{render_value, ConfigErrors, IssueKind};
 use super::identity::valid_version;
 use super::json::{Entries, Fields};
 use super::limits::{MAX_CONFIG_BYTES, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
@@ -16,7 +16,7 @@ use crate::rules::token::is_token;
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
     pub(crate) policies: Vec<RawPolicy>,
-    pub(crate) preflight_success_status: Option<Value>,
+    pub(crate) preflight_success_status: Option<Quoted>,
     /// Top-level `mode`, the default of every policy's.
     pub(crate) mode: Option<Mode>,
     pub(crate) decision_header: Option<DecisionHeader>,
@@ -43,11 +43,34 @@ pub(crate) struct RawPolicy {
     pub(crate) allow_headers: Entries,
     pub(crate) expose_headers: Entries,
     pub(crate) allow_credentials: bool,
-    pub(crate) max_age: Option<Value>,
+    pub(crate) max_age: Option<Quoted>,
     pub(crate) allow_private_network_access: bool,
     pub(crate) mode: Option<Mode>,
     pub(crate) enforce_percent: Option<u8>,
     pub(crate) reject_disallowed: RejectDisallowed,
+}
+
+/// A number field the compiler checks later, kept as what the check and its error need: the
+/// number when it is a whole one, and the value as errors quote it. The JSON value itself is
+/// not cloned out of the document (a hostile one may be a list of a million entries).
+#[derive(Debug, Clone)]
+pub(crate) struct Quoted {
+    /// The value, when it is a whole number from 0 up.
+    pub(crate) whole: Option<u64>,
+    /// The value is a whole number below 0.
+    pub(crate) negative: bool,
+    /// The value as compact JSON, cut as every quoted value is.
+    pub(crate) text: String,
+}
+
+impl Quoted {
+    fn of(v: &Value) -> Quoted {
+        Quoted {
+            whole: v.as_u64(),
+            negative: v.as_i64().is_some_and(|n| n < 0),
+            text: render_value(v),
+        }
+    }
 }
 
 /// Read the raw, typed configuration and every structural error. The raw configuration is
@@ -72,7 +95,7 @@ pub(crate) fn read_raw(bytes: &[u8]) -> (Option<RawConfig>, ConfigErrors) {
     };
     let mut raw = RawConfig::default();
     if let Some(mut top) = Fields::new(&root, "", &mut errors) {
-        raw.preflight_success_status = top.value("preflight_success_status").cloned();
+        raw.preflight_success_status = top.value("preflight_success_status").map(Quoted::of);
         let mode = top.value("mode");
         raw.mode = parse_mode("mode", mode, top.errors);
         if let Some(v) = top.value("rejection_log_interval_seconds") {
@@ -150,7 +173,7 @@ fn read_policy(v: &Value, path: &str, errors: &mut ConfigErrors) -> Option<RawPo
     rp.allow_headers = f.strings("allow_headers").unwrap_or_default();
     rp.expose_headers = f.strings("expose_headers").unwrap_or_default();
     rp.allow_credentials = f.bool("allow_credentials").unwrap_or(false);
-    rp.max_age = f.value("max_age").cloned();
+    rp.max_age = f.value("max_age").map(Quoted::of);
     rp.allow_private_network_access = f.bool("allow_private_network_access").unwrap_or(false);
     let mode_path = f.child("mode");
     let mode = f.value("mode");

@@ -63,7 +63,7 @@ pub fn valid_report(prefix: &str, config: &Config, bytes: &[u8]) -> String {
             }
         }
         if let Some(max_age) = &rp.max_age {
-            parts.push(format!("max-age {max_age}"));
+            parts.push(format!("max-age {}", max_age.text));
         }
         if rp.allow_private_network_access {
             parts.push("private network access".to_string());
