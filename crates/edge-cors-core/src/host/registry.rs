@@ -25,6 +25,7 @@ use crate::ops::registry::{
     FailureLog, SharedState, AGE_SECONDS, APPLIED, ENTRIES, GAUGES, LOADED, UNCHANGED, VERSION,
 };
 use crate::rules::decide::{Fetched, FetchedOrigins};
+use crate::rules::decimal::decimal_u16;
 use crate::rules::hash::{fnv1a64, mix64, FNV_OFFSET_BASIS};
 use crate::rules::origin_set::OriginSet;
 
@@ -441,7 +442,7 @@ impl Sources {
         let status = (headers > 0)
             .then(|| host.http_call_response_header(":status"))
             .flatten()
-            .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u16>().ok()));
+            .and_then(|v| std::str::from_utf8(&v).ok().and_then(decimal_u16));
         let start = match (status, body_size) {
             (Some(_), 1..) => host
                 .http_call_response_body(0, BODY_START.min(body_size))

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::rules::decimal::decimal;
+
 use super::metrics::{
     Family, REGISTRY_AGE_SECONDS, REGISTRY_ENTRIES, REGISTRY_LOADED, REGISTRY_UPDATES, REGISTRY_VERSION,
 };
@@ -111,8 +113,8 @@ pub(crate) const GAUGES: [&Family; 4] = [
 /// serial or a timestamp, as the documentation recommends), otherwise a 32-bit hash of the
 /// string, equal on every Envoy serving the same version.
 pub(crate) fn version_gauge(version: &str) -> u64 {
-    match version.parse::<u64>() {
-        Ok(n) if n < (1 << 53) => n,
+    match decimal(version) {
+        Some(n) if n < (1 << 53) => n,
         _ => crate::rules::hash::hash64(version.as_bytes()) >> 32,
     }
 }
@@ -185,7 +187,7 @@ impl SharedState {
         let mut s = SharedState::default();
         for line in text.lines() {
             let (key, value) = line.split_once('=')?;
-            let n = || value.parse::<u64>().ok();
+            let n = || decimal(value);
             match key {
                 "generation" => s.generation = n()?,
                 "fetcher" => s.fetcher = n()?,

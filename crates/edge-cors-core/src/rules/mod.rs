@@ -6,6 +6,7 @@
 pub(crate) mod allow_headers;
 pub(crate) mod allow_methods;
 pub(crate) mod decide;
+pub(crate) mod decimal;
 pub(crate) mod expose_headers;
 pub(crate) mod hash;
 pub(crate) mod headers;

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use super::decimal::{decimal, decimal_u16};
+
 /// Longest `Origin` value the filter will look at. A DNS name is at most 253 bytes; with a
 /// scheme and a port a real origin stays far below this. Longer values are rejected unread.
 pub(crate) const MAX_ORIGIN_LEN: usize = 1024;
@@ -313,7 +315,7 @@ fn parse_port(scheme: &str, port: Option<&str>, patterns: bool) -> Result<PortPa
             OriginError::PortLeadingZero
         });
     }
-    let n: u16 = port.parse().map_err(|_| OriginError::BadPort)?;
+    let n = decimal_u16(port).ok_or(OriginError::BadPort)?;
     if default_port(scheme) == Some(n) {
         return Err(OriginError::DefaultPort(n));
     }
@@ -373,7 +375,7 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
 }
 
 fn is_octet(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u16>().is_ok_and(|n| n <= 255)
+    !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) && decimal(s).is_some_and(|n| n <= 255)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! compared exactly. A request whose route has another name, or no route, does not match. Every
 //! constraint a policy gives must fit (hosts AND path prefixes AND route names).
 
+use super::decimal::decimal_u16;
 use super::Findings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,7 +354,7 @@ fn check_route_name(name: &str) -> Result<(), RouteNameIssue> {
 }
 
 fn is_canonical_port(p: &str) -> bool {
-    !p.starts_with('0') && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    !p.starts_with('0') && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && decimal_u16(p).is_some()
 }
 
 fn is_ipv6_literal(inner: &str) -> bool {
