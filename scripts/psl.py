@@ -334,6 +334,10 @@ def compile_automaton(keys: dict) -> bytes:
 def lookup_flags(automaton: bytes, key: tuple) -> int:
     """Decode the .bin as the Rust code does: the flags of `key`, 0 if it is not a rule key."""
 
+    def hub(number: int) -> int:  # the state of hub `number`, from the hub table
+        at = number * HUB_BYTES
+        return int.from_bytes(automaton[at : at + HUB_BYTES], "big")
+
     def follow(state: int, wanted: int):
         pos = state
         while True:
@@ -341,7 +345,7 @@ def lookup_flags(automaton: bytes, key: tuple) -> int:
             pos += 1
             code, target = byte & ~LAST, None
             if code <= FINAL_BASE:
-                symbol, target = code, pos if byte & LAST else int.from_bytes(automaton[:HUB_BYTES], "big")
+                symbol, target = code, pos if byte & LAST else hub(0)
             elif code < NEAR:
                 symbol = code
             elif code < FAR:
@@ -350,8 +354,7 @@ def lookup_flags(automaton: bytes, key: tuple) -> int:
                 if operand < HUB_OPERAND:
                     target = pos + operand
                 else:
-                    at = (operand - HUB_OPERAND) * HUB_BYTES
-                    target = int.from_bytes(automaton[at : at + HUB_BYTES], "big")
+                    target = hub(operand - HUB_OPERAND)
             else:
                 symbol = code - FAR
                 target = pos + FAR_BYTES + int.from_bytes(automaton[pos : pos + FAR_BYTES], "big")

@@ -53,7 +53,7 @@ pub(crate) struct RawPolicy {
 /// A number field the compiler checks later, kept as what the check and its error need: the
 /// number when it is a whole one, and the value as errors quote it. The JSON value itself is
 /// not cloned out of the document (a hostile one may be a list of a million entries).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Quoted {
     /// The value, when it is a whole number from 0 up.
     pub(crate) whole: Option<u64>,

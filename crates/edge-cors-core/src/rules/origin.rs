@@ -375,7 +375,7 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
 }
 
 fn is_octet(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) && decimal(s).is_some_and(|n| n <= 255)
+    s.len() <= 3 && decimal(s).is_some_and(|n| n <= 255)
 }
 
 #[cfg(test)]

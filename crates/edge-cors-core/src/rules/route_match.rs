@@ -354,7 +354,7 @@ fn check_route_name(name: &str) -> Result<(), RouteNameIssue> {
 }
 
 fn is_canonical_port(p: &str) -> bool {
-    !p.starts_with('0') && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && decimal_u16(p).is_some()
+    !p.starts_with('0') && decimal_u16(p).is_some()
 }
 
 fn is_ipv6_literal(inner: &str) -> bool {
