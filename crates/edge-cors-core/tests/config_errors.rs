@@ -1145,7 +1145,7 @@ mod readme_messages {
             r##"  - policies[0].allow_origins[7]: "*": `*` cannot be combined with allow_credentials: true; list the trusted origins"##,
             r##"  - policies[0].allow_origin_regexes[0]: "x": regex must be anchored: start with `^` and end with `$`, or it matches look-alike origins such as https://app.example.com.evil.net"##,
             r##"  - policies[0].allow_origin_regexes[1]: "^https://app.example\\.com$": unescaped `.` before `e` matches any character (https://appxexample.com); write `\.`"##,
-            r##"  - policies[0].allow_origin_regexes[2]: "^(a$": invalid regex: found open group without closing ')'"##,
+            r##"  - policies[0].allow_origin_regexes[2]: "^(a$": invalid regex: a group is not closed with `)` (at byte 4)"##,
             r##"  - policies[0].allow_origin_regexes[3]: "^.*$": regex matches `null`, which must never be trusted"##,
             r##"  - policies[0].allow_origin_regexes[4]: "^\\*$": regex matches `*`, which must never be trusted"##,
             r##"  - policies[0].allow_origin_regexes[5]: "^https?://.+$": `https?://.+` does not start with a literal `https://`; with allow_credentials: true an origin regex must be a literal `https://` (`http://` only before a literal loopback host), then a literal host or one ending in an escaped `\.` + a registrable domain (`[a-z0-9-]+\.example\.com`), then at most a port (`:[0-9]+`, `(:[0-9]+)?`), so that it matches only that domain's https origins"##,

@@ -17,6 +17,7 @@ pub(crate) mod origin_regex;
 pub(crate) mod origin_set;
 pub(crate) mod policy;
 pub(crate) mod public_suffix;
+pub(crate) mod regex;
 pub(crate) mod route_match;
 pub(crate) mod token;
 pub(crate) mod vary;

@@ -7,16 +7,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use regex_lite::{Regex, RegexBuilder};
-
 use super::hash::ConfigHash;
 use super::origin::{self, HostPattern, Origin, OriginError, OriginPattern, PortPattern};
 use super::origin_regex::{self, Why};
 use super::public_suffix::{has_public_suffix_below, is_public_suffix};
+use super::regex::Regex;
 use super::Findings;
 
 pub(crate) const MAX_REGEX_LEN: usize = 1000;
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// An `allow_origin_regexes` entry and the literal text every origin it matches starts with
 /// (`https://pr-` for `^https://pr-[0-9]+\.example\.com$`): an origin without that prefix is
@@ -91,9 +89,9 @@ pub enum RegexIssue {
         /// The character after the dot.
         next: char,
     },
-    /// regex-lite refuses the pattern.
+    /// The pattern does not parse ([`super::regex`] says what it accepts).
     Invalid {
-        /// regex-lite's error, on one line.
+        /// What is wrong, and where.
         error: String,
     },
     /// The pattern matches `null` or `*`.
@@ -315,8 +313,8 @@ fn pattern_problem(p: &OriginPattern<'_>, credentials: bool) -> Option<OriginIss
 }
 
 /// Compile an `allow_origin_regexes` entry. The user must anchor it (`^...$`) so intent is
-/// visible in the config; it is compiled as `^(?:...)$` regardless, so a top-level
-/// alternation such as `^a|b$` cannot escape the anchors.
+/// visible in the config; it matches as `^(?:...)$` regardless, so a top-level alternation
+/// such as `^a|b$` cannot escape the anchors.
 fn compile_regex(re: &str) -> Result<Regex, RegexIssue> {
     if re.len() > MAX_REGEX_LEN {
         return Err(RegexIssue::TooLong);
@@ -327,20 +325,13 @@ fn compile_regex(re: &str) -> Result<Regex, RegexIssue> {
     if let Some(next) = unescaped_dot_before_word(re) {
         return Err(RegexIssue::UnescapedDot { next });
     }
-    let build = |pattern: &str| {
-        RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .nest_limit(50)
-            .build()
-            .map_err(|e| RegexIssue::Invalid {
-                error: one_line(&e.to_string()),
-            })
-    };
+    let invalid = |e: super::regex::RegexError| RegexIssue::Invalid { error: e.to_string() };
     // The pattern as written must be valid on its own: `^https://a\.com)|(.*$` is not, but
     // wrapped it would become `^(?:https://a\.com)|(.*)$`, whose second half is unanchored.
-    build(re)?;
+    Regex::new(re).map_err(invalid)?;
+    // A match spans the whole origin, as `^(?:inner)$`.
     let inner = re.get(1..re.len() - 1).unwrap_or_default();
-    let compiled = build(&format!("^(?:{inner})$"))?;
+    let compiled = Regex::new(inner).map_err(|e| invalid(e.shifted(1)))?;
     for dangerous in ["null", "*"] {
         if compiled.is_match(dangerous) {
             return Err(RegexIssue::MatchesDangerous { text: dangerous });
@@ -376,10 +367,6 @@ fn literal_prefix(re: &str) -> String {
         prefix.push(literal);
     }
     prefix
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Find a `.` outside a character class, not escaped, directly followed by a letter or digit:

@@ -19,8 +19,8 @@
 //!
 //! The named domain must have at least two labels, must not end in a number (that is an IP
 //! address) and must not be a public suffix ([`is_public_suffix`]). Flag groups (`(?i)`,
-//! `(?x)`, `(?i:...)`) are refused: `(?x)` changes what spaces and `#` mean, and `(?i)` buys
-//! nothing since browsers send origins in lower case.
+//! `(?s)`, `(?i:...)`) are refused: `(?i)` changes what letters match and buys nothing since
+//! browsers send origins in lower case. (The engine refuses `(?x)` in every pattern.)
 //!
 //! # Why this is sound
 //!
@@ -45,8 +45,9 @@
 //! Whatever the middle of the pattern matches (`.*`, `[^/]+`, `\w+`), it cannot reach across
 //! `/`, `@`, `?`, `#` or a second `:`, because the origin has none.
 //!
-//! The analysis reads the pattern only after regex-lite accepted it; any syntax it does not
-//! model (there should be none) makes the pattern "not provably safe", never "safe".
+//! The analysis reads the pattern only after the engine ([`super::regex`]) accepted it; any
+//! syntax it does not model (there should be none) makes the pattern "not provably safe",
+//! never "safe".
 
 use std::fmt;
 
@@ -63,7 +64,7 @@ then at most a port (`:[0-9]+`, `(:[0-9]+)?`), so that it matches only that doma
 /// pattern past this is not something a reader can check either.
 const MAX_ALTERNATIVES: usize = 256;
 
-/// Groups deeper than this are not analysed (regex-lite already refused deeper than 50).
+/// Groups deeper than this are not analysed (the engine already refused deeper than 50).
 const MAX_DEPTH: usize = 64;
 
 /// Which part of the rule a pattern breaks.
@@ -109,7 +110,7 @@ fn finding(why: Why, detail: impl Into<String>) -> Finding {
     }
 }
 
-/// Check the pattern between the mandatory `^` and `$` (regex-lite has accepted it).
+/// Check the pattern between the mandatory `^` and `$` (the engine has accepted it).
 /// `None`: every origin it can match is https (or http on a literal loopback host) on one
 /// literal host or within one registrable domain.
 pub(crate) fn check(inner: &str) -> Option<Finding> {
@@ -500,10 +501,10 @@ impl Piece {
     }
 }
 
-/// A reader of regex-lite syntax (without the `x` flag, which is refused before anything
-/// else is concluded). `None` from any method: syntax it does not model. `i` is a byte
-/// offset into `src`; the methods step over a character whole, and the bare `i += 1` and
-/// `i += 2` below only ever step over ASCII characters just peeked.
+/// A reader of the engine's syntax ([`super::regex`], which refuses the `x` flag). `None` from
+/// any method: syntax it does not model. `i` is a byte offset into `src`; the methods step over
+/// a character whole, and the bare `i += 1` and `i += 2` below only ever step over ASCII
+/// characters just peeked.
 struct Parser<'a> {
     src: &'a str,
     i: usize,
@@ -641,7 +642,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// After `\`, as regex-lite reads it.
+    /// After `\`, as the engine reads it.
     fn escape(&mut self) -> Option<Escape> {
         let c = self.bump()?;
         Some(match c {
@@ -711,7 +712,7 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 '[' => {
-                    // Only POSIX classes (`[:digit:]`) nest in regex-lite.
+                    // Only POSIX classes (`[:digit:]`) nest in a class.
                     if self.peek_at(1) != Some(':') {
                         return None;
                     }
@@ -1044,7 +1045,6 @@ mod tests {
         (r"^.+://app\.example\.com$", Refused(Why::Scheme)),
         // Flag groups.
         (r"^(?i)https://app\.example\.com$", Refused(Why::FlagGroup)),
-        (r"^(?x)https://app\.example\.com$", Refused(Why::FlagGroup)),
         (r"^https://(?i:app)\.example\.com$", Refused(Why::FlagGroup)),
         // Public suffixes.
         (r"^https://.+\.com$", Refused(Why::PublicSuffix)),
@@ -1218,7 +1218,7 @@ mod tests {
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
-    fn classes_and_escapes_are_read_as_regex_lite_reads_them() {
+    fn classes_and_escapes_are_read_as_the_engine_reads_them() {
         let p = |s: &str| Parser::new(s).parse();
         let atoms = |s: &str| -> Vec<Atom> {
             p(s).and_then(|alts| alts.into_iter().next())

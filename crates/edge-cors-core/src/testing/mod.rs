@@ -40,6 +40,14 @@ pub fn parses_as_pattern(s: &str) -> bool {
     crate::rules::origin::parse_pattern(s).is_ok()
 }
 
+/// Compile `pattern` with the origin-regex engine (a match spans the whole text) and match
+/// `text`; `Err` carries the engine's message when it refuses the pattern.
+pub fn origin_regex_is_match(pattern: &str, text: &str) -> Result<bool, String> {
+    crate::rules::regex::Regex::new(pattern)
+        .map(|regex| regex.is_match(text))
+        .map_err(|e| e.to_string())
+}
+
 /// Longest `Access-Control-Request-Headers` value a preflight may carry.
 pub const MAX_ACRH_LEN: usize = allow_headers::MAX_ACRH_LEN;
 /// Most header names a preflight may request.
