@@ -10,9 +10,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use edge_cors_core::{compile, decide, Config, Outcome, Reason, RequestHeaders};
+
+#[path = "support/timing.rs"]
+mod timing;
+use timing::time_per_call;
 
 /// Counts every allocation, so the benchmark can say what each decision allocates.
 struct CountingAlloc;
@@ -122,32 +126,6 @@ fn compiled(json: &str) -> Config {
         Ok(c) => c,
         Err(e) => panic!("benchmark policy refused: {e}"),
     }
-}
-
-/// Median nanoseconds per call over `samples` batches, each calibrated to about 20 ms.
-fn time_per_call(mut f: impl FnMut()) -> f64 {
-    let mut batch = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        if t.elapsed() > Duration::from_millis(20) {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<f64> = (0..7)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            t.elapsed().as_nanos() as f64 / batch as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 fn main() {

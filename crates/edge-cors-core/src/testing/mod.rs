@@ -40,12 +40,22 @@ pub fn parses_as_pattern(s: &str) -> bool {
     crate::rules::origin::parse_pattern(s).is_ok()
 }
 
-/// Compile `pattern` with the origin-regex engine (a match spans the whole text) and match
-/// `text`; `Err` carries the engine's message when it refuses the pattern.
-pub fn origin_regex_is_match(pattern: &str, text: &str) -> Result<bool, String> {
-    crate::rules::regex::Regex::new(pattern)
-        .map(|regex| regex.is_match(text))
-        .map_err(|e| e.to_string())
+/// A pattern compiled by the origin-regex engine; a match spans the whole text.
+#[derive(Debug)]
+pub struct OriginRegex(crate::rules::regex::Regex);
+
+impl OriginRegex {
+    /// Compile `pattern`; `Err` carries the engine's message when it refuses it.
+    pub fn new(pattern: &str) -> Result<OriginRegex, String> {
+        crate::rules::regex::Regex::new(pattern)
+            .map(OriginRegex)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Does the pattern match all of `text`?
+    pub fn is_match(&self, text: &str) -> bool {
+        self.0.is_match(text)
+    }
 }
 
 /// Longest `Access-Control-Request-Headers` value a preflight may carry.
