@@ -14,7 +14,7 @@ cd "$ROOT"
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(origin acrh config decide native)
+[ ${#targets[@]} -gt 0 ] || targets=(origin acrh config decide native regex)
 
 ensure_rust
 ensure_apt g++   # libfuzzer-sys compiles libFuzzer's C++ sources
@@ -27,7 +27,7 @@ python3 "$fuzz_dir/seeds.py" "$corpus"
 log "building the fuzz targets (nightly, sanitizer coverage)"
 cargo +nightly fuzz build --fuzz-dir "$fuzz_dir" -O
 
-declare -A max_len=([origin]=10000 [acrh]=8192 [config]=16384 [decide]=16384 [native]=16384)
+declare -A max_len=([origin]=10000 [acrh]=8192 [config]=16384 [decide]=16384 [native]=16384 [regex]=2048)
 summary=()
 for t in "${targets[@]}"; do
   log "fuzz $t for ${seconds}s"

@@ -8,6 +8,8 @@ per input into tests/fuzz/corpus/<target>/ (ignored by git; regenerated on every
   config  every JSON configuration (spec policies, config_errors fragments wrapped in a policy)
   decide  every spec request, encoded as the decide target reads it (index byte + value per line)
   native  the decide seeds (the native target reads the same encoding)
+  regex   every pattern of the origin-regex engine's tests (src/rules/regex.rs, origin_regex.rs),
+          each alone and followed by NUL and an origin-like text
 
 Usage: seeds.py CORPUS_DIR
 """
@@ -76,6 +78,14 @@ def main(corpus_dir: Path):
         if lines:
             seeds["decide"].add(b"\n".join(lines))
     seeds["native"] = set(seeds["decide"])
+
+    rules = ROOT / "crates" / "edge-cors-core" / "src" / "rules"
+    regex_tests = (rules / "regex.rs").read_text() + (rules / "origin_regex.rs").read_text()
+    texts = [b"", b"https://app.example.com", b"http://localhost:3000", b"aB_-", b"null", b"*"]
+    seeds["regex"] = set()
+    for pattern in re.findall(r'r"(.*?)"', regex_tests):
+        pattern = pattern.removeprefix("^").removesuffix("$").encode()
+        seeds["regex"].update(pattern + b"\0" + t for t in texts)
 
     for target, items in seeds.items():
         d = corpus_dir / target
