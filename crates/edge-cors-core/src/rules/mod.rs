@@ -68,3 +68,24 @@ impl<I, J: Into<I>> Findings<J> for Collected<I> {
         self.warnings.push((path.to_string(), issue.into()));
     }
 }
+
+/// A small deterministic generator (xorshift64) for the rules' randomized tests: a fixed seed
+/// makes every failure a reproducible case.
+#[cfg(test)]
+pub(crate) struct Xorshift(pub(crate) u64);
+
+#[cfg(test)]
+impl Xorshift {
+    /// A number below `n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    /// One of `from` (not empty).
+    pub(crate) fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}

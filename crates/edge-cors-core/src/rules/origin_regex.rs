@@ -53,6 +53,7 @@ use std::fmt;
 
 use super::origin;
 use super::public_suffix::{has_public_suffix_below, is_public_suffix};
+use super::regex::{self, Atom, Literal, Look, Piece, DIGIT};
 
 /// The rule in one sentence, appended to every finding.
 pub(crate) const RULE: &str =
@@ -63,9 +64,6 @@ then at most a port (`:[0-9]+`, `(:[0-9]+)?`), so that it matches only that doma
 /// Alternatives examined after expanding groups: `(a|b)(c|d)...` grows exponentially, and a
 /// pattern past this is not something a reader can check either.
 const MAX_ALTERNATIVES: usize = 256;
-
-/// Groups deeper than this are not analysed (the engine already refused deeper than 50).
-const MAX_DEPTH: usize = 64;
 
 /// Which part of the rule a pattern breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +112,9 @@ fn finding(why: Why, detail: impl Into<String>) -> Finding {
 /// `None`: every origin it can match is https (or http on a literal loopback host) on one
 /// literal host or within one registrable domain.
 pub(crate) fn check(inner: &str) -> Option<Finding> {
-    let Some(alternatives) = Parser::new(inner).parse() else {
+    // The engine's own reading of the pattern: the analysis and the matcher never disagree
+    // about what a pattern says.
+    let Ok(alternatives) = regex::parse(inner) else {
         return Some(finding(
             Why::Unanalysable,
             "the pattern uses syntax this check does not analyse",
@@ -156,13 +156,13 @@ fn check_branch(branch: &[&Piece], inner: &str) -> Result<(), Finding> {
     // `^` first and `$` last hold anyway: the pattern is compiled as `^(?:...)$`.
     let start = branch
         .iter()
-        .take_while(|p| p.is_unquantified(|a| matches!(a, Atom::Start)))
+        .take_while(|p| p.is_unquantified(|a| matches!(a, Atom::Look(Look::Start))))
         .count();
     let end = branch.len()
         - branch
             .iter()
             .rev()
-            .take_while(|p| p.is_unquantified(|a| matches!(a, Atom::End)))
+            .take_while(|p| p.is_unquantified(|a| matches!(a, Atom::Look(Look::End))))
             .count();
     let pieces = branch.get(start..end.max(start)).unwrap_or_default();
     let (lead, _) = literal_prefix(pieces);
@@ -186,8 +186,8 @@ fn check_branch(branch: &[&Piece], inner: &str) -> Result<(), Finding> {
 /// `:` + digits, or `:` + digits at the end.
 fn split_port<'s, 'p>(rest: &'s [&'p Piece]) -> (&'s [&'p Piece], &'s [&'p Piece]) {
     if let Some((last, before)) = rest.split_last() {
-        if let Atom::Group(alts) = &last.atom {
-            if last.max.is_some_and(|m| m <= 1) && alts.iter().all(|a| is_port(&refs(a))) {
+        if let Atom::Group { alternatives, .. } = &last.atom {
+            if last.max().is_some_and(|m| m <= 1) && alternatives.iter().all(|a| is_port(&refs(a))) {
                 return (before, std::slice::from_ref(last));
             }
         }
@@ -349,18 +349,24 @@ fn dot_end(seq: &[&Piece]) -> DotEnd {
     // Walk back over parts that may be empty until one that is never empty decides.
     for piece in seq.iter().rev() {
         let atom = match &piece.atom {
-            Atom::Lit('.') => DotEnd::Always,
-            Atom::Group(alts) => alts
-                .iter()
-                .map(|a| dot_end(&refs(a)))
-                .fold(DotEnd::Always, |acc, d| match (acc, d) {
-                    (DotEnd::No, _) | (_, DotEnd::No) => DotEnd::No,
-                    (DotEnd::OrEmpty, _) | (_, DotEnd::OrEmpty) => DotEnd::OrEmpty,
-                    _ => DotEnd::Always,
-                }),
+            Atom::Char {
+                c: '.',
+                written: Literal::Plain,
+                ..
+            } => DotEnd::Always,
+            Atom::Group { alternatives, .. } => {
+                alternatives
+                    .iter()
+                    .map(|a| dot_end(&refs(a)))
+                    .fold(DotEnd::Always, |acc, d| match (acc, d) {
+                        (DotEnd::No, _) | (_, DotEnd::No) => DotEnd::No,
+                        (DotEnd::OrEmpty, _) | (_, DotEnd::OrEmpty) => DotEnd::OrEmpty,
+                        _ => DotEnd::Always,
+                    })
+            }
             _ => DotEnd::No,
         };
-        match (atom, piece.min) {
+        match (atom, piece.min()) {
             (DotEnd::No, _) => return DotEnd::No,
             (DotEnd::Always, 1..) => return DotEnd::Always,
             _ => {}
@@ -375,9 +381,9 @@ fn expand(seq: &[Piece], budget: usize) -> Option<Vec<Vec<&Piece>>> {
     let mut out = vec![Vec::new()];
     for piece in seq {
         match &piece.atom {
-            Atom::Group(alts) if !piece.quantified => {
+            Atom::Group { alternatives, .. } if !piece.quantified() => {
                 let mut options = Vec::new();
-                for alt in alts {
+                for alt in alternatives {
                     options.extend(expand(alt, budget)?);
                     if options.len() > budget {
                         return None;
@@ -408,8 +414,8 @@ fn refs(seq: &[Piece]) -> Vec<&Piece> {
 /// The text of the first flag group, if any.
 fn flag_group(seq: &[Piece], inner: &str) -> Option<String> {
     seq.iter().find_map(|p| match &p.atom {
-        Atom::Flags => Some(p.text(inner).to_string()),
-        Atom::Group(alts) => alts.iter().find_map(|a| flag_group(a, inner)),
+        Atom::Flags | Atom::Group { flags: true, .. } => Some(p.text(inner).to_string()),
+        Atom::Group { alternatives, .. } => alternatives.iter().find_map(|a| flag_group(a, inner)),
         _ => None,
     })
 }
@@ -429,69 +435,50 @@ fn render(seq: &[&Piece], inner: &str) -> String {
     seq.iter().map(|p| p.text(inner)).collect()
 }
 
-/// ASCII sets as bit masks (bit n = character n).
-const fn ascii_range(from: u8, to: u8) -> u128 {
-    let mut mask = 0;
-    let mut c = from;
-    while c <= to {
-        mask |= 1 << c;
-        c += 1;
-    }
-    mask
-}
-const DIGITS: u128 = ascii_range(b'0', b'9');
-const WORD: u128 = DIGITS | ascii_range(b'a', b'z') | ascii_range(b'A', b'Z') | (1 << b'_');
-const SPACE: u128 = ascii_range(b'\t', b'\r') | (1 << b' ');
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Atom {
-    /// A character matched as itself: unescaped, or escaped punctuation (`\.`, `\-`, `\/`).
-    Lit(char),
-    /// A class (`[a-z]`, `\d`): the ASCII set when it is a positive class of plain ASCII
-    /// items, `None` when it is negated or holds anything else.
-    Set(Option<u128>),
-    /// `.`
-    Any,
-    /// `(...)`, `(?:...)`, `(?P<name>...)`, `(?<name>...)`: its alternatives.
-    Group(Vec<Vec<Piece>>),
-    /// `(?i)`, `(?x:...)`: flags that change what the rest means.
-    Flags,
-    Start,
-    End,
-    /// Anything else: assertions (`\b`), coded characters (`\x2e`, `\n`).
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Piece {
-    atom: Atom,
-    /// Fewest repetitions (1 without a quantifier).
-    min: u32,
-    /// Most repetitions, `None` for unbounded.
-    max: Option<u32>,
-    quantified: bool,
-    /// Byte range in the pattern, quantifiers included.
-    start: usize,
-    end: usize,
-}
-
+/// What the analysis asks of a piece of the engine's reading.
 impl Piece {
-    /// The character this piece always matches exactly once, if it is a literal.
+    fn quantified(&self) -> bool {
+        !self.repeats.is_empty()
+    }
+
+    /// Fewest repetitions of the atom its quantifiers allow together (`(a{2}){3}`: 6).
+    fn min(&self) -> u32 {
+        self.repeats.iter().fold(1, |n, (min, _)| n.saturating_mul(*min))
+    }
+
+    /// Most repetitions, `None` for unbounded. (Stacked quantifiers multiply: this bounds
+    /// the count from above, which is all the port check needs.)
+    fn max(&self) -> Option<u32> {
+        self.repeats
+            .iter()
+            .try_fold(1u32, |n, (_, max)| max.map(|max| n.saturating_mul(max)))
+    }
+
+    /// The character this piece always matches exactly once, if it is written as itself
+    /// (`a`, `\.`) without a quantifier.
     fn literal(&self) -> Option<char> {
         match self.atom {
-            Atom::Lit(c) if !self.quantified => Some(c),
+            Atom::Char {
+                c,
+                written: Literal::Plain,
+                ..
+            } if !self.quantified() => Some(c),
             _ => None,
         }
     }
 
     fn is_unquantified(&self, atom: impl Fn(&Atom) -> bool) -> bool {
-        !self.quantified && atom(&self.atom)
+        !self.quantified() && atom(&self.atom)
     }
 
     fn only_digits(&self) -> bool {
         match self.atom {
-            Atom::Lit(c) => c.is_ascii_digit(),
-            Atom::Set(Some(mask)) => mask != 0 && mask & !DIGITS == 0,
+            Atom::Char {
+                c,
+                written: Literal::Plain,
+                ..
+            } => c.is_ascii_digit(),
+            Atom::Class(set) => set != 0 && set & !DIGIT == 0,
             _ => false,
         }
     }
@@ -501,330 +488,11 @@ impl Piece {
     }
 }
 
-/// A reader of the engine's syntax ([`super::regex`], which refuses the `x` flag). `None` from
-/// any method: syntax it does not model. `i` is a byte offset into `src`; the methods step over
-/// a character whole, and the bare `i += 1` and `i += 2` below only ever step over ASCII
-/// characters just peeked.
-struct Parser<'a> {
-    src: &'a str,
-    i: usize,
-    depth: usize,
-}
-
-impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Self {
-        Parser { src, i: 0, depth: 0 }
-    }
-
-    fn parse(mut self) -> Option<Vec<Vec<Piece>>> {
-        let alts = self.alternation()?;
-        // A `)` with no group open stops `alternation` early.
-        (self.i == self.src.len()).then_some(alts)
-    }
-
-    fn peek_at(&self, k: usize) -> Option<char> {
-        self.src.get(self.i..)?.chars().nth(k)
-    }
-
-    fn peek(&self) -> Option<char> {
-        self.peek_at(0)
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.i += c.len_utf8();
-        Some(c)
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        let hit = self.peek() == Some(c);
-        if hit {
-            self.i += c.len_utf8();
-        }
-        hit
-    }
-
-    fn pos(&self) -> usize {
-        self.i
-    }
-
-    /// Alternatives up to the end or the `)` closing the current group (not consumed).
-    fn alternation(&mut self) -> Option<Vec<Vec<Piece>>> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
-        let mut alts = Vec::new();
-        let mut seq: Vec<Piece> = Vec::new();
-        while let Some(c) = self.peek() {
-            match c {
-                ')' => break,
-                '|' => {
-                    self.i += 1;
-                    alts.push(std::mem::take(&mut seq));
-                }
-                '?' | '*' | '+' | '{' => {
-                    let (min, max) = self.quantifier()?;
-                    let end = self.pos();
-                    let piece = seq.last_mut()?;
-                    piece.min = piece.min.saturating_mul(min);
-                    piece.max = piece.max.zip(max).map(|(a, b)| a.saturating_mul(b));
-                    piece.quantified = true;
-                    piece.end = end;
-                }
-                _ => seq.push(self.piece()?),
-            }
-        }
-        alts.push(seq);
-        self.depth -= 1;
-        Some(alts)
-    }
-
-    /// `?`, `*`, `+`, `{m}`, `{m,}`, `{m,n}`, each optionally lazy (`?` after it).
-    fn quantifier(&mut self) -> Option<(u32, Option<u32>)> {
-        let range = match self.bump()? {
-            '?' => (0, Some(1)),
-            '*' => (0, None),
-            '+' => (1, None),
-            _ => {
-                let min = self.number()?;
-                let max = if self.eat(',') {
-                    if self.peek() == Some('}') {
-                        None
-                    } else {
-                        Some(self.number()?)
-                    }
-                } else {
-                    Some(min)
-                };
-                if !self.eat('}') {
-                    return None;
-                }
-                (min, max)
-            }
-        };
-        self.eat('?');
-        Some(range)
-    }
-
-    /// Decimal digits; `None` without any or past `u32`.
-    fn number(&mut self) -> Option<u32> {
-        let mut value = None;
-        while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
-            self.i += 1;
-            value = Some(value.unwrap_or(0u32).checked_mul(10)?.checked_add(d)?);
-        }
-        value
-    }
-
-    fn piece(&mut self) -> Option<Piece> {
-        let start = self.pos();
-        let atom = match self.bump()? {
-            '\\' => match self.escape()? {
-                Escape::Punct(c) => Atom::Lit(c),
-                Escape::Set(set) => Atom::Set(set),
-                Escape::Coded(_) | Escape::Assertion => Atom::Other,
-            },
-            '.' => Atom::Any,
-            '^' => Atom::Start,
-            '$' => Atom::End,
-            '[' => Atom::Set(self.class()?),
-            '(' => self.group()?,
-            c => Atom::Lit(c),
-        };
-        Some(Piece {
-            atom,
-            min: 1,
-            max: Some(1),
-            quantified: false,
-            start,
-            end: self.pos(),
-        })
-    }
-
-    /// After `\`, as the engine reads it.
-    fn escape(&mut self) -> Option<Escape> {
-        let c = self.bump()?;
-        Some(match c {
-            'x' | 'u' | 'U' => Escape::Coded(self.hex(match c {
-                'x' => 2,
-                'u' => 4,
-                _ => 8,
-            })?),
-            'd' => Escape::Set(Some(DIGITS)),
-            'w' => Escape::Set(Some(WORD)),
-            's' => Escape::Set(Some(SPACE)),
-            'D' | 'W' | 'S' => Escape::Set(None),
-            'a' => Escape::Coded('\x07'),
-            'f' => Escape::Coded('\x0C'),
-            't' => Escape::Coded('\t'),
-            'n' => Escape::Coded('\n'),
-            'r' => Escape::Coded('\r'),
-            'v' => Escape::Coded('\x0B'),
-            'b' => {
-                // `\b{start}` and friends; `\b{5}` is a repetition of `\b`.
-                if self.peek() == Some('{') && self.peek_at(1).is_some_and(|c| c.is_ascii_alphabetic() || c == '-') {
-                    while self.bump()? != '}' {}
-                }
-                Escape::Assertion
-            }
-            'A' | 'z' | 'B' | '<' | '>' => Escape::Assertion,
-            c if c.is_ascii() && !c.is_ascii_alphanumeric() => Escape::Punct(c),
-            _ => return None,
-        })
-    }
-
-    /// `\xNN`, `\uNNNN`, `\UNNNNNNNN` or `\x{...}`, positioned after the letter.
-    fn hex(&mut self, digits: usize) -> Option<char> {
-        let braced = self.eat('{');
-        let (mut value, mut read) = (0u32, 0);
-        loop {
-            let done = if braced { self.eat('}') } else { read == digits };
-            if done {
-                break;
-            }
-            value = value.checked_mul(16)?.checked_add(self.bump()?.to_digit(16)?)?;
-            read += 1;
-        }
-        // `\x{}` names no character.
-        if read == 0 {
-            return None;
-        }
-        char::from_u32(value)
-    }
-
-    /// A bracketed class, positioned after `[`.
-    fn class(&mut self) -> Option<Option<u128>> {
-        let negated = self.eat('^');
-        let mut set = ClassSet::default();
-        let mut leading_dash = false;
-        while self.eat('-') {
-            set.add('-', '-');
-            leading_dash = true;
-        }
-        if !leading_dash && self.eat(']') {
-            set.add(']', ']');
-        }
-        loop {
-            match self.peek()? {
-                ']' => {
-                    self.i += 1;
-                    break;
-                }
-                '[' => {
-                    // Only POSIX classes (`[:digit:]`) nest in a class.
-                    if self.peek_at(1) != Some(':') {
-                        return None;
-                    }
-                    self.i += 2;
-                    while self.bump()? != ':' {}
-                    if !self.eat(']') {
-                        return None;
-                    }
-                    set.known = false;
-                }
-                _ => {
-                    let first = self.class_item()?;
-                    let dash_range = self.peek() == Some('-') && !matches!(self.peek_at(1), Some(']' | '-'));
-                    if dash_range {
-                        self.i += 1;
-                        let last = self.class_item()?;
-                        match (first, last) {
-                            (ClassItem::Char(a), ClassItem::Char(b)) => set.add(a, b),
-                            _ => return None,
-                        }
-                    } else {
-                        match first {
-                            ClassItem::Char(c) => set.add(c, c),
-                            ClassItem::Set(Some(mask)) => set.mask |= mask,
-                            ClassItem::Set(None) => set.known = false,
-                        }
-                    }
-                }
-            }
-        }
-        Some(if negated || !set.known { None } else { Some(set.mask) })
-    }
-
-    fn class_item(&mut self) -> Option<ClassItem> {
-        match self.bump()? {
-            '\\' => match self.escape()? {
-                Escape::Punct(c) | Escape::Coded(c) => Some(ClassItem::Char(c)),
-                Escape::Set(set) => Some(ClassItem::Set(set)),
-                Escape::Assertion => None,
-            },
-            c => Some(ClassItem::Char(c)),
-        }
-    }
-
-    /// A group, positioned after `(`.
-    fn group(&mut self) -> Option<Atom> {
-        let mut flags = false;
-        if self.peek() == Some('?') {
-            match (self.peek_at(1), self.peek_at(2)) {
-                (Some('P'), Some('<')) | (Some('<'), _) => while self.bump()? != '>' {},
-                (Some(':'), _) => self.i += 2,
-                _ => {
-                    flags = true;
-                    self.i += 1;
-                    loop {
-                        match self.bump()? {
-                            ')' => return Some(Atom::Flags),
-                            ':' => break,
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
-        let alts = self.alternation()?;
-        if !self.eat(')') {
-            return None;
-        }
-        Some(if flags { Atom::Flags } else { Atom::Group(alts) })
-    }
-}
-
-enum Escape {
-    /// Escaped punctuation: that character.
-    Punct(char),
-    /// A character written as a code (`\x2e`, `\n`).
-    Coded(char),
-    Set(Option<u128>),
-    Assertion,
-}
-
-enum ClassItem {
-    Char(char),
-    Set(Option<u128>),
-}
-
-struct ClassSet {
-    mask: u128,
-    /// False once an item outside plain ASCII characters and Perl classes was seen.
-    known: bool,
-}
-
-impl Default for ClassSet {
-    fn default() -> Self {
-        ClassSet { mask: 0, known: true }
-    }
-}
-
-impl ClassSet {
-    fn add(&mut self, from: char, to: char) {
-        match (u8::try_from(from), u8::try_from(to)) {
-            (Ok(a), Ok(b)) if a <= b && b < 128 => self.mask |= ascii_range(a, b),
-            _ => self.known = false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::origin_matcher::{Issue, OriginMatcher, RegexIssue};
-    use crate::rules::Collected;
+    use crate::rules::{Collected, Xorshift};
 
     /// Where an accepted credentialed pattern may match: `scheme` origins whose host is one of
     /// `domains` (`apex`) or a subdomain of one (`subs`), with a port only when `port`.
@@ -1217,76 +885,12 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
-    fn classes_and_escapes_are_read_as_the_engine_reads_them() {
-        let p = |s: &str| Parser::new(s).parse();
-        let atoms = |s: &str| -> Vec<Atom> {
-            p(s).and_then(|alts| alts.into_iter().next())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|piece| piece.atom)
-                .collect()
-        };
-        assert_eq!(atoms(r"[]a]"), vec![Atom::Set(Some((1 << b']') | (1 << b'a')))]);
-        assert_eq!(atoms(r"[^]a]"), vec![Atom::Set(None)]);
-        assert_eq!(atoms(r"[-0-9]"), vec![Atom::Set(Some(DIGITS | (1 << b'-')))]);
-        assert_eq!(atoms(r"[0-9-]"), vec![Atom::Set(Some(DIGITS | (1 << b'-')))]);
-        assert_eq!(atoms(r"[\d]"), vec![Atom::Set(Some(DIGITS))]);
-        assert_eq!(atoms(r"[[:digit:]x]"), vec![Atom::Set(None)]);
-        assert_eq!(atoms(r"[.]"), vec![Atom::Set(Some(1 << b'.'))]);
-        assert_eq!(atoms(r"[\]]"), vec![Atom::Set(Some(1 << b']'))]);
-        assert_eq!(atoms(r"\x2e"), vec![Atom::Other]);
-        assert_eq!(atoms(r"\x{2e}a"), vec![Atom::Other, Atom::Lit('a')]);
-        assert_eq!(atoms(r"\u002ea"), vec![Atom::Other, Atom::Lit('a')]);
-        assert_eq!(
-            atoms(r"\.\-\/\:"),
-            vec![Atom::Lit('.'), Atom::Lit('-'), Atom::Lit('/'), Atom::Lit(':')]
-        );
-        assert_eq!(atoms(r"\b{start}a"), vec![Atom::Other, Atom::Lit('a')]);
-        assert_eq!(atoms(r"a]}"), vec![Atom::Lit('a'), Atom::Lit(']'), Atom::Lit('}')]);
-        // `|` splits only at the top level: not inside groups or classes.
-        assert_eq!(p(r"a(b|c)[|]|d").map(|alts| alts.len()), Some(2));
-        // Quantifiers, lazy ones too, attach to the atom before them.
-        let quantified = p(r"a{2,}?b??(c)+")
-            .and_then(|alts| alts.into_iter().next())
-            .unwrap_or_default();
-        let ranges: Vec<_> = quantified.iter().map(|q| (q.min, q.max, q.quantified)).collect();
-        assert_eq!(ranges, vec![(2, None, true), (0, Some(1), true), (1, None, true)]);
-        assert_eq!(
-            quantified.iter().map(|q| q.text(r"a{2,}?b??(c)+")).collect::<Vec<_>>(),
-            ["a{2,}?", "b??", "(c)+"]
-        );
-        // A `)` that closes nothing is not read as the end of the pattern.
-        assert_eq!(p(r"a)|(b"), None);
-        // Characters outside ASCII are read whole, and pieces keep their exact text.
-        let wide = "ü(é|ß)+[ä-ö]\\u00e9";
-        let pieces = p(wide).and_then(|alts| alts.into_iter().next()).unwrap_or_default();
-        assert_eq!(
-            pieces.iter().map(|q| q.text(wide)).collect::<Vec<_>>(),
-            ["ü", "(é|ß)+", "[ä-ö]", "\\u00e9"]
-        );
-        assert_eq!(pieces.first().map(|q| &q.atom), Some(&Atom::Lit('ü')));
-        assert_eq!(pieces.get(2).map(|q| &q.atom), Some(&Atom::Set(None)));
-    }
-
-    /// A small deterministic generator (xorshift), enough to vary hosts.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
-
     /// Hosts built to break a pattern confined to the scope's domains (and the hosts of the
     /// origins it allows): the domains and their parents,
     /// subdomains, siblings under the same public suffix, look-alikes glued to a label
     /// (`evilexample.com`), the domain as a prefix (`example.com.evil.net`), and random hosts
     /// made of the same labels.
-    fn hostile_hosts(scope: &Scope, rng: &mut Rng) -> Vec<String> {
+    fn hostile_hosts(scope: &Scope, rng: &mut Xorshift) -> Vec<String> {
         let domains = scope.domains;
         let mut labels: Vec<String> = [
             "evil",
@@ -1360,7 +964,7 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn accepted_credentialed_patterns_never_match_outside_their_scheme_and_domain() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for (pattern, expect) in TABLE {
             let Safe(scope) = expect else { continue };

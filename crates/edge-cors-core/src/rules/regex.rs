@@ -73,13 +73,14 @@ pub(crate) struct Regex {
 impl Regex {
     /// Parse and compile `pattern`; a match must span the whole text (as `^(?:pattern)$`).
     pub(crate) fn new(pattern: &str) -> Result<Regex, RegexError> {
-        let node = Parser::new(pattern).parse()?;
-        check_nesting(&node, WRAP_DEPTH).map_err(|()| error("groups and repetitions nest too deeply", 0))?;
+        let alternatives = parse(pattern)?;
+        nest_alternatives(&alternatives, WRAP_DEPTH)
+            .map_err(|()| error("groups and repetitions nest too deeply", 0))?;
         let mut compiler = Compiler {
             states: Vec::new(),
             weight: 0,
         };
-        compiler.emit(&node)?;
+        compiler.alternatives(&alternatives)?;
         compiler.push(State::Match)?;
         Ok(Regex {
             states: compiler.states.into_boxed_slice(),
@@ -126,7 +127,7 @@ fn error(what: &'static str, at: usize) -> RegexError {
 }
 
 /// A set of ASCII characters: bit `c` for character `c`.
-type Set = u128;
+pub(crate) type Set = u128;
 
 const ASCII: Set = Set::MAX;
 
@@ -158,7 +159,7 @@ const fn bytes(from: u8, to: u8) -> Set {
     set
 }
 
-const DIGIT: Set = bytes(b'0', b'9');
+pub(crate) const DIGIT: Set = bytes(b'0', b'9');
 const UPPER: Set = bytes(b'A', b'Z');
 const LOWER: Set = bytes(b'a', b'z');
 const WORD: Set = DIGIT | UPPER | LOWER | 1 << b'_';
@@ -215,7 +216,7 @@ fn fold(set: Set) -> Set {
 
 /// Zero-width assertions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Look {
+pub(crate) enum Look {
     Start,
     End,
     WordBoundary,
@@ -246,48 +247,96 @@ impl Look {
     }
 }
 
-/// The parsed pattern, shaped as regex-lite's own tree (a concatenation or alternation of one
-/// item is that item, a non-capturing group is its contents) so nesting is counted alike.
-#[derive(Debug)]
-enum Node {
-    Empty,
-    Set(Set),
-    Look(Look),
-    Concat(Vec<Node>),
-    Alternation(Vec<Node>),
-    Capture(Box<Node>),
-    Repeat {
-        node: Box<Node>,
-        min: u32,
-        max: Option<u32>,
+/// A parsed pattern, or the inside of a group: its alternatives, each a sequence of pieces.
+/// The compiler reads it, and so does the credentials analysis ([`super::origin_regex`]),
+/// so the two never read a pattern differently.
+pub(crate) type Alternatives = Vec<Vec<Piece>>;
+
+/// Parse `pattern` (as the engine reads it; a match spans the whole text).
+pub(crate) fn parse(pattern: &str) -> Result<Alternatives, RegexError> {
+    Parser::new(pattern).alternation()
+}
+
+/// One atom of a pattern with the quantifiers written after it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Piece {
+    pub(crate) atom: Atom,
+    /// Quantifiers in the order written, as (fewest, most): `a{2}*` is `[(2, Some(2)), (0, None)]`.
+    pub(crate) repeats: Vec<(u32, Option<u32>)>,
+    /// Byte range in the pattern, quantifiers included.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Literal {
+    /// Written as itself (`a`) or as escaped punctuation (`\.`).
+    Plain,
+    /// Written as a code (`\x2e`, `\n`).
+    Coded,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Atom {
+    /// One character, and the characters it matches under the flags in force (both cases
+    /// under `i`).
+    Char {
+        c: char,
+        written: Literal,
+        set: Set,
     },
+    /// Any other single character: a class (`[a-z]`, `\d`) or `.`.
+    Class(Set),
+    /// A group: capturing (`(..)`, `(?P<n>..)`) or not (`(?:..)`), `flags` when it sets some
+    /// (`(?i:..)`).
+    Group {
+        alternatives: Alternatives,
+        capture: bool,
+        flags: bool,
+    },
+    /// `(?i)`: flags for the rest of the enclosing group. It matches nothing.
+    Flags,
+    Look(Look),
 }
 
-fn concat(mut items: Vec<Node>) -> Node {
-    match items.len() {
-        0 => Node::Empty,
-        1 => items.pop().unwrap_or(Node::Empty),
-        _ => Node::Concat(items),
+/// Nesting as regex-lite counts it on its tree (`check_hir_nesting`, from depth 0): a
+/// concatenation or alternation of one item is that item, a non-capturing group is its
+/// contents, each quantifier and capture is a level. `Err` past [`NEST_LIMIT`]; the recursion
+/// stops there. (regex-lite drops `{1}` and `{0}` repetitions from its tree; counting them
+/// only makes this stricter.)
+fn nest_alternatives(alternatives: &[Vec<Piece>], depth: u32) -> Result<(), ()> {
+    let depth = if alternatives.len() > 1 { level(depth)? } else { depth };
+    alternatives.iter().try_for_each(|sequence| {
+        let items = || sequence.iter().filter(|p| !matches!(p.atom, Atom::Flags));
+        match items().count() {
+            0 => level(depth).map(drop),
+            1 => items().try_for_each(|p| nest_piece(p, depth)),
+            _ => {
+                let inner = level(depth)?;
+                items().try_for_each(|p| nest_piece(p, inner))
+            }
+        }
+    })
+}
+
+fn nest_piece(piece: &Piece, mut depth: u32) -> Result<(), ()> {
+    for _ in &piece.repeats {
+        depth = level(depth)?;
+    }
+    match &piece.atom {
+        Atom::Group {
+            alternatives, capture, ..
+        } => nest_alternatives(alternatives, if *capture { level(depth)? } else { depth }),
+        _ => level(depth).map(drop),
     }
 }
 
-fn alternation(mut items: Vec<Node>) -> Node {
-    match items.len() {
-        1 => items.pop().unwrap_or(Node::Empty),
-        _ => Node::Alternation(items),
-    }
-}
-
-/// Nesting as regex-lite's `check_hir_nesting` counts it: `Err` past [`NEST_LIMIT`].
-/// The recursion stops there, so it never goes deeper than the limit.
-fn check_nesting(node: &Node, depth: u32) -> Result<(), ()> {
+/// A node at `depth`: the depth of its children, or `Err` past the limit.
+fn level(depth: u32) -> Result<u32, ()> {
     if depth > NEST_LIMIT {
-        return Err(());
-    }
-    match node {
-        Node::Empty | Node::Set(_) | Node::Look(_) => Ok(()),
-        Node::Capture(inner) | Node::Repeat { node: inner, .. } => check_nesting(inner, depth + 1),
-        Node::Concat(items) | Node::Alternation(items) => items.iter().try_for_each(|n| check_nesting(n, depth + 1)),
+        Err(())
+    } else {
+        Ok(depth + 1)
     }
 }
 
@@ -306,8 +355,8 @@ fn is_escapable(c: char) -> bool {
 
 /// What one escape stands for.
 enum Escape {
-    /// A character given by itself or by a code; `coded` when written `\x..`, `\n`, ...
-    Char(char),
+    /// A character, written as escaped punctuation or as a code.
+    Char(char, Literal),
     Class(Set),
     Look(Look),
 }
@@ -329,10 +378,6 @@ impl<'p> Parser<'p> {
             depth: WRAP_DEPTH,
             names: Vec::new(),
         }
-    }
-
-    fn parse(mut self) -> Result<Node, RegexError> {
-        self.alternation()
     }
 
     fn fail<T>(&self, what: &'static str) -> Result<T, RegexError> {
@@ -362,25 +407,28 @@ impl<'p> Parser<'p> {
     }
 
     /// Alternatives up to the end or to the `)` of the group being read (left for the caller).
-    fn alternation(&mut self) -> Result<Node, RegexError> {
+    fn alternation(&mut self) -> Result<Alternatives, RegexError> {
         let outer = self.depth;
         if outer > NEST_LIMIT {
             return self.fail("groups nest too deeply");
         }
         self.depth += 1;
         let mut alternatives = Vec::new();
-        let mut items: Vec<Node> = Vec::new();
+        let mut sequence: Vec<Piece> = Vec::new();
         while let Some(c) = self.peek() {
-            match c {
+            let start = self.at;
+            let atom = match c {
                 '(' => {
                     let saved = self.flags;
-                    if let Some(group) = self.group()? {
-                        items.push(group);
+                    let atom = self.group()?;
+                    // A flag directive's flags last to the end of the enclosing group.
+                    if !matches!(atom, Atom::Flags) {
                         self.flags = saved;
                     }
                     if !self.eat(")") {
                         return self.fail("a group is not closed with `)`");
                     }
+                    atom
                 }
                 ')' => {
                     if outer == WRAP_DEPTH {
@@ -390,50 +438,56 @@ impl<'p> Parser<'p> {
                 }
                 '|' => {
                     self.at += 1;
-                    alternatives.push(concat(std::mem::take(&mut items)));
+                    alternatives.push(std::mem::take(&mut sequence));
+                    continue;
                 }
                 '[' => {
                     self.at += 1;
-                    items.push(Node::Set(self.class()?));
+                    Atom::Class(self.class()?)
                 }
                 '?' | '*' | '+' | '{' => {
-                    let Some(node) = items.pop() else {
+                    // A flag directive is not something to repeat: `a(?i)*` repeats `a`.
+                    let Some(piece) = sequence.iter_mut().rev().find(|p| !matches!(p.atom, Atom::Flags)) else {
                         return self.fail("a repetition with nothing before it to repeat");
                     };
-                    let (min, max) = self.repetition()?;
-                    items.push(Node::Repeat {
-                        node: Box::new(node),
-                        min,
-                        max,
-                    });
+                    piece.repeats.push(self.repetition()?);
+                    piece.end = self.at;
+                    continue;
                 }
                 _ => {
                     self.at += c.len_utf8();
-                    items.push(match c {
+                    match c {
                         '\\' => match self.escape()? {
-                            Escape::Char(c) => self.char_node(c),
-                            Escape::Class(set) => Node::Set(set),
-                            Escape::Look(look) => Node::Look(look),
+                            Escape::Char(c, written) => self.char_atom(c, written),
+                            Escape::Class(set) => Atom::Class(set),
+                            Escape::Look(look) => Atom::Look(look),
                         },
-                        '.' => Node::Set(self.dot()),
-                        '^' => Node::Look(Look::Start),
-                        '$' => Node::Look(Look::End),
-                        c => self.char_node(c),
-                    });
+                        '.' => Atom::Class(self.dot()),
+                        '^' => Atom::Look(Look::Start),
+                        '$' => Atom::Look(Look::End),
+                        c => self.char_atom(c, Literal::Plain),
+                    }
                 }
-            }
+            };
+            sequence.push(Piece {
+                atom,
+                repeats: Vec::new(),
+                start,
+                end: self.at,
+            });
         }
         self.depth -= 1;
-        alternatives.push(concat(items));
-        Ok(alternation(alternatives))
+        alternatives.push(sequence);
+        Ok(alternatives)
     }
 
-    fn char_node(&self, c: char) -> Node {
-        Node::Set(if self.flags.case_insensitive {
+    fn char_atom(&self, c: char, written: Literal) -> Atom {
+        let set = if self.flags.case_insensitive {
             fold(of(c))
         } else {
             of(c)
-        })
+        };
+        Atom::Char { c, written, set }
     }
 
     fn dot(&self) -> Set {
@@ -506,20 +560,20 @@ impl<'p> Parser<'p> {
         Ok(match c {
             '0'..='9' => return self.fail("backreferences are not supported"),
             'p' | 'P' => return self.fail("Unicode classes are not supported"),
-            'x' | 'u' | 'U' => Escape::Char(self.hex(c)?),
+            'x' | 'u' | 'U' => Escape::Char(self.hex(c)?, Literal::Coded),
             'd' => Escape::Class(DIGIT),
             's' => Escape::Class(SPACE),
             'w' => Escape::Class(WORD),
             'D' => Escape::Class(!DIGIT),
             'S' => Escape::Class(!SPACE),
             'W' => Escape::Class(!WORD),
-            c if is_escapable(c) => Escape::Char(c),
-            'a' => Escape::Char('\x07'),
-            'f' => Escape::Char('\x0C'),
-            't' => Escape::Char('\t'),
-            'n' => Escape::Char('\n'),
-            'r' => Escape::Char('\r'),
-            'v' => Escape::Char('\x0B'),
+            c if is_escapable(c) => Escape::Char(c, Literal::Plain),
+            'a' => Escape::Char('\x07', Literal::Coded),
+            'f' => Escape::Char('\x0C', Literal::Coded),
+            't' => Escape::Char('\t', Literal::Coded),
+            'n' => Escape::Char('\n', Literal::Coded),
+            'r' => Escape::Char('\r', Literal::Coded),
+            'v' => Escape::Char('\x0B', Literal::Coded),
             'A' => Escape::Look(Look::Start),
             'z' => Escape::Look(Look::End),
             'b' => Escape::Look(self.word_boundary()?),
@@ -652,7 +706,7 @@ impl<'p> Parser<'p> {
     fn class_item(&mut self) -> Result<ClassItem, RegexError> {
         match self.bump() {
             Some('\\') => match self.escape()? {
-                Escape::Char(c) => Ok(ClassItem::Coded(c)),
+                Escape::Char(c, _) => Ok(ClassItem::Coded(c)),
                 Escape::Class(set) => Ok(ClassItem::Class(set)),
                 Escape::Look(_) => self.fail("an assertion cannot be part of a class"),
             },
@@ -677,30 +731,37 @@ impl<'p> Parser<'p> {
         Some(if negated { !set } else { set })
     }
 
-    /// A group, after `(`. `None` for a flag directive such as `(?i)`, which sets flags until
-    /// the end of the enclosing group. The caller consumes the closing `)`.
-    fn group(&mut self) -> Result<Option<Node>, RegexError> {
+    /// A group, after `(`, up to its `)` (left for the caller); [`Atom::Flags`] for a flag
+    /// directive such as `(?i)`, which sets flags until the end of the enclosing group.
+    fn group(&mut self) -> Result<Atom, RegexError> {
         self.at += 1;
         if self.eat("?=") || self.eat("?!") || self.eat("?<=") || self.eat("?<!") {
             return self.fail("look-around is not supported");
         }
-        if self.eat("?P<") || self.eat("?<") {
+        let capture = if self.eat("?P<") || self.eat("?<") {
             self.capture_name()?;
-            return Ok(Some(Node::Capture(Box::new(self.alternation()?))));
-        }
-        if !self.eat("?") {
-            return Ok(Some(Node::Capture(Box::new(self.alternation()?))));
-        }
-        let start = self.at;
-        self.flags()?;
-        if self.peek() == Some(')') {
-            if self.at == start {
-                return self.fail("an empty flag group `(?)`");
+            true
+        } else {
+            !self.eat("?")
+        };
+        let mut flags = false;
+        if !capture {
+            let start = self.at;
+            self.flags()?;
+            flags = self.at > start;
+            if self.peek() == Some(')') {
+                if !flags {
+                    return self.fail("an empty flag group `(?)`");
+                }
+                return Ok(Atom::Flags);
             }
-            return Ok(None);
+            self.at += 1; // the `:` that `flags` stopped at
         }
-        self.at += 1; // the `:` that `flags` stopped at
-        self.alternation().map(Some)
+        Ok(Atom::Group {
+            alternatives: self.alternation()?,
+            capture,
+            flags,
+        })
     }
 
     fn capture_name(&mut self) -> Result<(), RegexError> {
@@ -848,61 +909,52 @@ impl Compiler {
         }
     }
 
-    fn emit(&mut self, node: &Node) -> Result<(), RegexError> {
-        match node {
-            Node::Empty => self.charge(1)?,
-            Node::Set(set) => {
-                self.push(State::Set(*set))?;
+    /// Alternatives one after the other: each but the last behind a split, each ending in a
+    /// jump past the rest.
+    fn alternatives(&mut self, alternatives: &[Vec<Piece>]) -> Result<(), RegexError> {
+        let mut exits = Vec::new();
+        let mut rest = alternatives.iter().peekable();
+        while let Some(sequence) = rest.next() {
+            if rest.peek().is_none() {
+                self.sequence(sequence)?;
+                break;
             }
-            Node::Look(look) => {
-                self.push(State::Look(*look))?;
-            }
-            Node::Concat(items) => {
-                for item in items {
-                    self.emit(item)?;
-                }
-            }
-            Node::Capture(inner) => {
-                self.charge(2)?;
-                self.emit(inner)?;
-            }
-            Node::Alternation(items) => {
-                let mut exits = Vec::new();
-                let mut items = items.iter().peekable();
-                while let Some(item) = items.next() {
-                    if items.peek().is_none() {
-                        self.emit(item)?;
-                        break;
-                    }
-                    let split = self.push(State::Jump(0))?;
-                    self.emit(item)?;
-                    exits.push(self.push(State::Jump(0))?);
-                    let next = self.states.len();
-                    self.patch(split, State::Split(split + 1, next));
-                }
-                let end = self.states.len();
-                for exit in exits {
-                    self.patch(exit, State::Jump(end));
-                }
-            }
-            Node::Repeat { node, min, max } => {
-                self.charge(1)?;
-                self.repeat(node, *min, *max)?;
-            }
+            let split = self.push(State::Jump(0))?;
+            self.sequence(sequence)?;
+            exits.push(self.push(State::Jump(0))?);
+            let next = self.states.len();
+            self.patch(split, State::Split(split + 1, next));
+        }
+        let end = self.states.len();
+        for exit in exits {
+            self.patch(exit, State::Jump(end));
         }
         Ok(())
     }
 
-    /// `min` copies, then either a loop or `max - min` optional copies.
-    fn repeat(&mut self, node: &Node, min: u32, max: Option<u32>) -> Result<(), RegexError> {
-        // Every node charges at least one unit, so these loops end at the limit.
+    fn sequence(&mut self, sequence: &[Piece]) -> Result<(), RegexError> {
+        if sequence.is_empty() {
+            self.charge(1)?;
+        }
+        sequence
+            .iter()
+            .try_for_each(|piece| self.repeated(&piece.atom, &piece.repeats))
+    }
+
+    /// `atom` under its quantifiers: the last one written is the outermost.
+    fn repeated(&mut self, atom: &Atom, repeats: &[(u32, Option<u32>)]) -> Result<(), RegexError> {
+        let Some((&(min, max), inner)) = repeats.split_last() else {
+            return self.atom(atom);
+        };
+        // Every pass charges at least one unit, so these loops end at the limit.
+        self.charge(1)?;
         for _ in 0..min {
-            self.emit(node)?;
+            self.repeated(atom, inner)?;
         }
         match max {
             None => {
                 let split = self.push(State::Jump(0))?;
-                self.emit(node)?;
+                self.repeated(atom, inner)?;
                 self.push(State::Jump(split))?;
                 let end = self.states.len();
                 self.patch(split, State::Split(split + 1, end));
@@ -910,15 +962,35 @@ impl Compiler {
             Some(max) => {
                 let mut skips = Vec::new();
                 for _ in min..max {
-                    let split = self.push(State::Jump(0))?;
-                    skips.push(split);
-                    self.emit(node)?;
+                    skips.push(self.push(State::Jump(0))?);
+                    self.repeated(atom, inner)?;
                 }
                 let end = self.states.len();
                 for split in skips {
                     self.patch(split, State::Split(split + 1, end));
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn atom(&mut self, atom: &Atom) -> Result<(), RegexError> {
+        match atom {
+            Atom::Char { set, .. } | Atom::Class(set) => {
+                self.push(State::Set(*set))?;
+            }
+            Atom::Look(look) => {
+                self.push(State::Look(*look))?;
+            }
+            Atom::Group {
+                alternatives, capture, ..
+            } => {
+                if *capture {
+                    self.charge(2)?;
+                }
+                self.alternatives(alternatives)?;
+            }
+            Atom::Flags => {}
         }
         Ok(())
     }
@@ -963,6 +1035,7 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Xorshift;
 
     /// regex-lite's answer for the pattern as the filter uses it (`^(?:...)$`), or `None` when
     /// it refuses the pattern (as written, with the nest limit the filter used with it).
@@ -1250,22 +1323,6 @@ mod tests {
         );
     }
 
-    /// A small deterministic generator (xorshift64), so a failure names a reproducible case.
-    struct Random(u64);
-
-    impl Random {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-            from[self.below(from.len())]
-        }
-    }
-
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
     fn random_patterns_are_accepted_and_matched_as_regex_lite_does() {
         const TOKENS: &[&str] = &[
@@ -1347,7 +1404,7 @@ mod tests {
             ">",
         ];
         const ALPHABET: &[&str] = &["a", "b", "A", "B", "z", "Z", "_", "-", ".", ":", "/", "1", " "];
-        let mut random = Random(0x9E37_79B9_7F4A_7C15);
+        let mut random = Xorshift(0x9E37_79B9_7F4A_7C15);
         let mut accepted = 0;
         let rounds = 20_000;
         for _ in 0..rounds {
@@ -1366,6 +1423,100 @@ mod tests {
             accepted > rounds / 5 && accepted < rounds * 4 / 5,
             "{accepted} of {rounds} accepted"
         );
+    }
+
+    /// The first alternative's atoms, for the reading tests.
+    fn atoms(pattern: &str) -> Vec<Atom> {
+        let mut alternatives = parse(pattern).unwrap();
+        alternatives.remove(0).into_iter().map(|piece| piece.atom).collect()
+    }
+
+    fn plain(c: char) -> Atom {
+        Atom::Char {
+            c,
+            written: Literal::Plain,
+            set: of(c),
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn the_reading_keeps_how_each_character_was_written_and_each_class_as_its_ascii_set() {
+        let class = |set: Set| vec![Atom::Class(set)];
+        assert_eq!(atoms(r"[]a]"), class(of(']') | of('a')));
+        assert_eq!(atoms(r"[^]a]"), class(!(of(']') | of('a'))));
+        assert_eq!(atoms(r"[-0-9]"), class(DIGIT | of('-')));
+        assert_eq!(atoms(r"[0-9-]"), class(DIGIT | of('-')));
+        assert_eq!(atoms(r"[\d]"), class(DIGIT));
+        assert_eq!(atoms(r"[[:digit:]x]"), class(DIGIT | of('x')));
+        assert_eq!(atoms(r"[.]"), class(of('.')));
+        assert_eq!(atoms(r"[\]]"), class(of(']')));
+        assert_eq!(atoms(r"[ä-ö]"), class(0));
+        let coded = |c: char| Atom::Char {
+            c,
+            written: Literal::Coded,
+            set: of(c),
+        };
+        assert_eq!(atoms(r"\x2e"), vec![coded('.')]);
+        assert_eq!(atoms(r"\x{2e}a"), vec![coded('.'), plain('a')]);
+        assert_eq!(atoms(r"\u002ea\n"), vec![coded('.'), plain('a'), coded('\n')]);
+        assert_eq!(atoms(r"\.\-\/\:"), vec![plain('.'), plain('-'), plain('/'), plain(':')]);
+        assert_eq!(
+            atoms(r"\b{start}a\A"),
+            vec![Atom::Look(Look::WordStart), plain('a'), Atom::Look(Look::Start)]
+        );
+        assert_eq!(atoms(r"a]}"), vec![plain('a'), plain(']'), plain('}')]);
+        assert_eq!(
+            atoms(r"(?i)a"),
+            vec![
+                Atom::Flags,
+                Atom::Char {
+                    c: 'a',
+                    written: Literal::Plain,
+                    set: of('a') | of('A')
+                }
+            ]
+        );
+        // `|` splits only at its own level: not inside groups or classes.
+        assert_eq!(parse(r"a(b|c)[|]|d").unwrap().len(), 2);
+        match &atoms(r"(?:a|b)(c)(?s:d)")[..] {
+            [Atom::Group {
+                alternatives: first,
+                capture: false,
+                flags: false,
+            }, Atom::Group {
+                capture: true,
+                flags: false,
+                ..
+            }, Atom::Group {
+                capture: false,
+                flags: true,
+                ..
+            }] => assert_eq!(first.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        // Quantifiers, lazy ones too, attach to the atom before them, in the order written.
+        let text = r"a{2,}?b??(c)+d{2}*";
+        let pieces = parse(text).unwrap().remove(0);
+        let repeats: Vec<_> = pieces.iter().map(|p| p.repeats.clone()).collect();
+        assert_eq!(
+            repeats,
+            vec![
+                vec![(2, None)],
+                vec![(0, Some(1))],
+                vec![(1, None)],
+                vec![(2, Some(2)), (0, None)]
+            ]
+        );
+        let texts: Vec<_> = pieces.iter().map(|p| &text[p.start..p.end]).collect();
+        assert_eq!(texts, ["a{2,}?", "b??", "(c)+", "d{2}*"]);
+        // A `)` that closes nothing is not read as the end of the pattern.
+        assert!(parse(r"a)|(b").is_err());
+        // Characters outside ASCII are read whole, and pieces keep their exact text.
+        let wide = "ü(é|ß)+[ä-ö]\\u00e9";
+        let pieces = parse(wide).unwrap().remove(0);
+        let texts: Vec<_> = pieces.iter().map(|p| &wide[p.start..p.end]).collect();
+        assert_eq!(texts, ["ü", "(é|ß)+", "[ä-ö]", "\\u00e9"]);
+        assert_eq!(pieces[0].atom, plain('ü'));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
