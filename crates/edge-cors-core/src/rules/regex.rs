@@ -8,8 +8,9 @@
 //! The filter only ever runs an origin regex over a request's `Origin` once it has parsed as
 //! a canonical serialized origin (ASCII: scheme, `://`, lower-case host, port; no line breaks)
 //! and, at load, over the two texts a regex must not match (`null`, `*`). Over that input a
-//! class is a 128-bit set of ASCII characters and the engine fits in a few kilobytes, where
-//! regex-lite's general engine (Unicode input, captures, searches) was 30 KB of the module.
+//! class is a 128-bit set of ASCII characters. The engine is about 22 KB of the module, which
+//! is 35.7 KB smaller than with regex-lite's general engine (Unicode input, captures,
+//! searches) and the separate reader the credentials analysis had.
 //! regex-lite stays the reference: the tests compare this engine with it pattern by pattern.
 //!
 //! # The syntax
