@@ -15,6 +15,25 @@
 //! (`on_*`, `create_http_context`, `get_type`) are not here: src/host.rs implements those it
 //! needs and the rest keep the SDK's (host-call free) defaults.
 
+/// The four getters of a header map (all entries, as text or bytes; one entry, as text or
+/// bytes), named for it: every map of the SDK has them, an HTTP call's response too.
+macro_rules! header_map_getters {
+    ($get_all:ident, $get_all_bytes:ident, $get:ident, $get_bytes:ident) => {
+        fn $get_all(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+        fn $get_all_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
+            Vec::new()
+        }
+        fn $get(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn $get_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
+            None
+        }
+    };
+}
+
 /// `Context` helpers: see the module documentation.
 macro_rules! context_helpers {
     () => {
@@ -64,33 +83,21 @@ macro_rules! context_helpers {
         ) -> Result<u32, proxy_wasm::types::Status> {
             Err(proxy_wasm::types::Status::InternalFailure)
         }
-        fn get_http_call_response_headers(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn get_http_call_response_headers_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
-            Vec::new()
-        }
-        fn get_http_call_response_header(&self, _name: &str) -> Option<String> {
-            None
-        }
-        fn get_http_call_response_header_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
-            None
-        }
+        header_map_getters!(
+            get_http_call_response_headers,
+            get_http_call_response_headers_bytes,
+            get_http_call_response_header,
+            get_http_call_response_header_bytes
+        );
         fn get_http_call_response_body(&self, _start: usize, _max_size: usize) -> Option<proxy_wasm::types::Bytes> {
             None
         }
-        fn get_http_call_response_trailers(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn get_http_call_response_trailers_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
-            Vec::new()
-        }
-        fn get_http_call_response_trailer(&self, _name: &str) -> Option<String> {
-            None
-        }
-        fn get_http_call_response_trailer_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
-            None
-        }
+        header_map_getters!(
+            get_http_call_response_trailers,
+            get_http_call_response_trailers_bytes,
+            get_http_call_response_trailer,
+            get_http_call_response_trailer_bytes
+        );
         fn dispatch_grpc_call(
             &self,
             _upstream_name: &str,
@@ -160,95 +167,91 @@ macro_rules! root_context_helpers {
     };
 }
 
+/// The eleven helpers of one header map of an HTTP stream (request or response headers or
+/// trailers), named for it: the four maps have the same helpers, so their signatures are
+/// written once here.
+macro_rules! header_map_helpers {
+    (
+        $get_all:ident, $get_all_bytes:ident, $set_all:ident, $set_all_bytes:ident,
+        $get:ident, $get_bytes:ident, $set:ident, $set_bytes:ident,
+        $add:ident, $add_bytes:ident, $remove:ident
+    ) => {
+        header_map_getters!($get_all, $get_all_bytes, $get, $get_bytes);
+        fn $set_all(&self, _map: Vec<(&str, &str)>) {}
+        fn $set_all_bytes(&self, _map: Vec<(&str, &[u8])>) {}
+        fn $set(&self, _name: &str, _value: Option<&str>) {}
+        fn $set_bytes(&self, _name: &str, _value: Option<&[u8]>) {}
+        fn $add(&self, _name: &str, _value: &str) {}
+        fn $add_bytes(&self, _name: &str, _value: &[u8]) {}
+        fn $remove(&self, _name: &str) {}
+    };
+}
+
 /// `HttpContext` helpers: see the module documentation.
 macro_rules! http_context_helpers {
     () => {
-        fn get_http_request_headers(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn get_http_request_headers_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
-            Vec::new()
-        }
-        fn set_http_request_headers(&self, _headers: Vec<(&str, &str)>) {}
-        fn set_http_request_headers_bytes(&self, _headers: Vec<(&str, &[u8])>) {}
-        fn get_http_request_header(&self, _name: &str) -> Option<String> {
-            None
-        }
-        fn get_http_request_header_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
-            None
-        }
-        fn set_http_request_header(&self, _name: &str, _value: Option<&str>) {}
-        fn set_http_request_header_bytes(&self, _name: &str, _value: Option<&[u8]>) {}
-        fn add_http_request_header(&self, _name: &str, _value: &str) {}
-        fn add_http_request_header_bytes(&self, _name: &str, _value: &[u8]) {}
-        fn remove_http_request_header(&self, _name: &str) {}
+        header_map_helpers!(
+            get_http_request_headers,
+            get_http_request_headers_bytes,
+            set_http_request_headers,
+            set_http_request_headers_bytes,
+            get_http_request_header,
+            get_http_request_header_bytes,
+            set_http_request_header,
+            set_http_request_header_bytes,
+            add_http_request_header,
+            add_http_request_header_bytes,
+            remove_http_request_header
+        );
+        header_map_helpers!(
+            get_http_request_trailers,
+            get_http_request_trailers_bytes,
+            set_http_request_trailers,
+            set_http_request_trailers_bytes,
+            get_http_request_trailer,
+            get_http_request_trailer_bytes,
+            set_http_request_trailer,
+            set_http_request_trailer_bytes,
+            add_http_request_trailer,
+            add_http_request_trailer_bytes,
+            remove_http_request_trailer
+        );
+        header_map_helpers!(
+            get_http_response_headers,
+            get_http_response_headers_bytes,
+            set_http_response_headers,
+            set_http_response_headers_bytes,
+            get_http_response_header,
+            get_http_response_header_bytes,
+            set_http_response_header,
+            set_http_response_header_bytes,
+            add_http_response_header,
+            add_http_response_header_bytes,
+            remove_http_response_header
+        );
+        header_map_helpers!(
+            get_http_response_trailers,
+            get_http_response_trailers_bytes,
+            set_http_response_trailers,
+            set_http_response_trailers_bytes,
+            get_http_response_trailer,
+            get_http_response_trailer_bytes,
+            set_http_response_trailer,
+            set_http_response_trailer_bytes,
+            add_http_response_trailer,
+            add_http_response_trailer_bytes,
+            remove_http_response_trailer
+        );
         fn get_http_request_body(&self, _start: usize, _max_size: usize) -> Option<proxy_wasm::types::Bytes> {
             None
         }
         fn set_http_request_body(&self, _start: usize, _size: usize, _value: &[u8]) {}
-        fn get_http_request_trailers(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn get_http_request_trailers_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
-            Vec::new()
-        }
-        fn set_http_request_trailers(&self, _trailers: Vec<(&str, &str)>) {}
-        fn set_http_request_trailers_bytes(&self, _trailers: Vec<(&str, &[u8])>) {}
-        fn get_http_request_trailer(&self, _name: &str) -> Option<String> {
-            None
-        }
-        fn get_http_request_trailer_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
-            None
-        }
-        fn set_http_request_trailer(&self, _name: &str, _value: Option<&str>) {}
-        fn set_http_request_trailer_bytes(&self, _name: &str, _value: Option<&[u8]>) {}
-        fn add_http_request_trailer(&self, _name: &str, _value: &str) {}
-        fn add_http_request_trailer_bytes(&self, _name: &str, _value: &[u8]) {}
-        fn remove_http_request_trailer(&self, _name: &str) {}
         fn resume_http_request(&self) {}
         fn reset_http_request(&self) {}
-        fn get_http_response_headers(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn get_http_response_headers_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
-            Vec::new()
-        }
-        fn set_http_response_headers(&self, _headers: Vec<(&str, &str)>) {}
-        fn set_http_response_headers_bytes(&self, _headers: Vec<(&str, &[u8])>) {}
-        fn get_http_response_header(&self, _name: &str) -> Option<String> {
-            None
-        }
-        fn get_http_response_header_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
-            None
-        }
-        fn set_http_response_header(&self, _name: &str, _value: Option<&str>) {}
-        fn set_http_response_header_bytes(&self, _name: &str, _value: Option<&[u8]>) {}
-        fn add_http_response_header(&self, _name: &str, _value: &str) {}
-        fn add_http_response_header_bytes(&self, _name: &str, _value: &[u8]) {}
-        fn remove_http_response_header(&self, _name: &str) {}
         fn get_http_response_body(&self, _start: usize, _max_size: usize) -> Option<proxy_wasm::types::Bytes> {
             None
         }
         fn set_http_response_body(&self, _start: usize, _size: usize, _value: &[u8]) {}
-        fn get_http_response_trailers(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn get_http_response_trailers_bytes(&self) -> Vec<(String, proxy_wasm::types::Bytes)> {
-            Vec::new()
-        }
-        fn set_http_response_trailers(&self, _trailers: Vec<(&str, &str)>) {}
-        fn set_http_response_trailers_bytes(&self, _trailers: Vec<(&str, &[u8])>) {}
-        fn get_http_response_trailer(&self, _name: &str) -> Option<String> {
-            None
-        }
-        fn get_http_response_trailer_bytes(&self, _name: &str) -> Option<proxy_wasm::types::Bytes> {
-            None
-        }
-        fn set_http_response_trailer(&self, _name: &str, _value: Option<&str>) {}
-        fn set_http_response_trailer_bytes(&self, _name: &str, _value: Option<&[u8]>) {}
-        fn add_http_response_trailer(&self, _name: &str, _value: &str) {}
-        fn add_http_response_trailer_bytes(&self, _name: &str, _value: &[u8]) {}
-        fn remove_http_response_trailer(&self, _name: &str) {}
         fn resume_http_response(&self) {}
         fn reset_http_response(&self) {}
         fn send_http_response(&self, _status_code: u32, _headers: Vec<(&str, &str)>, _body: Option<&[u8]>) {}
