@@ -11,7 +11,7 @@ use super::hash::ConfigHash;
 use super::origin::{self, HostPattern, Origin, OriginError, OriginPattern, PortPattern};
 use super::origin_regex::{self, Why};
 use super::public_suffix::{has_public_suffix_below, is_public_suffix};
-use super::regex::Regex;
+use super::regex::{self, Alternatives, Regex, RegexError};
 use super::Findings;
 
 pub(crate) const MAX_REGEX_LEN: usize = 1000;
@@ -185,18 +185,14 @@ impl OriginMatcher {
     }
 
     fn add_regex(&mut self, path: &str, re: &str, credentials: bool, errors: &mut impl Findings<RegexIssue>) {
-        let regex = match compile_regex(re) {
-            Ok(regex) => regex,
+        let (inner, alternatives, regex) = match compile_regex(re) {
+            Ok(compiled) => compiled,
             Err(issue) => return errors.refuse(path, re, issue),
         };
-        // The same analysis decides for the filter and the checker: with credentials a regex
-        // that is not provably confined to one domain's https origins is refused, without
-        // them it is reported.
-        let inner = re
-            .strip_prefix('^')
-            .and_then(|r| r.strip_suffix('$'))
-            .unwrap_or_default();
-        if let Some(finding) = origin_regex::check(inner) {
+        // The same analysis decides for the filter and the checker, on the parse the engine
+        // compiled: with credentials a regex that is not provably confined to one domain's
+        // https origins is refused, without them it is reported.
+        if let Some(finding) = origin_regex::check(&alternatives, inner) {
             let issue = RegexIssue::NotConfined {
                 why: finding.why,
                 detail: finding.detail,
@@ -315,7 +311,9 @@ fn pattern_problem(p: &OriginPattern<'_>, credentials: bool) -> Option<OriginIss
 /// Compile an `allow_origin_regexes` entry. The user must anchor it (`^...$`) so intent is
 /// visible in the config; it matches as `^(?:...)$` regardless, so a top-level alternation
 /// such as `^a|b$` cannot escape the anchors.
-fn compile_regex(re: &str) -> Result<Regex, RegexIssue> {
+/// Also returns the pattern between `^` and `$` and its parse, which the credentials analysis
+/// reads.
+fn compile_regex(re: &str) -> Result<(&str, Alternatives, Regex), RegexIssue> {
     if re.len() > MAX_REGEX_LEN {
         return Err(RegexIssue::TooLong);
     }
@@ -325,19 +323,21 @@ fn compile_regex(re: &str) -> Result<Regex, RegexIssue> {
     if let Some(next) = unescaped_dot_before_word(re) {
         return Err(RegexIssue::UnescapedDot { next });
     }
-    let invalid = |e: super::regex::RegexError| RegexIssue::Invalid { error: e.to_string() };
-    // The pattern as written must be valid on its own: `^https://a\.com)|(.*$` is not, but
+    let invalid = |e: RegexError| RegexIssue::Invalid { error: e.to_string() };
+    // The pattern as written must read on its own: `^https://a\.com)|(.*$` does not, but
     // wrapped it would become `^(?:https://a\.com)|(.*)$`, whose second half is unanchored.
-    Regex::new(re).map_err(invalid)?;
+    regex::parse(re).map_err(invalid)?;
     // A match spans the whole origin, as `^(?:inner)$`.
     let inner = re.get(1..re.len() - 1).unwrap_or_default();
-    let compiled = Regex::new(inner).map_err(|e| invalid(e.shifted(1)))?;
+    let in_inner = |e: RegexError| invalid(e.shifted(1));
+    let alternatives = regex::parse(inner).map_err(in_inner)?;
+    let compiled = Regex::compile(&alternatives).map_err(in_inner)?;
     for dangerous in ["null", "*"] {
         if compiled.is_match(dangerous) {
             return Err(RegexIssue::MatchesDangerous { text: dangerous });
         }
     }
-    Ok(compiled)
+    Ok((inner, alternatives, compiled))
 }
 
 /// The literal text at the start of an anchored pattern (`^...$`) that every match begins

@@ -53,7 +53,7 @@ use std::fmt;
 
 use super::origin;
 use super::public_suffix::{has_public_suffix_below, is_public_suffix};
-use super::regex::{self, Atom, Literal, Look, Piece, DIGIT};
+use super::regex::{Atom, Literal, Look, Piece, DIGIT};
 
 /// The rule in one sentence, appended to every finding.
 pub(crate) const RULE: &str =
@@ -68,8 +68,6 @@ const MAX_ALTERNATIVES: usize = 256;
 /// Which part of the rule a pattern breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
-    /// Syntax the analysis does not model.
-    Unanalysable,
     /// A flag group (`(?i)`, ...) changes what letters or spaces match.
     FlagGroup,
     /// The alternative does not start with a literal `https://` or `http://`.
@@ -108,18 +106,11 @@ fn finding(why: Why, detail: impl Into<String>) -> Finding {
     }
 }
 
-/// Check the pattern between the mandatory `^` and `$` (the engine has accepted it).
+/// Check the pattern between the mandatory `^` and `$` (`inner`), read from the parse the
+/// engine compiled, so the analysis and the matcher never disagree about what a pattern says.
 /// `None`: every origin it can match is https (or http on a literal loopback host) on one
 /// literal host or within one registrable domain.
-pub(crate) fn check(inner: &str) -> Option<Finding> {
-    // The engine's own reading of the pattern: the analysis and the matcher never disagree
-    // about what a pattern says.
-    let Ok(alternatives) = regex::parse(inner) else {
-        return Some(finding(
-            Why::Unanalysable,
-            "the pattern uses syntax this check does not analyse",
-        ));
-    };
+pub(crate) fn check(alternatives: &[Vec<Piece>], inner: &str) -> Option<Finding> {
     if let Some(text) = alternatives.iter().find_map(|seq| flag_group(seq, inner)) {
         return Some(finding(
             Why::FlagGroup,
@@ -127,7 +118,7 @@ pub(crate) fn check(inner: &str) -> Option<Finding> {
         ));
     }
     let mut branches = Vec::new();
-    for seq in &alternatives {
+    for seq in alternatives {
         match expand(seq, MAX_ALTERNATIVES.saturating_sub(branches.len())) {
             Some(more) => branches.extend(more),
             None => {
@@ -763,6 +754,11 @@ mod tests {
         (r"^https://\.example\.com$", Refused(Why::NotAHost)),
     ];
 
+    /// The analysis of `inner` as the engine parses it.
+    fn check(inner: &str) -> Option<Finding> {
+        super::check(&crate::rules::regex::parse(inner).unwrap(), inner)
+    }
+
     fn inner(pattern: &str) -> &str {
         pattern.get(1..pattern.len() - 1).unwrap_or_default()
     }
@@ -776,7 +772,6 @@ mod tests {
 
     fn fragment(why: Why) -> &'static str {
         match why {
-            Why::Unanalysable => "does not analyse",
             Why::FlagGroup => "flag group",
             Why::Scheme => "does not start with a literal `https://`",
             Why::PlainHttp => "`http://` is allowed only before a literal loopback host",
